@@ -1,0 +1,3 @@
+//! The oddsfeed command line.
+
+fn main() {}

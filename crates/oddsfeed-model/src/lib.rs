@@ -1,0 +1,1 @@
+//! oddsfeed-model (work in progress).

@@ -1,0 +1,1 @@
+//! oddsfeed-session (work in progress).

@@ -1,0 +1,1 @@
+//! oddsfeed-sim (work in progress).

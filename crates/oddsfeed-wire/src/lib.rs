@@ -1,0 +1,1 @@
+//! oddsfeed-wire (work in progress).

@@ -1,0 +1,1 @@
+//! oddsfeed-zstd (work in progress).

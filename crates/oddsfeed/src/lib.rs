@@ -1,0 +1,1 @@
+//! oddsfeed facade (work in progress).

@@ -1,0 +1,299 @@
+//! Command-line arguments, exactly as `shared/CLI.md` specifies them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Consume real-time sports-odds feeds, run their simulators, and measure decoding.
+#[derive(Debug, Parser)]
+#[command(name = "oddsfeed", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consume an OddsPapi-style WebSocket feed; data on stdout, one JSON message per line.
+    Ws(WsArgs),
+    /// Consume an IMG Arena-style newline-JSON feed over SSH or TCP.
+    Img(ImgArgs),
+    /// Run a feed simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Run the WebSocket simulator and the client in one process and show live figures.
+    Demo(DemoArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// How session events are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum EventsFormat {
+    /// A human-readable log line per event.
+    #[default]
+    Human,
+    /// One JSON object per line, each with an `"event"` key.
+    Jsonl,
+}
+
+/// The WebSocket receive types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReceiveTypeArg {
+    /// Plain JSON text frames.
+    Json,
+    /// MessagePack binary frames.
+    Binary,
+    /// Dictless zstd frames.
+    Zstd,
+    /// zstd frames with server-pushed dictionaries.
+    #[value(name = "zstd-dict")]
+    ZstdDict,
+}
+
+/// `oddsfeed ws`.
+#[derive(Debug, Args)]
+pub struct WsArgs {
+    /// WebSocket URL, e.g. wss://v5.oddspapi.io/ws or ws://127.0.0.1:9000/ws.
+    #[arg(long)]
+    pub url: String,
+    /// API key (or the ODDSPAPI_API_KEY environment variable). Never logged.
+    #[arg(long, env = "ODDSPAPI_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// Channels to subscribe to (default: all permitted).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<String>>,
+    /// Receive type to request; the server may downgrade it.
+    #[arg(long, value_enum, default_value = "zstd-dict")]
+    pub receive_type: ReceiveTypeArg,
+    /// Sport id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub sport_ids: Option<Vec<i64>>,
+    /// Tournament id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub tournament_ids: Option<Vec<i64>>,
+    /// Fixture id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub fixture_ids: Option<Vec<String>>,
+    /// Bookmaker filter.
+    #[arg(long, value_delimiter = ',')]
+    pub bookmakers: Option<Vec<String>>,
+    /// Resume-cursor file, read at start and rewritten atomically as messages are printed.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Exit 0 after this many data messages on stdout.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Do not reconnect; exit when the server closes.
+    #[arg(long)]
+    pub once: bool,
+    /// Largest WebSocket message accepted, in bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_frame: usize,
+    /// Largest decompressed frame accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_decompressed: usize,
+    /// Skip TLS certificate verification (dangerous; for test servers only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Event format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub events: EventsFormat,
+}
+
+/// `oddsfeed img`.
+#[derive(Debug, Args)]
+pub struct ImgArgs {
+    /// Server address, HOST:PORT.
+    #[arg(long)]
+    pub addr: String,
+    /// Connect over SSH with public-key authentication.
+    #[arg(long, conflicts_with = "tcp", requires_all = ["user", "identity"])]
+    pub ssh: bool,
+    /// Connect over plain TCP (local use).
+    #[arg(long)]
+    pub tcp: bool,
+    /// SSH user name.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// OpenSSH private-key file (ed25519 or RSA).
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// known_hosts file (default ~/.ssh/known_hosts).
+    #[arg(long, conflicts_with = "insecure_accept_host_key")]
+    pub known_hosts: Option<PathBuf>,
+    /// Accept any host key (dangerous; for test servers only).
+    #[arg(long)]
+    pub insecure_accept_host_key: bool,
+    /// Ask for finished events too.
+    #[arg(long)]
+    pub include_finished: bool,
+    /// A request sent in order after init (JSON); a request_id is added if absent.
+    #[arg(long = "request")]
+    pub requests: Vec<String>,
+    /// Also print heartbeat pushes.
+    #[arg(long)]
+    pub heartbeats: bool,
+    /// Exit 0 after this many lines on stdout.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Do not reconnect; exit when the server closes.
+    #[arg(long)]
+    pub once: bool,
+    /// Event format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub events: EventsFormat,
+}
+
+/// `oddsfeed sim ...`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// The OddsPapi-style WebSocket simulator.
+    Ws(SimWsArgs),
+    /// The IMG-style newline-JSON simulator.
+    Img(SimImgArgs),
+}
+
+/// `oddsfeed sim ws`.
+#[derive(Debug, Args)]
+pub struct SimWsArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(long)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Accept only this API key (default: any non-empty key).
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// Distinct data messages to send over the simulator's lifetime.
+    #[arg(long, conflicts_with = "forever")]
+    pub messages: Option<u64>,
+    /// Send data forever.
+    #[arg(long)]
+    pub forever: bool,
+    /// Messages per second per connection (default: unpaced).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Downgrade zstd and zstd-dict to json.
+    #[arg(long)]
+    pub no_zstd: bool,
+    /// Replay window in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    pub replay_window_ms: u64,
+    /// Channels kept in the replay buffer.
+    #[arg(long, value_delimiter = ',', default_value = "fixtures,scores")]
+    pub replay_channels: Vec<String>,
+    /// New serverEpoch and empty buffer on every connection.
+    #[arg(long)]
+    pub restart_epoch: bool,
+    /// Abrupt TCP close after N data messages on each connection.
+    #[arg(long)]
+    pub drop_after: Option<u64>,
+    /// After N data messages: a reconnect frame, 3 s more data, then close 1001.
+    #[arg(long)]
+    pub reconnect_after: Option<u64>,
+    /// Insert a zstd bomb (or an oversize frame) before data message I.
+    #[arg(long)]
+    pub bomb_at: Option<u64>,
+    /// Insert a frame with a never-announced dictId before data message I.
+    #[arg(long)]
+    pub unknown_dict_at: Option<u64>,
+    /// Insert a bad JSON / MessagePack frame before data message I.
+    #[arg(long)]
+    pub bad_json_at: Option<u64>,
+    /// Write a decode corpus to DIR instead of serving.
+    #[arg(long, value_name = "DIR")]
+    pub write_corpus: Option<PathBuf>,
+}
+
+/// `oddsfeed sim img`.
+#[derive(Debug, Args)]
+pub struct SimImgArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, required_unless_present = "stdio")]
+    pub port: Option<u16>,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Serve plain TCP.
+    #[arg(long, conflicts_with_all = ["ssh", "stdio"])]
+    pub tcp: bool,
+    /// Serve SSH (public-key auth).
+    #[arg(long, requires_all = ["host_key", "authorized_keys"], conflicts_with = "stdio")]
+    pub ssh: bool,
+    /// Host private-key file (OpenSSH format).
+    #[arg(long)]
+    pub host_key: Option<PathBuf>,
+    /// authorized_keys file.
+    #[arg(long)]
+    pub authorized_keys: Option<PathBuf>,
+    /// One session on stdin/stdout (for an sshd ForceCommand).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Heartbeat interval in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    pub heartbeat_ms: u64,
+    /// Non-heartbeat pushes per connection, the snapshot included, then close.
+    #[arg(long, conflicts_with = "forever")]
+    pub messages: Option<u64>,
+    /// Never stop sending.
+    #[arg(long)]
+    pub forever: bool,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Close without a notice after N non-heartbeat pushes on a connection.
+    #[arg(long)]
+    pub drop_after: Option<u64>,
+    /// Insert one invalid-JSON line before the I-th non-heartbeat push.
+    #[arg(long)]
+    pub bad_json_at: Option<u64>,
+    /// Stop heartbeats S seconds after init.
+    #[arg(long)]
+    pub stall_heartbeats_after: Option<f64>,
+    /// On the first connection, after the snapshot: a `slow reader` notice, then close.
+    #[arg(long)]
+    pub slow_reader_kick: bool,
+}
+
+/// `oddsfeed demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long to run.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Receive type to use.
+    #[arg(long, value_enum, default_value = "zstd-dict")]
+    pub receive_type: ReceiveTypeArg,
+}
+
+/// `oddsfeed bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Decode a recorded corpus the way the client does and print one JSON line.
+    Decode(BenchDecodeArgs),
+}
+
+/// `oddsfeed bench decode`.
+#[derive(Debug, Args)]
+pub struct BenchDecodeArgs {
+    /// Corpus directory (frames.bin and <dictId>.dict files).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Receive type the corpus was recorded in.
+    #[arg(long, value_enum, default_value = "zstd-dict")]
+    pub mode: ReceiveTypeArg,
+    /// Passes over the corpus; the best one is reported.
+    #[arg(long, default_value_t = 3)]
+    pub passes: u32,
+    /// Decoding threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}

@@ -2,6 +2,13 @@
 //! The contract (names, flags, outputs, exit codes) is `shared/CLI.md`.
 
 mod args;
+mod bench;
+mod demo;
+mod img;
+#[allow(dead_code)]
+mod output;
+mod sim;
+mod ws;
 
 use std::process::ExitCode;
 
@@ -12,13 +19,10 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Ws(_)
-        | Command::Img(_)
-        | Command::Sim(_)
-        | Command::Demo(_)
-        | Command::Bench(_) => {
-            eprintln!("oddsfeed: this subcommand is not implemented yet");
-            ExitCode::from(1)
-        }
+        Command::Ws(args) => ws::run(args),
+        Command::Img(args) => img::run(args),
+        Command::Sim(cmd) => sim::run(cmd),
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }

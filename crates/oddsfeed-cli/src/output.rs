@@ -1,0 +1,103 @@
+//! stdout and stderr discipline shared by the feed-reading subcommands (CLI.md "Output rules").
+//!
+//! stdout carries data only, one compact JSON message per line, block-buffered when it is
+//! not a terminal and flushed whenever the feed goes idle and before exit. stderr carries
+//! everything else, either as a human log or as one JSON object per line with an `"event"`
+//! key; every stderr line is written and flushed when it happens.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde_json::{Map, Value};
+
+use crate::args::EventsFormat;
+
+/// Writes session events to stderr, one line each, unbuffered.
+#[derive(Debug, Clone, Copy)]
+pub struct EventLog {
+    format: EventsFormat,
+}
+
+impl EventLog {
+    /// An event log in the given format.
+    pub fn new(format: EventsFormat) -> Self {
+        Self { format }
+    }
+
+    /// Emits one event named `name` with `fields` (an object; other values are ignored).
+    ///
+    /// Human format: `oddsfeed: <name> key=value ...`; JSONL: `{"event":"<name>",...}`.
+    pub fn emit(&self, name: &str, fields: Value) {
+        let fields = match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let line = match self.format {
+            EventsFormat::Jsonl => {
+                let mut obj = Map::with_capacity(fields.len() + 1);
+                obj.insert("event".to_owned(), Value::String(name.to_owned()));
+                obj.extend(fields);
+                Value::Object(obj).to_string()
+            }
+            EventsFormat::Human => {
+                let mut line = format!("oddsfeed: {name}");
+                for (key, value) in &fields {
+                    match value {
+                        Value::String(s) => line.push_str(&format!(" {key}={s}")),
+                        other => line.push_str(&format!(" {key}={other}")),
+                    }
+                }
+                line
+            }
+        };
+        let mut err = io::stderr().lock();
+        // Nothing sensible can be done if stderr is gone; keep consuming the feed.
+        let _ = writeln!(err, "{line}");
+        let _ = err.flush();
+    }
+
+    /// Emits a fatal one-line reason (`oddsfeed: error: ...` or an `error` event).
+    pub fn fatal(&self, message: &str) {
+        self.emit("fatal", serde_json::json!({ "message": message }));
+    }
+}
+
+/// The data writer for stdout: one line per message, flushed on idle and on exit.
+pub struct DataOut {
+    out: io::BufWriter<io::Stdout>,
+    terminal: bool,
+    lines: u64,
+}
+
+impl DataOut {
+    /// A writer on this process's stdout.
+    pub fn new() -> Self {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        Self {
+            out: io::BufWriter::with_capacity(64 << 10, stdout),
+            terminal,
+            lines: 0,
+        }
+    }
+
+    /// Writes one message line (a `\n` is appended). `json` must be one line of compact JSON.
+    pub fn line(&mut self, json: &str) -> io::Result<()> {
+        self.out.write_all(json.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.lines += 1;
+        if self.terminal {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Lines written so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Flushes buffered lines (call when the feed goes idle and before exit).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

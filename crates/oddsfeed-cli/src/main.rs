@@ -8,6 +8,8 @@ mod img;
 #[allow(dead_code)]
 mod output;
 mod sim;
+mod sim_img;
+mod sim_ws;
 mod ws;
 
 use std::process::ExitCode;

@@ -1,9 +1,13 @@
-//! `oddsfeed sim` (not implemented yet).
+//! `oddsfeed sim ws` and `oddsfeed sim img`.
 
 use std::process::ExitCode;
 
-/// Runs the subcommand.
-pub fn run<A>(_args: A) -> ExitCode {
-    eprintln!("oddsfeed: `sim` is not implemented yet");
-    ExitCode::from(1)
+use crate::args::SimCommand;
+
+/// Runs the chosen simulator.
+pub fn run(cmd: SimCommand) -> ExitCode {
+    match cmd {
+        SimCommand::Ws(args) => crate::sim_ws::run(args),
+        SimCommand::Img(args) => crate::sim_img::run(args),
+    }
 }

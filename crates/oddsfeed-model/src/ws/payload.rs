@@ -1,0 +1,435 @@
+//! Typed views of data payloads, chosen by channel (PROTOCOL.md B.7).
+//!
+//! The views are best effort: they read the fields the protocol names and ignore the rest
+//! (the message's `raw` text keeps everything). Numeric ids are accepted as numbers or as
+//! strings. When a payload does not fit its view, the message is still delivered, with
+//! [`Payload::Other`] holding the JSON and
+//! [`DataMessage::typed_error`](super::DataMessage::typed_error) saying why.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeSeed;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::lenient;
+
+/// A data message's payload, typed by its channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// Channel `odds`.
+    Odds(OddsPayload),
+    /// Channel `fixtures` (boxed: the view is large).
+    Fixtures(Box<FixturePayload>),
+    /// Channels `bookmakers` and `bookmakersFutures`.
+    Bookmakers(BookmakersPayload),
+    /// Channel `scores`.
+    Scores(ScoresPayload),
+    /// Channel `clocks` (boxed: the view is large).
+    Clocks(Box<ClocksPayload>),
+    /// Any other channel, or a payload that did not fit its typed view.
+    Other(Value),
+}
+
+impl Payload {
+    /// Whether this is the untyped fallback.
+    pub fn is_other(&self) -> bool {
+        matches!(self, Self::Other(_))
+    }
+}
+
+/// The `odds` payload: latest prices per bookmaker and outcome (`odds.<bookmaker>.<oddsId>`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OddsPayload {
+    /// `fixtureId`.
+    #[serde(deserialize_with = "lenient::id")]
+    pub fixture_id: String,
+    /// `odds`: bookmaker → oddsId (`<fixtureId>:<bookmaker>:<outcomeId>:<playerId>`) →
+    /// outcome. Empty when absent.
+    #[serde(default)]
+    pub odds: BTreeMap<String, BTreeMap<String, Outcome>>,
+}
+
+impl OddsPayload {
+    /// Every outcome with its oddsId, bookmaker by bookmaker.
+    pub fn outcomes(&self) -> impl Iterator<Item = (&str, &Outcome)> {
+        self.odds
+            .values()
+            .flat_map(|by_id| by_id.iter().map(|(id, outcome)| (id.as_str(), outcome)))
+    }
+}
+
+/// One priced outcome of an `odds` payload.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// `bookmaker`.
+    pub bookmaker: String,
+    /// `outcomeId`.
+    #[serde(deserialize_with = "lenient::unsigned")]
+    pub outcome_id: u64,
+    /// `playerId`; 0 = no player (also when absent).
+    #[serde(default, deserialize_with = "lenient::unsigned")]
+    pub player_id: u64,
+    /// `marketId`.
+    #[serde(deserialize_with = "lenient::unsigned")]
+    pub market_id: u64,
+    /// `price`, decimal odds.
+    pub price: f64,
+    /// `priceFractional`, e.g. `"5/2"`.
+    #[serde(default)]
+    pub price_fractional: Option<String>,
+    /// `priceAmerican`, e.g. `150` or `-200`.
+    #[serde(default, deserialize_with = "lenient::opt_signed")]
+    pub price_american: Option<i64>,
+    /// `active`: whether the outcome can be bet on.
+    pub active: bool,
+    /// `changedAt`, milliseconds since the Unix epoch.
+    #[serde(default, deserialize_with = "lenient::opt_unsigned")]
+    pub changed_at: Option<u64>,
+    /// `marketActive`.
+    #[serde(default)]
+    pub market_active: Option<bool>,
+    /// `mainLine`.
+    #[serde(default)]
+    pub main_line: Option<bool>,
+    /// `limit`: the bookmaker's stake limit.
+    #[serde(default)]
+    pub limit: Option<f64>,
+    /// `betslip`: bookmaker-specific, kept as JSON.
+    #[serde(default)]
+    pub betslip: Option<Value>,
+    /// `meta`: bookmaker-specific, kept as JSON.
+    #[serde(default)]
+    pub meta: Option<Value>,
+    /// `bookmakerMarketId`.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub bookmaker_market_id: Option<String>,
+    /// `bookmakerOutcomeId`.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub bookmaker_outcome_id: Option<String>,
+    /// `bookmakerChangedAt`, milliseconds since the Unix epoch.
+    #[serde(default, deserialize_with = "lenient::opt_unsigned")]
+    pub bookmaker_changed_at: Option<u64>,
+}
+
+/// The `fixtures` payload. Nested objects whose shape the vendor does not pin down are
+/// kept as JSON.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixturePayload {
+    /// `fixtureId`.
+    #[serde(deserialize_with = "lenient::id")]
+    pub fixture_id: String,
+    /// `status`.
+    #[serde(default)]
+    pub status: Option<FixtureStatus>,
+    /// `sport`, as JSON.
+    #[serde(default)]
+    pub sport: Option<Value>,
+    /// `tournament`, as JSON.
+    #[serde(default)]
+    pub tournament: Option<Value>,
+    /// `season`, as JSON.
+    #[serde(default)]
+    pub season: Option<Value>,
+    /// `venue`, as JSON.
+    #[serde(default)]
+    pub venue: Option<Value>,
+    /// `participants`, as JSON.
+    #[serde(default)]
+    pub participants: Option<Value>,
+    /// `startTime`, **seconds** since the Unix epoch.
+    #[serde(default, deserialize_with = "lenient::opt_unsigned")]
+    pub start_time: Option<u64>,
+    /// `trueStartTime`, ISO 8601 text.
+    #[serde(default)]
+    pub true_start_time: Option<String>,
+    /// `trueEndTime`, ISO 8601 text.
+    #[serde(default)]
+    pub true_end_time: Option<String>,
+    /// `scores`, as JSON.
+    #[serde(default)]
+    pub scores: Option<Value>,
+    /// `clock`, as JSON.
+    #[serde(default)]
+    pub clock: Option<Value>,
+}
+
+/// A fixture's `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixtureStatus {
+    /// `live`.
+    #[serde(default)]
+    pub live: Option<bool>,
+    /// `statusId`.
+    #[serde(default, deserialize_with = "lenient::opt_signed")]
+    pub status_id: Option<i64>,
+    /// `statusName`.
+    #[serde(default)]
+    pub status_name: Option<String>,
+}
+
+/// The `bookmakers` (and `bookmakersFutures`) payload: per-bookmaker health.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookmakersPayload {
+    /// `fixtureId` (channel `bookmakers`).
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub fixture_id: Option<String>,
+    /// `futureId` (channel `bookmakersFutures`).
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub future_id: Option<String>,
+    /// `bookmakers`: bookmaker → state. Empty when absent.
+    #[serde(default)]
+    pub bookmakers: BTreeMap<String, BookmakerState>,
+}
+
+/// One bookmaker's state in a `bookmakers` payload.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookmakerState {
+    /// `bookmaker`.
+    #[serde(default)]
+    pub bookmaker: Option<String>,
+    /// `hasOdds`.
+    #[serde(default)]
+    pub has_odds: Option<bool>,
+    /// `staleOdds`: `true` → pause automated betting on this bookmaker.
+    #[serde(default)]
+    pub stale_odds: Option<bool>,
+    /// `suspended`.
+    #[serde(default)]
+    pub suspended: Option<bool>,
+    /// `updatedAt`, as JSON (milliseconds or ISO text, depending on the source).
+    #[serde(default)]
+    pub updated_at: Option<Value>,
+}
+
+/// The `scores` payload: score per period.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoresPayload {
+    /// `fixtureId`.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub fixture_id: Option<String>,
+    /// `scores`: period name → score. Empty when absent.
+    #[serde(default)]
+    pub scores: BTreeMap<String, PeriodScore>,
+}
+
+/// One period's score.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodScore {
+    /// `period`.
+    #[serde(default)]
+    pub period: Option<String>,
+    /// `participant1Score`.
+    #[serde(default, deserialize_with = "lenient::opt_signed")]
+    pub participant1_score: Option<i64>,
+    /// `participant2Score`.
+    #[serde(default, deserialize_with = "lenient::opt_signed")]
+    pub participant2_score: Option<i64>,
+    /// `updatedAt`, ISO 8601 text.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// The `clocks` payload.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClocksPayload {
+    /// `fixtureId`.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub fixture_id: Option<String>,
+    /// `clock`.
+    #[serde(default)]
+    pub clock: Option<ClockState>,
+}
+
+/// A match clock. Every field is nullable; the time fields are kept as JSON because
+/// sources differ on their units.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockState {
+    /// `currentPeriod`.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub current_period: Option<String>,
+    /// `currentTime`, as JSON.
+    #[serde(default)]
+    pub current_time: Option<Value>,
+    /// `remainingTime`, as JSON.
+    #[serde(default)]
+    pub remaining_time: Option<Value>,
+    /// `remainingTimeInPeriod`, as JSON.
+    #[serde(default)]
+    pub remaining_time_in_period: Option<Value>,
+    /// `stopped`.
+    #[serde(default)]
+    pub stopped: Option<bool>,
+}
+
+/// Deserialises the payload of `channel` straight into its typed view.
+///
+/// Fails if the payload does not fit the view; callers then fall back to
+/// [`payload_from_value`], which never fails.
+pub(crate) struct PayloadSeed<'a>(pub(crate) &'a str);
+
+impl<'de> DeserializeSeed<'de> for PayloadSeed<'_> {
+    type Value = Payload;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Payload, D::Error> {
+        match self.0 {
+            "odds" => OddsPayload::deserialize(d).map(Payload::Odds),
+            "fixtures" => FixturePayload::deserialize(d).map(|p| Payload::Fixtures(Box::new(p))),
+            "bookmakers" | "bookmakersFutures" => {
+                BookmakersPayload::deserialize(d).map(Payload::Bookmakers)
+            }
+            "scores" => ScoresPayload::deserialize(d).map(Payload::Scores),
+            "clocks" => ClocksPayload::deserialize(d).map(|p| Payload::Clocks(Box::new(p))),
+            _ => Value::deserialize(d).map(Payload::Other),
+        }
+    }
+}
+
+/// Types an already parsed payload. Never fails: a payload that does not fit its view
+/// becomes [`Payload::Other`] and the second element says why.
+pub(crate) fn payload_from_value(channel: &str, value: Value) -> (Payload, Option<String>) {
+    match PayloadSeed(channel).deserialize(&value) {
+        Ok(payload) => (payload, None),
+        Err(err) => (
+            Payload::Other(value),
+            Some(format!("{channel} payload: {err}")),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn odds_payload_nesting() {
+        let payload = json!({
+            "fixtureId": "id1000000861624412",
+            "odds": {"pinnacle": {"id1000000861624412:pinnacle:101:0": {
+                "bookmaker": "pinnacle", "outcomeId": 101, "playerId": 0, "marketId": "101",
+                "price": 2.2, "priceFractional": "6/5", "priceAmerican": 120, "active": true,
+                "changedAt": 1766939805321u64, "marketActive": true, "mainLine": null,
+                "limit": 1000, "betslip": null, "meta": {"x": 1},
+                "bookmakerMarketId": 55, "bookmakerOutcomeId": "home",
+                "bookmakerChangedAt": "1766939805000", "extra": "ignored"
+            }}}
+        });
+        let (typed, err) = payload_from_value("odds", payload);
+        assert_eq!(err, None);
+        let Payload::Odds(odds) = typed else {
+            panic!("expected odds, got {typed:?}")
+        };
+        assert_eq!(odds.fixture_id, "id1000000861624412");
+        let all: Vec<_> = odds.outcomes().collect();
+        assert_eq!(all.len(), 1);
+        let (id, o) = all[0];
+        assert_eq!(id, "id1000000861624412:pinnacle:101:0");
+        assert_eq!(
+            o,
+            &Outcome {
+                bookmaker: "pinnacle".into(),
+                outcome_id: 101,
+                player_id: 0,
+                market_id: 101,
+                price: 2.2,
+                price_fractional: Some("6/5".into()),
+                price_american: Some(120),
+                active: true,
+                changed_at: Some(1_766_939_805_321),
+                market_active: Some(true),
+                main_line: None,
+                limit: Some(1000.0),
+                betslip: None,
+                meta: Some(json!({"x": 1})),
+                bookmaker_market_id: Some("55".into()),
+                bookmaker_outcome_id: Some("home".into()),
+                bookmaker_changed_at: Some(1_766_939_805_000),
+            }
+        );
+    }
+
+    #[test]
+    fn scores_clocks_bookmakers_fixtures() {
+        let (p, e) = payload_from_value(
+            "scores",
+            json!({"fixtureId":"id1500025662664057","scores":{"result":{"period":"result","participant1Score":2,"participant2Score":1,"updatedAt":"2025-12-28T16:24:11.426852+00:00"}}}),
+        );
+        assert_eq!(e, None);
+        let Payload::Scores(s) = p else {
+            panic!("{p:?}")
+        };
+        let result = &s.scores["result"];
+        assert_eq!(result.participant1_score, Some(2));
+        assert_eq!(result.participant2_score, Some(1));
+        assert_eq!(result.period.as_deref(), Some("result"));
+
+        let (p, e) = payload_from_value(
+            "clocks",
+            json!({"fixtureId":"f","clock":{"currentPeriod":"2H","currentTime":3120,"remainingTime":null,"remainingTimeInPeriod":null,"stopped":false}}),
+        );
+        assert_eq!(e, None);
+        let Payload::Clocks(c) = p else {
+            panic!("{p:?}")
+        };
+        let clock = c.clock.unwrap();
+        assert_eq!(clock.current_period.as_deref(), Some("2H"));
+        assert_eq!(clock.current_time, Some(json!(3120)));
+        assert_eq!(clock.remaining_time, None);
+        assert_eq!(clock.stopped, Some(false));
+
+        let (p, e) = payload_from_value(
+            "bookmakersFutures",
+            json!({"futureId":"fut1","bookmakers":{"stake":{"bookmaker":"stake","hasOdds":true,"staleOdds":true,"suspended":false,"updatedAt":1}}}),
+        );
+        assert_eq!(e, None);
+        let Payload::Bookmakers(b) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(b.future_id.as_deref(), Some("fut1"));
+        assert_eq!(b.bookmakers["stake"].stale_odds, Some(true));
+
+        let (p, e) = payload_from_value(
+            "fixtures",
+            json!({"fixtureId":"f2","status":{"live":true,"statusId":1,"statusName":"Live"},"startTime":1766939000,"sport":{"sportId":10}}),
+        );
+        assert_eq!(e, None);
+        let Payload::Fixtures(f) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(f.start_time, Some(1_766_939_000));
+        assert_eq!(
+            f.status.and_then(|s| s.status_name).as_deref(),
+            Some("Live")
+        );
+        assert_eq!(f.sport, Some(json!({"sportId": 10})));
+    }
+
+    #[test]
+    fn mismatch_falls_back_to_other_with_reason() {
+        let bad = json!({"fixtureId": "f", "odds": {"bk": {"x": {"price": "high"}}}});
+        let (p, e) = payload_from_value("odds", bad.clone());
+        assert_eq!(p, Payload::Other(bad));
+        let reason = e.unwrap();
+        assert!(reason.starts_with("odds payload: "), "{reason}");
+    }
+
+    #[test]
+    fn unknown_channels_stay_json() {
+        let v = json!({"anything": [1, 2]});
+        assert_eq!(
+            payload_from_value("futures", v.clone()),
+            (Payload::Other(v), None)
+        );
+    }
+}

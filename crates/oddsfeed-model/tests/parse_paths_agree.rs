@@ -1,0 +1,272 @@
+//! Property tests: the fast and plain JSON paths agree on generated data messages, and
+//! MessagePack encodings of JSON envelopes decode back to the same value.
+
+use oddsfeed_model::ws::{Payload, WsMessage, parse_ws_fast, parse_ws_json, parse_ws_msgpack};
+use oddsfeed_model::{EntryId, msgpack_to_json};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+fn finite() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        (1u32..100_000).prop_map(|n| f64::from(n) / 100.0),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9 ._:-]{0,12}",
+        "[ -~]{0,8}",
+        "[\u{0}-\u{1f}\"\\\\é€😀\u{2028}]{0,6}",
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        finite().prop_map(Value::from),
+        text().prop_map(Value::String),
+    ]
+}
+
+fn any_json() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 40, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((text(), inner), 0..5)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A numeric id spelled as a number or as a string.
+fn numeric_id() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<u32>().prop_map(Value::from),
+        any::<u32>().prop_map(|n| Value::String(n.to_string())),
+    ]
+}
+
+fn nullable<S: Strategy<Value = Value>>(inner: S) -> impl Strategy<Value = Value> {
+    prop_oneof![Just(Value::Null), inner]
+}
+
+fn outcome() -> impl Strategy<Value = Value> {
+    (
+        (
+            "[a-z]{3,8}",
+            numeric_id(),
+            numeric_id(),
+            numeric_id(),
+            finite(),
+        ),
+        (
+            "[0-9]{1,3}/[0-9]{1,3}",
+            any::<i32>(),
+            any::<bool>(),
+            any::<u64>(),
+            nullable(any::<bool>().prop_map(Value::Bool)),
+        ),
+        (
+            nullable(finite().prop_map(Value::from)),
+            any_json(),
+            any_json(),
+            nullable(numeric_id()),
+            any::<u64>(),
+        ),
+    )
+        .prop_map(|(a, b, c)| {
+            json!({
+                "bookmaker": a.0, "outcomeId": a.1, "playerId": a.2, "marketId": a.3, "price": a.4,
+                "priceFractional": b.0, "priceAmerican": b.1, "active": b.2, "changedAt": b.3,
+                "marketActive": b.4, "mainLine": null, "limit": c.0, "betslip": c.1, "meta": c.2,
+                "bookmakerMarketId": c.3, "bookmakerOutcomeId": "home", "bookmakerChangedAt": c.4,
+                "unmodelled": "kept in raw",
+            })
+        })
+}
+
+fn odds() -> impl Strategy<Value = Value> {
+    (
+        "id[0-9]{6,16}",
+        prop::collection::btree_map(
+            "[a-z]{3,8}",
+            prop::collection::btree_map("[a-z0-9:]{4,20}", outcome(), 0..3),
+            0..3,
+        ),
+    )
+        .prop_map(|(fixture, odds)| json!({"fixtureId": fixture, "odds": odds}))
+}
+
+fn scores() -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(
+        "[a-z0-9]{1,8}",
+        (any::<u8>(), any::<u8>(), "[0-9T:.+-]{0,30}"),
+        0..4,
+    )
+    .prop_map(|periods| {
+        let scores: Map<String, Value> = periods
+            .into_iter()
+            .map(|(period, (a, b, at))| {
+                let score = json!({"period": period, "participant1Score": a,
+                    "participant2Score": b, "updatedAt": at});
+                (period, score)
+            })
+            .collect();
+        json!({"fixtureId": "id1500025662664057", "scores": scores})
+    })
+}
+
+fn fixtures() -> impl Strategy<Value = Value> {
+    (any::<bool>(), any::<i16>(), any_json(), any::<u32>(), any_json()).prop_map(
+        |(live, status, sport, start, participants)| {
+            json!({"fixtureId": "id1", "status": {"live": live, "statusId": status, "statusName": "x"},
+                "sport": sport, "tournament": {"tournamentId": 1}, "season": null, "venue": null,
+                "participants": participants, "startTime": start, "trueStartTime": null})
+        },
+    )
+}
+
+fn clocks() -> impl Strategy<Value = Value> {
+    (any_json(), nullable(any::<bool>().prop_map(Value::Bool))).prop_map(|(time, stopped)| {
+        json!({"fixtureId": "f", "clock": {"currentPeriod": "1H", "currentTime": time,
+            "remainingTime": null, "remainingTimeInPeriod": null, "stopped": stopped}})
+    })
+}
+
+fn bookmakers() -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(
+        "[a-z]{3,8}",
+        (any::<bool>(), any::<bool>(), any_json()),
+        0..4,
+    )
+    .prop_map(|books| {
+        let books: Map<String, Value> = books
+            .into_iter()
+            .map(|(bk, (has, stale, at))| {
+                let state = json!({"bookmaker": bk, "hasOdds": has, "staleOdds": stale,
+                        "suspended": false, "updatedAt": at});
+                (bk, state)
+            })
+            .collect();
+        json!({"fixtureId": "f", "bookmakers": books})
+    })
+}
+
+/// A channel with a payload that fits its typed view (`true`) or arbitrary JSON (`false`).
+fn channel_and_payload() -> impl Strategy<Value = (String, Value, bool)> {
+    prop_oneof![
+        odds().prop_map(|p| ("odds".to_owned(), p, true)),
+        scores().prop_map(|p| ("scores".to_owned(), p, true)),
+        fixtures().prop_map(|p| ("fixtures".to_owned(), p, true)),
+        clocks().prop_map(|p| ("clocks".to_owned(), p, true)),
+        bookmakers().prop_map(|p| ("bookmakers".to_owned(), p, true)),
+        (
+            prop::sample::select(vec![
+                "odds",
+                "scores",
+                "fixtures",
+                "clocks",
+                "bookmakers",
+                "futures"
+            ]),
+            any_json()
+        )
+            .prop_map(|(c, p)| (c.to_owned(), p, false)),
+    ]
+}
+
+fn envelope() -> impl Strategy<Value = (Value, bool)> {
+    (
+        channel_and_payload(),
+        prop_oneof![
+            Just(None),
+            Just(Some(json!("UPDATE"))),
+            Just(Some(json!("deleted"))),
+            Just(Some(json!(3)))
+        ],
+        prop_oneof![
+            Just(None),
+            any::<u64>().prop_map(|t| Some(json!(t))),
+            Just(Some(json!("1")))
+        ],
+        prop_oneof![
+            Just(None),
+            (any::<u64>(), any::<u64>()).prop_map(|(t, s)| Some(json!(format!("{t}-{s}")))),
+            text().prop_map(|t| Some(json!(t))),
+            any::<u64>().prop_map(|n| Some(json!(n))),
+        ],
+        prop::collection::vec(("x[a-z]{0,6}", any_json()), 0..3),
+    )
+        .prop_flat_map(|((channel, payload, typed), kind, ts, entry, extra)| {
+            let mut fields = vec![
+                ("channel".to_owned(), Value::String(channel)),
+                ("payload".to_owned(), payload),
+            ];
+            if let Some(kind) = kind {
+                fields.push(("type".to_owned(), kind));
+            }
+            if let Some(ts) = ts {
+                fields.push(("ts".to_owned(), ts));
+            }
+            if let Some(entry) = entry {
+                fields.push(("entryId".to_owned(), entry));
+            }
+            fields.extend(extra);
+            (Just(fields).prop_shuffle(), Just(typed))
+        })
+        .prop_map(|(fields, typed)| (Value::Object(fields.into_iter().collect()), typed))
+}
+
+proptest! {
+    #[test]
+    fn fast_and_plain_paths_agree((message, typed) in envelope(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&message).unwrap_or_default()
+        } else {
+            message.to_string()
+        };
+        let plain = parse_ws_json(text.as_bytes());
+        let fast = parse_ws_fast(&mut text.clone().into_bytes());
+        prop_assert_eq!(&fast, &plain);
+        let Ok(WsMessage::Data(data)) = plain else {
+            return Err(TestCaseError::fail(format!("not a data message: {plain:?}")));
+        };
+        // raw is the compact one-line form
+        prop_assert_eq!(&data.raw, &message.to_string());
+        if typed {
+            prop_assert_eq!(data.typed_error.as_deref(), None);
+            prop_assert!(!matches!(data.payload, Payload::Other(_)));
+        }
+        let entry = message.get("entryId");
+        match entry.and_then(Value::as_str).map(str::parse::<EntryId>) {
+            Some(Ok(id)) => prop_assert_eq!(data.entry_id, Some(id)),
+            _ => prop_assert_eq!(data.entry_id, None),
+        }
+    }
+
+    #[test]
+    fn msgpack_encoding_decodes_to_the_same_value((message, _typed) in envelope()) {
+        let bytes = rmp_serde::to_vec_named(&message).unwrap_or_default();
+        prop_assert_eq!(msgpack_to_json(&bytes), Ok(message.clone()));
+        prop_assert_eq!(parse_ws_msgpack(&bytes), parse_ws_json(message.to_string().as_bytes()));
+    }
+
+    #[test]
+    fn msgpack_of_any_json_round_trips(value in any_json()) {
+        let bytes = rmp_serde::to_vec_named(&value).unwrap_or_default();
+        prop_assert_eq!(msgpack_to_json(&bytes), Ok(value));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_paths_agree(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let plain = parse_ws_json(&bytes);
+        let fast = parse_ws_fast(&mut bytes.clone());
+        prop_assert_eq!(fast, plain);
+        let _ = msgpack_to_json(&bytes);
+        let _ = oddsfeed_model::parse_ws_text(&String::from_utf8_lossy(&bytes));
+    }
+}

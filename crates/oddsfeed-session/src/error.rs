@@ -1,0 +1,220 @@
+//! The crate's error type, [`SessionError`].
+
+use crate::ws::DecodeError;
+
+/// Everything a session can report as going wrong.
+///
+/// Most of these end one connection or one frame and the session carries on (it reconnects or skips
+/// the frame); [`is_fatal`](Self::is_fatal) says which ones end the whole run. The texts never contain
+/// the API key: they quote only what the server sent and the session's own counters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// One frame could not be decoded; it was reported and skipped.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+
+    /// The server refused the credentials: an `error` frame with code `login_failed`.
+    #[error("server refused the login: {code}: {message}")]
+    LoginRefused {
+        /// The frame's `code` (`login_failed`).
+        code: String,
+        /// The frame's `message` (empty when absent).
+        message: String,
+    },
+
+    /// The server closed with 1008 (policy violation) before `login_ok` and sent no `error` frame;
+    /// PROTOCOL.md B.11 treats this as an authentication refusal.
+    #[error("server refused the login: closed with 1008 before login_ok{}", reason_suffix(.reason))]
+    ClosedBeforeLoginOk {
+        /// The close reason text, possibly empty.
+        reason: String,
+    },
+
+    /// The server says the client broke the protocol (`first_message_must_be_login`): a client bug.
+    #[error("server reports a client protocol bug: {code}: {message}")]
+    ProtocolBug {
+        /// The frame's `code`.
+        code: String,
+        /// The frame's `message` (empty when absent).
+        message: String,
+    },
+
+    /// No `login_ok` arrived in time after the login was sent.
+    #[error("no login_ok within {timeout_ms} ms of connecting")]
+    LoginTimeout {
+        /// The configured login timeout, in milliseconds.
+        timeout_ms: u64,
+    },
+
+    /// The connection was silent for too long and is treated as dead.
+    #[error("no frame for {silent_ms} ms: connection considered dead")]
+    ConnectionDead {
+        /// How long nothing arrived, in milliseconds.
+        silent_ms: u64,
+    },
+
+    /// The transport could not open a connection.
+    #[error("could not connect: {reason}")]
+    ConnectFailed {
+        /// The transport's description of the failure.
+        reason: String,
+    },
+
+    /// The server closed a connection before `login_ok` while the session was told to run once.
+    #[error("server closed the connection before login_ok{}", close_suffix(*.code, .reason))]
+    ClosedBeforeStreaming {
+        /// The close code, if a close frame arrived.
+        code: Option<u16>,
+        /// The close reason text, possibly empty.
+        reason: String,
+    },
+
+    /// The configuration is unusable; the message names the field.
+    #[error("invalid session configuration: {0}")]
+    Config(String),
+}
+
+impl SessionError {
+    /// Whether the run must end: true for refusals of the credentials, client protocol bugs and an
+    /// invalid configuration; false for everything the session recovers from by reconnecting or
+    /// skipping a frame.
+    #[must_use]
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::LoginRefused { .. }
+                | Self::ClosedBeforeLoginOk { .. }
+                | Self::ProtocolBug { .. }
+                | Self::Config(_)
+        )
+    }
+
+    /// The process exit code the CLI uses when this error ends the run (CLI.md "Exit codes"): 3 for a
+    /// refusal of the credentials, 1 for everything else.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::LoginRefused { .. } | Self::ClosedBeforeLoginOk { .. } => 3,
+            _ => 1,
+        }
+    }
+}
+
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    }
+}
+
+fn close_suffix(code: Option<u16>, reason: &str) -> String {
+    match code {
+        Some(code) => format!(" (close {code}{})", reason_suffix(reason)),
+        None => " (no close frame)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_texts_are_pinned() {
+        let cases: Vec<(SessionError, &str)> = vec![
+            (
+                SessionError::LoginRefused {
+                    code: "login_failed".into(),
+                    message: "invalid apiKey".into(),
+                },
+                "server refused the login: login_failed: invalid apiKey",
+            ),
+            (
+                SessionError::ClosedBeforeLoginOk {
+                    reason: String::new(),
+                },
+                "server refused the login: closed with 1008 before login_ok",
+            ),
+            (
+                SessionError::ClosedBeforeLoginOk {
+                    reason: "bad key".into(),
+                },
+                "server refused the login: closed with 1008 before login_ok (bad key)",
+            ),
+            (
+                SessionError::ProtocolBug {
+                    code: "first_message_must_be_login".into(),
+                    message: "expected login".into(),
+                },
+                "server reports a client protocol bug: first_message_must_be_login: expected login",
+            ),
+            (
+                SessionError::LoginTimeout { timeout_ms: 10_000 },
+                "no login_ok within 10000 ms of connecting",
+            ),
+            (
+                SessionError::ConnectionDead { silent_ms: 30_000 },
+                "no frame for 30000 ms: connection considered dead",
+            ),
+            (
+                SessionError::ConnectFailed {
+                    reason: "refused".into(),
+                },
+                "could not connect: refused",
+            ),
+            (
+                SessionError::ClosedBeforeStreaming {
+                    code: Some(4003),
+                    reason: "full".into(),
+                },
+                "server closed the connection before login_ok (close 4003 (full))",
+            ),
+            (
+                SessionError::ClosedBeforeStreaming {
+                    code: None,
+                    reason: String::new(),
+                },
+                "server closed the connection before login_ok (no close frame)",
+            ),
+            (
+                SessionError::Config("max_frame is 0".into()),
+                "invalid session configuration: max_frame is 0",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn fatality_and_exit_codes() {
+        let refused = SessionError::LoginRefused {
+            code: "login_failed".into(),
+            message: String::new(),
+        };
+        assert!(refused.is_fatal());
+        assert_eq!(refused.exit_code(), 3);
+        let closed = SessionError::ClosedBeforeLoginOk {
+            reason: String::new(),
+        };
+        assert!(closed.is_fatal());
+        assert_eq!(closed.exit_code(), 3);
+        let bug = SessionError::ProtocolBug {
+            code: "x".into(),
+            message: String::new(),
+        };
+        assert!(bug.is_fatal());
+        assert_eq!(bug.exit_code(), 1);
+        let dead = SessionError::ConnectionDead { silent_ms: 1 };
+        assert!(!dead.is_fatal());
+        assert_eq!(dead.exit_code(), 1);
+        assert!(!SessionError::LoginTimeout { timeout_ms: 1 }.is_fatal());
+    }
+
+    #[test]
+    fn is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<SessionError>();
+    }
+}

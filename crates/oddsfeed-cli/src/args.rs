@@ -71,10 +71,10 @@ pub struct WsArgs {
     pub receive_type: ReceiveTypeArg,
     /// Sport id filter.
     #[arg(long, value_delimiter = ',')]
-    pub sport_ids: Option<Vec<i64>>,
+    pub sport_ids: Option<Vec<u64>>,
     /// Tournament id filter.
     #[arg(long, value_delimiter = ',')]
-    pub tournament_ids: Option<Vec<i64>>,
+    pub tournament_ids: Option<Vec<u64>>,
     /// Fixture id filter.
     #[arg(long, value_delimiter = ',')]
     pub fixture_ids: Option<Vec<String>>,
@@ -208,9 +208,17 @@ pub struct SimWsArgs {
     /// Insert a bad JSON / MessagePack frame before data message I.
     #[arg(long)]
     pub bad_json_at: Option<u64>,
-    /// Write a decode corpus to DIR instead of serving.
+    /// Write a decode corpus to DIR instead of serving (with --messages, default 10000).
     #[arg(long, value_name = "DIR")]
     pub write_corpus: Option<PathBuf>,
+    /// Receive type of the corpus --write-corpus writes.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "zstd-dict",
+        requires = "write_corpus"
+    )]
+    pub corpus_mode: ReceiveTypeArg,
 }
 
 /// `oddsfeed sim img`.
@@ -261,6 +269,12 @@ pub struct SimImgArgs {
     /// On the first connection, after the snapshot: a `slow reader` notice, then close.
     #[arg(long)]
     pub slow_reader_kick: bool,
+    /// How long a client may take to send `init`, in milliseconds (tests shorten it).
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub init_deadline_ms: u64,
+    /// Pace of live pushes after a subscribe, in milliseconds (0 = as fast as the reader takes them).
+    #[arg(long, default_value_t = 20, hide = true)]
+    pub update_interval_ms: u64,
 }
 
 /// `oddsfeed demo`.

@@ -101,3 +101,30 @@ impl DataOut {
         self.out.flush()
     }
 }
+
+/// Installs a stderr tracing subscriber when `RUST_LOG` is set.
+///
+/// The WebSocket and SSH libraries log whole frames at trace level, and a login frame
+/// carries the API key; their events are therefore capped at debug level whatever
+/// `RUST_LOG` asks for, so no filter setting can make a key appear on stderr.
+pub fn init_tracing() {
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    let no_frame_dumps = filter_fn(|meta| {
+        let target = meta.target();
+        let wire_library = ["tungstenite", "tokio_tungstenite", "russh", "rustls"]
+            .iter()
+            .any(|lib| target.starts_with(lib));
+        !wire_library || *meta.level() <= tracing::Level::DEBUG
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .with_filter(EnvFilter::from_default_env().and(no_frame_dumps));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}

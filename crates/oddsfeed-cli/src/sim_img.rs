@@ -1,9 +1,122 @@
-//! `oddsfeed sim img` (not implemented yet).
+//! `oddsfeed sim img`: the IMG-style newline-JSON simulator over plain TCP, SSH, or one
+//! session on stdin/stdout (for a real sshd's `ForceCommand`).
+//!
+//! Once listening, it prints `listening on ADDR` (one line) to stderr; `--stdio` listens on
+//! nothing and prints nothing, so that stdout carries only the protocol.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use oddsfeed_sim::img::{
+    ImgSimConfig, load_authorized_keys, load_host_key, run_ssh, run_stdio, run_tcp,
+};
+use tokio::net::TcpListener;
+
+use crate::args::SimImgArgs;
+
+/// How the simulator serves.
+enum Mode {
+    Tcp,
+    Ssh,
+    Stdio,
+}
 
 /// Runs the subcommand.
-pub fn run<A>(_args: A) -> ExitCode {
-    eprintln!("oddsfeed: `sim img` is not implemented yet");
-    ExitCode::from(1)
+pub fn run(args: SimImgArgs) -> ExitCode {
+    let mode = match (args.tcp, args.ssh, args.stdio) {
+        (true, false, false) => Mode::Tcp,
+        (false, true, false) => Mode::Ssh,
+        (false, false, true) => Mode::Stdio,
+        _ => {
+            eprintln!("oddsfeed sim img: choose exactly one of --tcp, --ssh and --stdio");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = match sim_config(&args) {
+        Ok(cfg) => cfg,
+        Err(usage) => {
+            eprintln!("oddsfeed sim img: {usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("oddsfeed: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(serve(mode, &args, cfg));
+    // stdin is read on a blocking thread that may never return: do not wait for it.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("oddsfeed: error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The simulator configuration for the arguments.
+fn sim_config(args: &SimImgArgs) -> Result<ImgSimConfig, String> {
+    let mut cfg = ImgSimConfig::default();
+    cfg.heartbeat_ms = args.heartbeat_ms;
+    cfg.messages = if args.forever { None } else { args.messages };
+    cfg.seed = args.seed;
+    cfg.init_deadline = Duration::from_millis(args.init_deadline_ms);
+    cfg.update_interval = Duration::from_millis(args.update_interval_ms);
+    cfg.faults.drop_after = args.drop_after;
+    cfg.faults.bad_json_at = args.bad_json_at;
+    cfg.faults.slow_reader_kick = args.slow_reader_kick;
+    cfg.faults.stall_heartbeats_after = match args.stall_heartbeats_after {
+        None => None,
+        Some(secs) => Some(
+            Duration::try_from_secs_f64(secs)
+                .map_err(|_| format!("--stall-heartbeats-after {secs}: not a duration"))?,
+        ),
+    };
+    Ok(cfg)
+}
+
+async fn serve(mode: Mode, args: &SimImgArgs, cfg: ImgSimConfig) -> Result<(), String> {
+    if let Mode::Stdio = mode {
+        return run_stdio(cfg)
+            .await
+            .map_err(|e| format!("stdio session: {e}"));
+    }
+    // Keys are checked before listening, so a bad file never leaves a port half open.
+    let keys = match mode {
+        Mode::Ssh => {
+            let (Some(host_key), Some(authorized)) = (&args.host_key, &args.authorized_keys) else {
+                return Err("--ssh needs --host-key and --authorized-keys".to_owned());
+            };
+            let host_key = load_host_key(host_key).map_err(|e| e.to_string())?;
+            let authorized = load_authorized_keys(authorized).map_err(|e| e.to_string())?;
+            Some((host_key, authorized))
+        }
+        _ => None,
+    };
+    let port = args.port.unwrap_or(0);
+    let listener = TcpListener::bind((args.bind.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{port}: {e}", args.bind))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    let served = match keys {
+        Some((host_key, authorized)) => {
+            eprintln!("listening on {local}");
+            run_ssh(listener, cfg, host_key, authorized).await
+        }
+        None => {
+            eprintln!("listening on {local}");
+            run_tcp(listener, cfg).await
+        }
+    };
+    served.map_err(|e| format!("listener failed: {e}"))
 }

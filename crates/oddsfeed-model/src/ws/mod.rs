@@ -263,7 +263,9 @@ pub(crate) fn trim_json_ws(text: &str) -> &str {
 /// tokens (then the caller re-serialises it on one line).
 fn one_line(text: &str) -> Option<&str> {
     let trimmed = trim_json_ws(text);
-    (!trimmed.contains(['\n', '\r'])).then_some(trimmed)
+    memchr::memchr2(b'\n', b'\r', trimmed.as_bytes())
+        .is_none()
+        .then_some(trimmed)
 }
 
 /// Completes a data message read by the streaming reader.

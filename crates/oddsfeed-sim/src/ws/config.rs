@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::channels::{ChannelSet, PRODUCED_CHANNELS};
@@ -114,6 +115,12 @@ pub struct WsSimConfig {
     /// `bookmakers`, `scores`, `clocks`. A login is served the channels it asks
     /// for that are in this list.
     pub channels: Vec<String>,
+    /// Where to keep a copy of every data message the simulator produces, in
+    /// production order. Default `None`. For tests and short runs: the record
+    /// grows without bound (about 1.4 KB per message). One recorder may be
+    /// shared by several simulators (e.g. one restarted on the same port), and
+    /// then holds their streams one after the other.
+    pub record: Option<StreamRecorder>,
 }
 
 impl Default for WsSimConfig {
@@ -141,6 +148,7 @@ impl Default for WsSimConfig {
             reconnect_grace: Duration::from_secs(3),
             max_inbound: 1 << 20,
             channels: PRODUCED_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
+            record: None,
         }
     }
 }
@@ -170,6 +178,7 @@ impl fmt::Debug for WsSimConfig {
             .field("reconnect_grace", &self.reconnect_grace)
             .field("max_inbound", &self.max_inbound)
             .field("channels", &self.channels)
+            .field("record", &self.record)
             .finish()
     }
 }
@@ -245,6 +254,89 @@ impl WsSimConfig {
     }
 }
 
+/// One data message as the simulator produced it (see [`StreamRecorder`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedMessage {
+    /// Channel name, one of [`PRODUCED_CHANNELS`].
+    pub channel: &'static str,
+    /// The entryId as `(ts_ms, seq)`.
+    pub entry_id: (u64, u64),
+    /// The message's `ts` in UTC milliseconds.
+    pub ts: u64,
+    /// The JSON envelope exactly as the simulator encodes it.
+    pub json: String,
+}
+
+/// A shared, append-only record of the data messages one or more simulators
+/// produced ([`WsSimConfig::record`]): the reference a test compares a
+/// client's output with.
+///
+/// Clones share the same record. Two recorders compare equal when they are
+/// the same record. `Debug` shows only the number of messages.
+///
+/// ```
+/// use oddsfeed_sim::ws::{StreamRecorder, WsSimConfig};
+///
+/// let recorder = StreamRecorder::new();
+/// let mut cfg = WsSimConfig::default();
+/// cfg.record = Some(recorder.clone());
+/// assert!(recorder.is_empty());
+/// assert_eq!(cfg.record, Some(recorder));
+/// ```
+#[derive(Clone, Default)]
+pub struct StreamRecorder(Arc<Mutex<Vec<RecordedMessage>>>);
+
+impl StreamRecorder {
+    /// An empty record.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Messages recorded so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing was recorded yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// A copy of every message recorded so far, in production order.
+    #[must_use]
+    pub fn messages(&self) -> Vec<RecordedMessage> {
+        self.lock().clone()
+    }
+
+    /// Appends one message.
+    pub(crate) fn push(&self, message: RecordedMessage) {
+        self.lock().push(message);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedMessage>> {
+        // A panic elsewhere while pushing leaves a consistent Vec: carry on.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl PartialEq for StreamRecorder {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for StreamRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamRecorder")
+            .field("messages", &self.len())
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +368,23 @@ mod tests {
         let text = format!("{cfg:?}");
         assert!(!text.contains("s3cret-key"), "{text}");
         assert!(text.contains("api_key: Some(\"***\")"), "{text}");
+    }
+
+    #[test]
+    fn recorder_clones_share_one_record() {
+        let recorder = StreamRecorder::new();
+        let clone = recorder.clone();
+        clone.push(RecordedMessage {
+            channel: "scores",
+            entry_id: (1_766_418_736_962, 198),
+            ts: 1_766_418_736_962,
+            json: "{}".into(),
+        });
+        assert_eq!(recorder.len(), 1);
+        assert_eq!(recorder.messages()[0].entry_id, (1_766_418_736_962, 198));
+        assert_eq!(recorder, clone);
+        assert_ne!(recorder, StreamRecorder::new());
+        assert_eq!(format!("{recorder:?}"), "StreamRecorder { messages: 1 }");
     }
 
     #[test]

@@ -66,6 +66,6 @@ mod server;
 mod stats;
 
 pub use channels::PRODUCED_CHANNELS;
-pub use config::WsSimConfig;
+pub use config::{RecordedMessage, StreamRecorder, WsSimConfig};
 pub use server::{WsSim, WsSimHandle};
 pub use stats::SimStats;

@@ -13,7 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::channels::ChannelSet;
-use super::config::WsSimConfig;
+use super::config::{RecordedMessage, StreamRecorder, WsSimConfig};
 use super::conn;
 use super::log::{LogLimits, MessageSource, Produced, StreamLog};
 use super::stats::{Counters, SimStats};
@@ -22,12 +22,24 @@ use crate::ws_gen::WsGenerator;
 /// How long [`WsSimHandle::shutdown`] waits for connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// The seeded payload generator as the log's message source.
-pub(crate) struct GenSource(WsGenerator);
+/// The seeded payload generator as the log's message source, copying each
+/// message to the configured [`StreamRecorder`], if any.
+pub(crate) struct GenSource {
+    generator: WsGenerator,
+    record: Option<StreamRecorder>,
+}
 
 impl MessageSource for GenSource {
     fn produce(&mut self, now_ms: u64) -> Produced {
-        let msg = self.0.next(now_ms);
+        let msg = self.generator.next(now_ms);
+        if let Some(record) = &self.record {
+            record.push(RecordedMessage {
+                channel: msg.channel,
+                entry_id: msg.entry_id,
+                ts: msg.ts,
+                json: msg.json.clone(),
+            });
+        }
         Produced {
             channel: msg.channel,
             entry_id: msg.entry_id,
@@ -233,7 +245,15 @@ impl WsSim {
             replay_max_entries: cfg.replay_max_entries,
             messages: cfg.messages,
         };
-        let log = StreamLog::new(GenSource(generator), limits, cfg.replay_set(), new_epoch());
+        let log = StreamLog::new(
+            GenSource {
+                generator,
+                record: cfg.record.clone(),
+            },
+            limits,
+            cfg.replay_set(),
+            new_epoch(),
+        );
         let (head, _) = watch::channel(0);
         Ok(Arc::new(Shared {
             cfg,

@@ -1,0 +1,499 @@
+//! `oddsfeed img` and `oddsfeed sim img` as separate processes (CLI.md contract): stdout
+//! lines, heartbeat filtering, `--limit`, `--once`, reconnects, exit codes 0/1/2/3, the
+//! simulator's listen line, its init deadline and its `--stdio` mode.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oddsfeed");
+/// Guard against a hang; never an assertion about speed.
+const HANG_GUARD: Duration = Duration::from_secs(30);
+
+/// A child process killed when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `oddsfeed sim img ARGS --port 0` and returns it with its port, read from the
+/// `listening on ADDR` line on stderr.
+fn start_sim(args: &[&str]) -> (Guard, u16) {
+    let mut child = Command::new(BIN)
+        .args(["sim", "img", "--port", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the simulator");
+    let stderr = child.stderr.take().expect("stderr");
+    let guard = Guard(child);
+    let port = read_port(stderr);
+    (guard, port)
+}
+
+fn read_port(stderr: ChildStderr) -> u16 {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        // Keep draining so the simulator never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let line = rx.recv_timeout(HANG_GUARD).expect("the listen line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first stderr line {line:?}"));
+    addr.rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
+}
+
+/// Runs `oddsfeed ARGS` to completion (killed after the hang guard).
+fn run(args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oddsfeed");
+    let id = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(HANG_GUARD) {
+        Ok(output) => output.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("oddsfeed {args:?} did not finish");
+        }
+    }
+}
+
+fn stdout_json(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .expect("UTF-8 stdout")
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect()
+}
+
+fn stderr_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `type` of a push, `status` of a response.
+fn kind(line: &Value) -> &str {
+    line.get("type")
+        .or_else(|| line.get("status"))
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+}
+
+fn has_ssh_keygen() -> bool {
+    Command::new("ssh-keygen").arg("-?").output().is_ok()
+}
+
+/// `ssh-keygen -t TYPE -N '' -f DIR/NAME`; returns the private key path.
+fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
+        .arg(&path)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(out.status.success(), "{out:?}");
+    path
+}
+
+fn public_key_text(private: &Path) -> String {
+    std::fs::read_to_string(private.with_extension("pub"))
+        .or_else(|_| std::fs::read_to_string(format!("{}.pub", private.display())))
+        .expect("read the .pub file")
+}
+
+#[test]
+fn tcp_limit_5_once_prints_the_init_response_and_the_first_snapshot_pushes() {
+    let (_sim, port) = start_sim(&["--tcp", "--heartbeat-ms", "200"]);
+    let addr = format!("127.0.0.1:{port}");
+    let output = run(&["img", "--addr", &addr, "--tcp", "--limit", "5", "--once"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let lines = stdout_json(&output);
+    let kinds: Vec<&str> = lines.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "session initialized",
+            "sport",
+            "competition",
+            "competition",
+            "competition"
+        ]
+    );
+    assert_eq!(lines[0]["mode"], "resp");
+    assert_eq!(lines[0]["request_id"], "r1");
+    assert!(
+        lines[0]["session_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert_eq!(lines[1]["msg"]["id"], "sp.golf");
+}
+
+#[test]
+fn heartbeats_are_printed_only_when_asked() {
+    // After the snapshot only heartbeats flow (no subscription), every 10 ms.
+    let (_sim, port) = start_sim(&["--tcp", "--heartbeat-ms", "10"]);
+    let addr = format!("127.0.0.1:{port}");
+
+    let with = run(&[
+        "img",
+        "--addr",
+        &addr,
+        "--tcp",
+        "--limit",
+        "120",
+        "--once",
+        "--heartbeats",
+    ]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr_text(&with));
+    let lines = stdout_json(&with);
+    assert_eq!(lines.len(), 120);
+    let snapshot: Vec<&Value> = lines.iter().filter(|l| kind(l) != "heartbeat").collect();
+    let beats = lines.len() - snapshot.len();
+    assert!(beats >= 1, "heartbeats are printed with --heartbeats");
+    assert_eq!(kind(&lines[119]), "heartbeat");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| kind(l) == "heartbeat")
+            .all(|b| b["msg"]["timestamp"].is_string())
+    );
+
+    // The same feed without --heartbeats: exactly the non-heartbeat lines.
+    let limit = snapshot.len().to_string();
+    let plain = run(&["img", "--addr", &addr, "--tcp", "--limit", &limit, "--once"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr_text(&plain));
+    let plain_lines = stdout_json(&plain);
+    let plain_kinds: Vec<&str> = plain_lines.iter().map(kind).collect();
+    let expected: Vec<&str> = snapshot.iter().map(|l| kind(l)).collect();
+    assert_eq!(plain_kinds, expected);
+}
+
+#[test]
+fn requests_are_sent_after_init_and_answered_in_order() {
+    // Pushes may come before the responses (PROTOCOL.md A.2): read well past them.
+    let (_sim, port) = start_sim(&[
+        "--tcp",
+        "--heartbeat-ms",
+        "200",
+        "--update-interval-ms",
+        "2",
+    ]);
+    let addr = format!("127.0.0.1:{port}");
+    let output = run(&[
+        "img",
+        "--addr",
+        &addr,
+        "--tcp",
+        "--request",
+        r#"{"request":"subscribe","msg":{"event_ids":["ev.golf_1_1"]},"request_id":"mine"}"#,
+        "--request",
+        r#"{"request":"bogus"}"#,
+        "--limit",
+        "150",
+        "--once",
+        "--events",
+        "jsonl",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let lines = stdout_json(&output);
+    let responses: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["mode"] == "resp")
+        .map(|l| (kind(l), l["request_id"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        responses,
+        [
+            ("session initialized", "r1"),
+            ("ok", "mine"),
+            ("error", "r2")
+        ]
+    );
+    let events: Vec<Value> = stderr_text(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSONL stderr"))
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(
+        &names[..4],
+        ["connecting", "connected", "response", "session_initialized"]
+    );
+}
+
+#[test]
+fn without_once_the_client_reconnects_and_resends_init() {
+    // The simulator drops every connection after 10 pushes.
+    let (_sim, port) = start_sim(&["--tcp", "--heartbeat-ms", "200", "--drop-after", "10"]);
+    let addr = format!("127.0.0.1:{port}");
+    let output = run(&["img", "--addr", &addr, "--tcp", "--limit", "25"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let lines = stdout_json(&output);
+    let inits: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| kind(l) == "session initialized")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        inits,
+        [0, 11, 22],
+        "three connections of 1 response + 10 pushes"
+    );
+    let stderr = stderr_text(&output);
+    assert!(stderr.contains("session_initialized"), "{stderr}");
+    assert!(stderr.contains("reconnect=true"), "{stderr}");
+    assert!(stderr.contains("backoff"), "{stderr}");
+}
+
+#[test]
+fn command_line_mistakes_exit_2() {
+    let none = run(&["img", "--addr", "127.0.0.1:1"]);
+    assert_eq!(none.status.code(), Some(2));
+    let bad_request = run(&["img", "--addr", "127.0.0.1:1", "--tcp", "--request", "[1]"]);
+    assert_eq!(bad_request.status.code(), Some(2));
+    assert!(stderr_text(&bad_request).contains("--request #1"));
+    let sim_without_mode = run(&["sim", "img", "--port", "0"]);
+    assert_eq!(sim_without_mode.status.code(), Some(2));
+}
+
+#[test]
+fn an_unreachable_server_with_once_exits_1_with_one_reason_line() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = free.local_addr().expect("addr").to_string();
+    drop(free);
+    let output = run(&["img", "--addr", &addr, "--tcp", "--once"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = stderr_text(&output);
+    let last = stderr.lines().last().expect("a reason");
+    assert!(last.contains("could not connect"), "{stderr}");
+}
+
+#[test]
+fn the_simulator_enforces_its_init_deadline() {
+    let (_sim, port) = start_sim(&["--tcp", "--init-deadline-ms", "300"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(HANG_GUARD)).expect("timeout");
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .expect("read until the server closes");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["mode"], "push");
+    assert_eq!(lines[0]["status"], "error");
+    assert_eq!(lines[0]["reason"], "no init sent");
+}
+
+#[test]
+fn sim_stdio_serves_one_session_on_stdin_and_stdout() {
+    let mut child = Command::new(BIN)
+        .args([
+            "sim",
+            "img",
+            "--stdio",
+            "--heartbeat-ms",
+            "200",
+            "--messages",
+            "3",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"{\"request\":\"init\",\"msg\":{},\"request_id\":\"a\"}\n")
+        .expect("write init");
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = Guard(child);
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect();
+        let _ = tx.send(lines);
+    });
+    let lines = rx.recv_timeout(HANG_GUARD).expect("the session ends");
+    drop(stdin);
+    drop(guard);
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let kinds: Vec<&str> = parsed
+        .iter()
+        .map(kind)
+        .filter(|k| *k != "heartbeat")
+        .collect();
+    assert_eq!(
+        kinds,
+        ["session initialized", "sport", "competition", "competition"]
+    );
+    assert_eq!(parsed[0]["request_id"], "a");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SSH through the CLI (keys from ssh-keygen; skipped when it is not installed)
+// ---------------------------------------------------------------------------------------------
+
+struct SshSim {
+    _sim: Guard,
+    port: u16,
+    dir: tempfile::TempDir,
+    host_pub: String,
+}
+
+fn start_ssh_sim() -> Option<SshSim> {
+    if !has_ssh_keygen() {
+        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = keygen(dir.path(), "host_ed25519", "ed25519");
+    let client = keygen(dir.path(), "client_ed25519", "ed25519");
+    let authorized = dir.path().join("authorized_keys");
+    std::fs::write(&authorized, public_key_text(&client)).expect("write authorized_keys");
+    let (sim, port) = start_sim(&[
+        "--ssh",
+        "--host-key",
+        host.to_str().expect("path"),
+        "--authorized-keys",
+        authorized.to_str().expect("path"),
+        "--heartbeat-ms",
+        "200",
+    ]);
+    Some(SshSim {
+        _sim: sim,
+        port,
+        host_pub: public_key_text(&host),
+        dir,
+    })
+}
+
+fn known_hosts(sim: &SshSim, public_key: &str) -> PathBuf {
+    let path = sim.dir.path().join("known_hosts");
+    std::fs::write(&path, format!("[127.0.0.1]:{} {}", sim.port, public_key)).expect("write");
+    path
+}
+
+fn ssh_img(sim: &SshSim, identity: &Path, known: &Path) -> Output {
+    let addr = format!("127.0.0.1:{}", sim.port);
+    run(&[
+        "img",
+        "--addr",
+        &addr,
+        "--ssh",
+        "--user",
+        "feed",
+        "--identity",
+        identity.to_str().expect("path"),
+        "--known-hosts",
+        known.to_str().expect("path"),
+        "--limit",
+        "3",
+        "--once",
+    ])
+}
+
+#[test]
+fn ssh_with_a_known_host_key_works() {
+    let Some(sim) = start_ssh_sim() else { return };
+    let known = known_hosts(&sim, &sim.host_pub);
+    let output = ssh_img(&sim, &sim.dir.path().join("client_ed25519"), &known);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let kinds: Vec<String> = stdout_json(&output)
+        .iter()
+        .map(|l| kind(l).to_owned())
+        .collect();
+    assert_eq!(kinds, ["session initialized", "sport", "competition"]);
+}
+
+#[test]
+fn an_unknown_host_key_exits_1_with_a_host_key_error_and_no_output() {
+    let Some(sim) = start_ssh_sim() else { return };
+    let other = keygen(sim.dir.path(), "other_ed25519", "ed25519");
+    // The file knows the port, but with another key: changed. Without any entry: unknown.
+    for (case, contents) in [
+        ("unknown", String::new()),
+        ("changed", public_key_text(&other)),
+    ] {
+        let known = if contents.is_empty() {
+            let path = sim.dir.path().join("empty_known_hosts");
+            std::fs::write(&path, "").expect("write");
+            path
+        } else {
+            known_hosts(&sim, &contents)
+        };
+        let output = ssh_img(&sim, &sim.dir.path().join("client_ed25519"), &known);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{case}: {}",
+            stderr_text(&output)
+        );
+        assert!(output.stdout.is_empty(), "{case}: nothing was received");
+        let stderr = stderr_text(&output);
+        let mentions: Vec<&str> = stderr.lines().filter(|l| l.contains("host key")).collect();
+        assert_eq!(mentions.len(), 1, "{case}: {stderr}");
+        assert_eq!(stderr.lines().last(), Some(mentions[0]), "{case}");
+        assert!(
+            !stderr.contains("session_initialized"),
+            "{case}: no request was sent"
+        );
+    }
+}
+
+#[test]
+fn refused_ssh_authentication_exits_3() {
+    let Some(sim) = start_ssh_sim() else { return };
+    let stranger = keygen(sim.dir.path(), "stranger_ed25519", "ed25519");
+    let known = known_hosts(&sim, &sim.host_pub);
+    let output = ssh_img(&sim, &stranger, &known);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_text(&output));
+    assert!(output.stdout.is_empty());
+    let stderr = stderr_text(&output);
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("authentication refused")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("stranger_ed25519"),
+        "the key path never appears"
+    );
+}

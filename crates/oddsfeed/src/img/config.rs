@@ -1,0 +1,243 @@
+//! [`ImgClientConfig`]: where to connect, how to authenticate, what to send, and the limits.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oddsfeed_model::img::Request;
+use oddsfeed_session::backoff::BackoffConfig;
+use oddsfeed_session::img::ImgSessionConfig;
+
+/// Default [`ImgClientConfig::event_queue`]: 1024 events.
+pub const DEFAULT_EVENT_QUEUE: usize = 1024;
+/// Default [`ImgClientConfig::connect_timeout`]: 10 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ImgClientConfig::read_buffer`]: 64 KiB.
+pub const DEFAULT_READ_BUFFER: usize = 64 << 10;
+
+/// How the server's SSH host key is verified.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostKeyCheck {
+    /// Against an OpenSSH `known_hosts` file (plain or hashed names, `[host]:port` entries for
+    /// ports other than 22). An unknown or changed key is fatal.
+    KnownHosts(PathBuf),
+    /// Accept any key (dangerous: for test servers only).
+    InsecureAcceptAny,
+}
+
+impl fmt::Debug for HostKeyCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KnownHosts(path) => f.debug_tuple("KnownHosts").field(path).finish(),
+            Self::InsecureAcceptAny => f.write_str("InsecureAcceptAny"),
+        }
+    }
+}
+
+/// SSH connection settings.
+///
+/// `Debug` never shows the identity file's path (nor, of course, its contents).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SshSettings {
+    /// Server address, `HOST:PORT`.
+    pub addr: String,
+    /// User name agreed with the feed provider.
+    pub user: String,
+    /// OpenSSH private-key file (ed25519 or RSA, not passphrase-protected).
+    pub identity: PathBuf,
+    /// Host key verification.
+    pub host_key_check: HostKeyCheck,
+}
+
+impl fmt::Debug for SshSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshSettings")
+            .field("addr", &self.addr)
+            .field("user", &self.user)
+            .field("identity", &"<redacted>")
+            .field("host_key_check", &self.host_key_check)
+            .finish()
+    }
+}
+
+/// How to reach the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Plain TCP, no authentication (local simulators only).
+    Tcp {
+        /// Server address, `HOST:PORT`.
+        addr: String,
+    },
+    /// SSH with public-key authentication, one `session` channel running a `shell` without a
+    /// PTY (PROTOCOL.md A.1).
+    Ssh(SshSettings),
+}
+
+impl Transport {
+    /// The server address, `HOST:PORT`.
+    #[must_use]
+    pub fn addr(&self) -> &str {
+        match self {
+            Self::Tcp { addr } => addr,
+            Self::Ssh(ssh) => &ssh.addr,
+        }
+    }
+}
+
+/// Everything an [`ImgClient`](super::ImgClient) needs. Build it with [`ImgClientConfig::new`]
+/// and the `with_*` methods, or change the public fields.
+///
+/// ```
+/// use oddsfeed::img::{ImgClientConfig, Transport};
+/// use oddsfeed::model::img::{Request, SubscriptionFilter};
+///
+/// let filter = SubscriptionFilter { event_ids: Some(vec!["ev.1".into()]), ..Default::default() };
+/// let config = ImgClientConfig::new(Transport::Tcp { addr: "127.0.0.1:2093".into() })
+///     .with_include_finished(true)
+///     .with_request(Request::subscribe(&filter))
+///     .with_once(true);
+/// assert!(config.session.once);
+/// assert_eq!(config.requests.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ImgClientConfig {
+    /// Where and how to connect.
+    pub transport: Transport,
+    /// The session's rules and limits (include_finished, timeouts, `once`, ...).
+    pub session: ImgSessionConfig,
+    /// Standing requests: sent after `init` on every connection, in order.
+    pub requests: Vec<Request>,
+    /// Capacity of the queue between the driver and [`ImgClient::next`](super::ImgClient::next).
+    /// When it is full the driver stops reading the connection (backpressure); the server may
+    /// then disconnect with `slow reader`, which is reported. Default 1024.
+    pub event_queue: usize,
+    /// How long one connection attempt (TCP connect, SSH handshake, authentication, channel)
+    /// may take. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Reconnect backoff (exponential from 500 ms, ×2, cap 30 s, full jitter, reset after 60 s
+    /// connected).
+    pub backoff: BackoffConfig,
+    /// Size of one socket read, in bytes. Default 64 KiB.
+    pub read_buffer: usize,
+}
+
+impl ImgClientConfig {
+    /// Defaults for everything but the transport.
+    #[must_use]
+    pub fn new(transport: Transport) -> Self {
+        Self {
+            transport,
+            session: ImgSessionConfig::default(),
+            requests: Vec::new(),
+            event_queue: DEFAULT_EVENT_QUEUE,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            backoff: BackoffConfig::default(),
+            read_buffer: DEFAULT_READ_BUFFER,
+        }
+    }
+
+    /// Asks for finished events too (`init` with `{"include_finished":true}`).
+    #[must_use]
+    pub fn with_include_finished(mut self, on: bool) -> Self {
+        self.session.include_finished = on;
+        self
+    }
+
+    /// Adds a standing request (sent after `init` on every connection).
+    #[must_use]
+    pub fn with_request(mut self, request: Request) -> Self {
+        self.requests.push(request);
+        self
+    }
+
+    /// Runs one connection only: when it ends, the client finishes instead of reconnecting.
+    #[must_use]
+    pub fn with_once(mut self, on: bool) -> Self {
+        self.session.once = on;
+        self
+    }
+
+    /// Replaces the session configuration.
+    #[must_use]
+    pub fn with_session(mut self, session: ImgSessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Replaces the backoff policy.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Checks the values that would make the client misbehave; names the first bad field.
+    ///
+    /// # Errors
+    ///
+    /// [`ImgError::Config`](super::ImgError::Config).
+    pub fn validate(&self) -> Result<(), super::ImgError> {
+        let bad = |what: &str| Err(super::ImgError::Config(what.to_owned()));
+        if self.event_queue == 0 {
+            return bad("event_queue must be at least 1");
+        }
+        if self.read_buffer == 0 {
+            return bad("read_buffer must be at least 1");
+        }
+        if self.session.max_line == 0 {
+            return bad("session.max_line must be at least 1");
+        }
+        if let Transport::Ssh(ssh) = &self.transport
+            && ssh.user.is_empty()
+        {
+            return bad("the SSH user name is empty");
+        }
+        super::transport::split_host_port(self.transport.addr())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_identity_path() {
+        let transport = Transport::Ssh(SshSettings {
+            addr: "127.0.0.1:22".into(),
+            user: "feed".into(),
+            identity: PathBuf::from("/secret/place/id_ed25519"),
+            host_key_check: HostKeyCheck::InsecureAcceptAny,
+        });
+        let config = ImgClientConfig::new(transport);
+        let text = format!("{config:?}");
+        assert!(!text.contains("/secret/place"), "{text}");
+        assert!(!text.contains("id_ed25519"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn validate_names_the_bad_field() {
+        let mut config = ImgClientConfig::new(Transport::Tcp {
+            addr: "127.0.0.1:1".into(),
+        });
+        assert_eq!(config.validate(), Ok(()));
+        config.event_queue = 0;
+        assert_eq!(
+            config.validate(),
+            Err(super::super::ImgError::Config(
+                "event_queue must be at least 1".into()
+            ))
+        );
+        let config = ImgClientConfig::new(Transport::Tcp {
+            addr: "no-port".into(),
+        });
+        assert!(matches!(
+            config.validate(),
+            Err(super::super::ImgError::Config(_))
+        ));
+    }
+}

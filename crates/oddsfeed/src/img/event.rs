@@ -1,0 +1,60 @@
+//! [`ImgEvent`]: what [`ImgClient::next`](super::ImgClient::next) yields.
+
+use std::time::Duration;
+
+use oddsfeed_session::img::Event;
+
+/// One item from the client: a transport-level step of the driver, or an event of the
+/// session (data lines included).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+// The large variant (`Session`) is the one nearly every item uses; boxing it would add an
+// allocation per message to save space only on the rare driver events.
+#[allow(clippy::large_enum_variant)]
+pub enum ImgEvent {
+    /// A connection attempt starts (`connecting`).
+    Connecting {
+        /// The server address.
+        addr: String,
+        /// 1 for the first attempt, counting every attempt of the run.
+        attempt: u64,
+    },
+    /// The transport is up and `init` is being sent (`connected`).
+    Connected {
+        /// The server address.
+        addr: String,
+    },
+    /// A connection attempt failed; the driver retries after a [`ImgEvent::Backoff`]
+    /// (`connect_failed`).
+    ConnectFailed {
+        /// Why (never the identity path).
+        error: String,
+    },
+    /// The driver waits before reconnecting (`backoff`).
+    Backoff {
+        /// The jittered delay.
+        delay: Duration,
+        /// The backoff attempt this delay belongs to (1 after a reset).
+        attempt: u32,
+    },
+    /// An event of the session: data lines and health (see [`Event`]).
+    Session(Event),
+    /// A `once` run ended because the server closed the connection: exit 0.
+    Finished,
+}
+
+impl ImgEvent {
+    /// The CLI.md event name (`connecting`, `connected`, `connect_failed`, `backoff`,
+    /// `finished`, or the session event's [`Event::name`]).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Connecting { .. } => "connecting",
+            Self::Connected { .. } => "connected",
+            Self::ConnectFailed { .. } => "connect_failed",
+            Self::Backoff { .. } => "backoff",
+            Self::Session(event) => event.name(),
+            Self::Finished => "finished",
+        }
+    }
+}

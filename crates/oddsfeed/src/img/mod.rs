@@ -1,0 +1,54 @@
+//! Client for the IMG Arena-style newline-JSON feed over SSH (PROTOCOL.md Part A).
+//!
+//! [`ImgClient::start`] runs a driver task around the sans-IO
+//! [`ImgSession`](oddsfeed_session::img::ImgSession): it opens the [`Transport`] (SSH with a
+//! verified host key and public-key authentication, or plain TCP for local simulators),
+//! feeds the session bytes and time, writes its lines, and reconnects with jittered
+//! exponential backoff when it asks to. The application reads [`ImgEvent`]s with
+//! [`ImgClient::next`].
+//!
+//! ```no_run
+//! use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
+//! use oddsfeed::model::img::{Request, SubscriptionFilter};
+//! use oddsfeed::session::img::Event;
+//!
+//! # async fn demo() -> Result<(), oddsfeed::img::ImgError> {
+//! let transport = Transport::Ssh(SshSettings {
+//!     addr: "golf-odds-distribution.staging.imgarena.dev:2093".into(),
+//!     user: "my-user".into(),
+//!     identity: "/home/me/.ssh/id_ed25519".into(),
+//!     host_key_check: HostKeyCheck::KnownHosts("/home/me/.ssh/known_hosts".into()),
+//! });
+//! let config = ImgClientConfig::new(transport)
+//!     .with_request(Request::subscribe(&SubscriptionFilter::default()));
+//! let mut client = ImgClient::start(config);
+//! while let Some(item) = client.next().await {
+//!     match item? {
+//!         ImgEvent::Session(Event::SessionInitialized { reconnect: true, .. }) => {
+//!             // A new snapshot follows: reset the local state.
+//!         }
+//!         ImgEvent::Session(Event::HeartbeatStale { .. }) => { /* suspend all markets */ }
+//!         ImgEvent::Session(Event::Push(push)) => println!("{}", push.raw),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod clock;
+mod config;
+mod driver;
+mod error;
+mod event;
+mod ssh;
+mod transport;
+
+pub use client::ImgClient;
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EVENT_QUEUE, DEFAULT_READ_BUFFER, HostKeyCheck,
+    ImgClientConfig, SshSettings, Transport,
+};
+pub use error::ImgError;
+pub use event::ImgEvent;

@@ -1,0 +1,139 @@
+//! The byte pipe under a session: plain TCP, or one SSH `session` channel.
+
+use std::io;
+use std::sync::Arc;
+
+use russh::keys::PrivateKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::config::Transport;
+use super::error::ImgError;
+use super::ssh::SshLink;
+
+/// What one read produced.
+#[derive(Debug)]
+pub(crate) enum Recv<'a> {
+    /// Bytes from the server.
+    Data(&'a [u8]),
+    /// The server closed the stream.
+    Eof,
+}
+
+/// An open connection.
+pub(crate) enum Link {
+    Tcp { stream: TcpStream, buf: Vec<u8> },
+    Ssh(Box<SshLink>),
+}
+
+impl Link {
+    /// Reads what is available. Cancel-safe: no bytes are lost if the future is dropped.
+    pub(crate) async fn recv(&mut self) -> io::Result<Recv<'_>> {
+        match self {
+            Self::Tcp { stream, buf } => {
+                let n = stream.read(buf.as_mut_slice()).await?;
+                if n == 0 {
+                    return Ok(Recv::Eof);
+                }
+                Ok(Recv::Data(buf.get(..n).unwrap_or_default()))
+            }
+            Self::Ssh(link) => link.recv().await,
+        }
+    }
+
+    /// Writes one whole line.
+    pub(crate) async fn send(&mut self, line: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Tcp { stream, .. } => {
+                stream.write_all(line).await?;
+                stream.flush().await
+            }
+            Self::Ssh(link) => link.send(line).await,
+        }
+    }
+
+    /// Closes the connection, best effort.
+    pub(crate) async fn close(self) {
+        match self {
+            Self::Tcp { mut stream, .. } => {
+                let _ = stream.shutdown().await;
+            }
+            Self::Ssh(link) => link.close().await,
+        }
+    }
+}
+
+/// Splits `HOST:PORT` (`[v6]:PORT` too) into its parts.
+pub(crate) fn split_host_port(addr: &str) -> Result<(String, u16), ImgError> {
+    let bad = || ImgError::Config(format!("address {addr:?} is not HOST:PORT"));
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    Ok((host.to_owned(), port))
+}
+
+/// Opens a connection. `key` caches the SSH identity across attempts (loaded on first use).
+pub(crate) async fn connect(
+    transport: &Transport,
+    read_buffer: usize,
+    key: &mut Option<Arc<PrivateKey>>,
+) -> Result<Link, ImgError> {
+    match transport {
+        Transport::Tcp { addr } => {
+            let stream =
+                TcpStream::connect(addr.as_str())
+                    .await
+                    .map_err(|e| ImgError::Connect {
+                        addr: addr.clone(),
+                        detail: e.to_string(),
+                    })?;
+            let _ = stream.set_nodelay(true);
+            Ok(Link::Tcp {
+                stream,
+                buf: vec![0; read_buffer.max(1)],
+            })
+        }
+        Transport::Ssh(settings) => {
+            let identity = match key {
+                Some(identity) => Arc::clone(identity),
+                None => {
+                    let loaded = super::ssh::load_identity(&settings.identity)?;
+                    *key = Some(Arc::clone(&loaded));
+                    loaded
+                }
+            };
+            let link = super::ssh::connect(settings, identity).await?;
+            Ok(Link::Ssh(Box::new(link)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(
+            split_host_port("127.0.0.1:2093").ok(),
+            Some(("127.0.0.1".into(), 2093))
+        );
+        assert_eq!(split_host_port("[::1]:22").ok(), Some(("::1".into(), 22)));
+        assert_eq!(
+            split_host_port("golf-odds-distribution.services.imgarena.com:2093").ok(),
+            Some(("golf-odds-distribution.services.imgarena.com".into(), 2093))
+        );
+        for bad in ["nohost", ":22", "h:", "h:70000", "h:x"] {
+            assert!(
+                matches!(split_host_port(bad), Err(ImgError::Config(_))),
+                "{bad} should be refused"
+            );
+        }
+    }
+}

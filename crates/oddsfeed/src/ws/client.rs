@@ -1,0 +1,358 @@
+//! [`WsClient`]: the application's handle on a running WebSocket feed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use oddsfeed_model::ResumeState;
+use oddsfeed_session::ws::{Stats, WsSession};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::config::WsClientConfig;
+use super::driver::Driver;
+use super::error::ClientError;
+use super::event::ClientEvent;
+use super::tls;
+use super::transport::Connect;
+use crate::state::CursorStore;
+
+/// How long [`WsClient::close`] waits for the driver to close its connections.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Counters only the driver knows.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub wire_bytes: AtomicU64,
+    pub frames_too_large: AtomicU64,
+    pub connect_attempts: AtomicU64,
+}
+
+/// What the driver task and the application handle share: the session (behind a mutex held only
+/// for one input or one drain, never across an `.await`) and the driver's counters.
+pub(crate) struct Shared {
+    session: Mutex<WsSession>,
+    pub counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WsSession> {
+        // A panic while holding the lock cannot leave the session half-updated in a way that
+        // matters more than stopping would; carry on with its state.
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Counters of a client run: the session's, plus the transport's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// The session's counters (frames, bytes, data delivered, duplicates, decode errors by reason,
+    /// dictionaries, connections).
+    pub session: Stats,
+    /// Bytes of WebSocket message payloads received (text and binary), as they travelled.
+    pub wire_bytes: u64,
+    /// Messages the WebSocket layer refused as larger than `max_frame` (each ended a connection).
+    pub frames_too_large: u64,
+    /// Connection attempts started.
+    pub connect_attempts: u64,
+}
+
+impl ClientStats {
+    /// Every frame lost to a decode error, the WebSocket layer's `frame_too_large` included.
+    #[must_use]
+    pub fn decode_errors_total(&self) -> u64 {
+        self.session.decode_errors_total() + self.frames_too_large
+    }
+}
+
+/// A running WebSocket feed client.
+///
+/// [`connect`](Self::connect) spawns a driver task that connects, logs in, decodes, deduplicates,
+/// pings, reconnects with backoff and resumes from its cursors; the application reads what happens
+/// with [`next`](Self::next), in order.
+///
+/// # Backpressure and memory
+///
+/// The driver hands events over through a bounded queue
+/// ([`WsClientConfigBuilder::event_queue`](super::WsClientConfigBuilder::event_queue), default
+/// 1024 events). When the application reads more slowly than the feed arrives, the queue fills, the
+/// driver waits for room and stops reading the socket, and the server sees TCP backpressure. The
+/// real server may then close with 4002 ("slow client"); the client reports it, reconnects and
+/// resumes (replayable channels lose nothing; others get a `snapshot_required`). Memory stays
+/// bounded by the queue bound plus the messages of one frame: at most `event_queue` events, each
+/// at most one decoded message (itself bounded by `max_decompressed`).
+///
+/// While the driver waits for room it also answers no Ping and runs no timer; the session's
+/// dead-connection check counts from the last frame it was given, so a long stall of the
+/// application can end in a reconnect, never in lost or duplicated data.
+///
+/// # Cursors
+///
+/// Receiving a [`ClientEvent::Data`] from [`next`](Self::next) marks that message as consumed: its
+/// entryId becomes the channel's persisted cursor ([`resume_state`](Self::resume_state)). With a
+/// [`CursorStore`] configured, the cursors are loaded when connecting and saved at most every
+/// `save_interval` from [`next`](Self::next) (everything taken *before* that call counts as
+/// handled), by [`save_state`](Self::save_state), and by [`close`](Self::close).
+///
+/// ```no_run
+/// use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig};
+/// use oddsfeed_model::ApiKey;
+///
+/// # async fn run() -> Result<(), oddsfeed::ws::ClientError> {
+/// let config = WsClientConfig::builder("wss://v5.oddspapi.io/ws", ApiKey::new("KEY")).build()?;
+/// let mut client = WsClient::connect(config)?;
+/// while let Some(event) = client.next().await {
+///     match event {
+///         ClientEvent::Data(msg) => println!("{}", msg.raw),
+///         ClientEvent::Fatal(error) => return Err(error),
+///         other => eprintln!("{}", other.name()),
+///     }
+/// }
+/// client.close().await
+/// # }
+/// ```
+pub struct WsClient {
+    rx: mpsc::Receiver<ClientEvent>,
+    shared: Arc<Shared>,
+    driver: Option<JoinHandle<()>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    store: Arc<dyn CursorStore>,
+    save_interval: Option<Duration>,
+    last_save: Instant,
+    saved: Option<ResumeState>,
+    dirty: bool,
+    ended: bool,
+}
+
+impl std::fmt::Debug for WsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsClient")
+            .field("store", &self.store)
+            .field("save_interval", &self.save_interval)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsClient {
+    /// Loads the cursors from the configured store and starts the driver task. Must be called
+    /// within a tokio runtime. The first events are [`ClientEvent::Connecting`] and then the
+    /// session's `connected` and `login_ok` (preceded by an `insecure_tls` warning when a
+    /// `wss://` URL is used with [`TlsMode::InsecureNoVerify`](super::TlsMode::InsecureNoVerify)).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::State`] when the store cannot be read, [`ClientError::Tls`] when TLS cannot
+    /// be set up for a `wss://` URL, [`ClientError::Config`] outside a tokio runtime.
+    pub fn connect(config: WsClientConfig) -> Result<Self, ClientError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ClientError::Config("WsClient::connect must be called within a tokio runtime".into())
+        })?;
+        let resume = config.store.load()?.unwrap_or_default();
+        let tls = if config.is_tls() {
+            Some(tls::client_config(&config.tls)?)
+        } else {
+            None
+        };
+        let url_for_logs = config.url_for_logs();
+        let connect = Connect {
+            url: config.url.clone(),
+            tls,
+            max_frame: config.session.max_frame,
+            timeout: config.connect_timeout,
+        };
+        let shared = Arc::new(Shared {
+            session: Mutex::new(WsSession::new(config.session.clone(), resume.clone())),
+            counters: Counters::default(),
+        });
+        let (tx, rx) = mpsc::channel(config.event_queue);
+        if config.is_tls() && !config.tls.verifies() {
+            tracing::warn!(url = %url_for_logs, "TLS certificate verification is disabled");
+            // The queue is empty and at least one slot large: this cannot fail.
+            let _ = tx.try_send(ClientEvent::Warning {
+                kind: "insecure_tls",
+                detail: "TLS certificate verification is disabled: anyone on the path can read \
+                         and change the traffic"
+                    .into(),
+            });
+        }
+        let (shutdown_tx, shutdown_rx) = oneshot::channel();
+        let driver = Driver::new(Arc::clone(&shared), tx, shutdown_rx, connect, url_for_logs);
+        let handle = runtime.spawn(driver.run());
+        Ok(Self {
+            rx,
+            shared,
+            driver: Some(handle),
+            shutdown: Some(shutdown_tx),
+            store: config.store,
+            save_interval: config.save_interval,
+            last_save: Instant::now(),
+            saved: Some(resume),
+            dirty: false,
+            ended: false,
+        })
+    }
+
+    /// The next event, waiting for one; `None` once the run has ended (after
+    /// [`ClientEvent::Fatal`] or [`ClientEvent::Finished`], or after [`close`](Self::close)).
+    ///
+    /// Cancel-safe: dropping the future loses no event. Receiving a [`ClientEvent::Data`] marks it
+    /// consumed. While waiting, cursors are saved to the store when `save_interval` has passed
+    /// since the last save; a failed save ends the run with [`ClientEvent::Fatal`].
+    pub async fn next(&mut self) -> Option<ClientEvent> {
+        loop {
+            if let Some(fatal) = self.autosave_if_due() {
+                return Some(fatal);
+            }
+            let save_at = self.next_save_at();
+            let received = tokio::select! {
+                event = self.rx.recv() => event,
+                () = sleep_until_opt(save_at) => continue,
+            };
+            return self.take(received);
+        }
+    }
+
+    /// The next event if one is queued, without waiting. `Err(TryRecvError::Empty)` means the
+    /// feed is idle right now (a good moment to flush output); `Err(TryRecvError::Disconnected)`
+    /// means the run has ended.
+    ///
+    /// # Errors
+    ///
+    /// As above.
+    pub fn try_next(&mut self) -> Result<ClientEvent, TryRecvError> {
+        if let Some(fatal) = self.autosave_if_due() {
+            return Ok(fatal);
+        }
+        match self.rx.try_recv() {
+            Ok(event) => self.take(Some(event)).ok_or(TryRecvError::Disconnected),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The resume state of everything the application has taken: the epoch and, per channel, the
+    /// entryId of the last data message received from [`next`](Self::next).
+    #[must_use]
+    pub fn resume_state(&self) -> ResumeState {
+        self.shared.lock().resume_state()
+    }
+
+    /// The counters so far.
+    #[must_use]
+    pub fn stats(&self) -> ClientStats {
+        let session = self.shared.lock().stats().clone();
+        let c = &self.shared.counters;
+        ClientStats {
+            session,
+            wire_bytes: c.wire_bytes.load(Ordering::Relaxed),
+            frames_too_large: c.frames_too_large.load(Ordering::Relaxed),
+            connect_attempts: c.connect_attempts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Saves the current [`resume_state`](Self::resume_state) to the store now (skipped when it
+    /// has not changed since the last save).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::State`] when the store cannot write.
+    pub fn save_state(&mut self) -> Result<(), ClientError> {
+        let state = self.resume_state();
+        self.last_save = Instant::now();
+        self.dirty = false;
+        if self.saved.as_ref() == Some(&state) {
+            return Ok(());
+        }
+        self.store.save(&state)?;
+        self.saved = Some(state);
+        Ok(())
+    }
+
+    /// Stops the driver (closing its connections with 1000, waiting up to 2 s) and saves the
+    /// cursors a last time.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::State`] when the final save fails.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.stop_driver().await;
+        self.save_state()
+    }
+
+    async fn stop_driver(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.rx.close();
+        if let Some(handle) = self.driver.take() {
+            // The driver only waits on the queue (closed now) or on sockets (it watches shutdown).
+            let _ = tokio::time::timeout(CLOSE_WAIT, handle).await;
+        }
+        self.ended = true;
+    }
+
+    fn take(&mut self, received: Option<ClientEvent>) -> Option<ClientEvent> {
+        let Some(event) = received else {
+            self.ended = true;
+            return None;
+        };
+        if let ClientEvent::Data(msg) = &event
+            && let Some(id) = msg.entry_id
+        {
+            self.shared.lock().handle_consumed(&msg.channel, id);
+        }
+        // Any event may change the state (a new epoch, cleared cursors): look at it on the next
+        // save.
+        self.dirty = true;
+        if event.is_terminal() {
+            self.ended = true;
+        }
+        Some(event)
+    }
+
+    fn next_save_at(&self) -> Option<Instant> {
+        match self.save_interval {
+            Some(interval) if self.dirty => Some(self.last_save + interval),
+            _ => None,
+        }
+    }
+
+    fn autosave_if_due(&mut self) -> Option<ClientEvent> {
+        let due = self.next_save_at().is_some_and(|at| Instant::now() >= at);
+        if !due {
+            return None;
+        }
+        match self.save_state() {
+            Ok(()) => None,
+            Err(error) => {
+                if let Some(shutdown) = self.shutdown.take() {
+                    let _ = shutdown.send(());
+                }
+                self.rx.close();
+                self.ended = true;
+                Some(ClientEvent::Fatal(error))
+            }
+        }
+    }
+}
+
+impl Drop for WsClient {
+    fn drop(&mut self) {
+        // Dropping the shutdown sender wakes the driver, which closes its connections.
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

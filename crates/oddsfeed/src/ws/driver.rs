@@ -1,0 +1,442 @@
+//! The connection driver: the task that owns the sockets and runs the sans-IO session.
+//!
+//! Loop: wait for the first of (a frame on any connection, a finished connect attempt, the
+//! session's timer, the reconnect timer, shutdown); feed it to the session; drain the session's
+//! outputs in the documented order (frames to send, events, actions) and act on them. Events go
+//! into the bounded queue with `send().await`: when the application is slow, the driver waits
+//! there and reads no socket, so the server sees TCP backpressure.
+
+use std::future::poll_fn;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use oddsfeed_session::ws::{
+    Action, CloseInfo, ConnId, DecodeError, DecodeReason, Event, FrameKind, OutFrame, Transmit,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::client::Shared;
+use super::error::ClientError;
+use super::event::ClientEvent;
+use super::transport::{Connect, ConnectFailure, WsStream};
+
+/// How long a closing connection may take to finish its close handshake in the background.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// One open connection.
+struct Conn {
+    id: ConnId,
+    ws: Box<WsStream>,
+}
+
+/// What woke the driver up.
+enum Input {
+    Frame(usize, Option<Result<Message, WsError>>),
+    Connected(Result<Box<WsStream>, ConnectFailure>),
+    SessionTimer,
+    ReconnectTimer,
+    Shutdown,
+}
+
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<ClientEvent>,
+    shutdown: oneshot::Receiver<()>,
+    connect: Connect,
+    url_for_logs: String,
+    conns: Vec<Conn>,
+    next_poll: usize,
+    connecting: Option<JoinHandle<Result<Box<WsStream>, ConnectFailure>>>,
+    reconnect_at: Option<Instant>,
+    /// Facade events to send before the session's next outputs.
+    pending: Vec<ClientEvent>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        tx: mpsc::Sender<ClientEvent>,
+        shutdown: oneshot::Receiver<()>,
+        connect: Connect,
+        url_for_logs: String,
+    ) -> Self {
+        Self {
+            shared,
+            tx,
+            shutdown,
+            connect,
+            url_for_logs,
+            conns: Vec::with_capacity(2),
+            next_poll: 0,
+            connecting: None,
+            reconnect_at: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Runs until the session stops or finishes, the application goes away, or shutdown.
+    pub(crate) async fn run(mut self) {
+        if self.flush().await.is_continue() {
+            loop {
+                let input = self.next_input().await;
+                if self.handle(input).await.is_break() {
+                    break;
+                }
+                if self.flush().await.is_break() {
+                    break;
+                }
+            }
+        }
+        self.close_everything(CloseCode::Normal);
+    }
+
+    async fn next_input(&mut self) -> Input {
+        let session_deadline = self.shared.lock().poll_timeout().map(Instant::from_std);
+        let far = Instant::now() + Duration::from_secs(86_400);
+        let session_at = session_deadline.unwrap_or(far);
+        let reconnect_at = self.reconnect_at.unwrap_or(far);
+        let conns = &mut self.conns;
+        let next_poll = &mut self.next_poll;
+        let connecting = &mut self.connecting;
+        let tx = &self.tx;
+        tokio::select! {
+            _ = &mut self.shutdown => Input::Shutdown,
+            () = tx.closed() => Input::Shutdown,
+            (index, item) = next_frame(conns, next_poll) => Input::Frame(index, item),
+            result = async {
+                match connecting.as_mut() {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                *connecting = None;
+                Input::Connected(result.unwrap_or_else(|e| Err(ConnectFailure {
+                    detail: format!("connect task failed: {e}"),
+                    certificate_rejected: false,
+                })))
+            }
+            () = tokio::time::sleep_until(session_at), if session_deadline.is_some() => Input::SessionTimer,
+            () = tokio::time::sleep_until(reconnect_at), if self.reconnect_at.is_some() => Input::ReconnectTimer,
+        }
+    }
+
+    /// Feeds one input to the session (or acts on it directly).
+    async fn handle(&mut self, input: Input) -> ControlFlow<()> {
+        let now = Instant::now().into_std();
+        match input {
+            Input::Shutdown => return ControlFlow::Break(()),
+            Input::SessionTimer => self.shared.lock().handle_timeout(now),
+            Input::ReconnectTimer => {
+                self.reconnect_at = None;
+                self.start_connect();
+            }
+            Input::Connected(Ok(ws)) => {
+                let id = self.shared.lock().handle_connected(now);
+                self.conns.push(Conn { id, ws });
+            }
+            Input::Connected(Err(failure)) => {
+                if failure.certificate_rejected {
+                    let error = ClientError::Tls(format!(
+                        "server certificate rejected ({}); use --insecure only for test servers",
+                        failure.detail
+                    ));
+                    tracing::error!(error = %error, "giving up");
+                    self.pending.push(ClientEvent::Fatal(error));
+                    self.send_pending().await;
+                    return ControlFlow::Break(());
+                }
+                self.shared
+                    .lock()
+                    .handle_connect_failed(now, failure.detail);
+            }
+            Input::Frame(index, item) => self.on_frame(index, item, now),
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn on_frame(
+        &mut self,
+        index: usize,
+        item: Option<Result<Message, WsError>>,
+        now: std::time::Instant,
+    ) {
+        let Some(id) = self.conns.get(index).map(|c| c.id) else {
+            return;
+        };
+        let counters = &self.shared.counters;
+        match item {
+            Some(Ok(Message::Text(text))) => {
+                counters
+                    .wire_bytes
+                    .fetch_add(text.len() as u64, Ordering::Relaxed);
+                self.shared
+                    .lock()
+                    .handle_frame(id, FrameKind::Text, text.as_bytes(), now);
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                counters
+                    .wire_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                self.shared
+                    .lock()
+                    .handle_frame(id, FrameKind::Binary, &bytes, now);
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                self.shared.lock().handle_activity(id, now);
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let info = match frame {
+                    Some(frame) => CloseInfo::new(u16::from(frame.code), frame.reason.as_str()),
+                    // A close frame without a status code (1005 "no status received").
+                    None => CloseInfo::new(1005, ""),
+                };
+                let conn = self.conns.swap_remove(index);
+                self.shared.lock().handle_closed(id, Some(info), now);
+                // Let tungstenite finish the close handshake in the background.
+                spawn_drain(conn.ws);
+            }
+            None => {
+                self.conns.swap_remove(index);
+                self.shared.lock().handle_closed(id, None, now);
+            }
+            Some(Err(error)) => {
+                let conn = self.conns.swap_remove(index);
+                let close_code = match &error {
+                    WsError::Capacity(capacity) => {
+                        counters.frames_too_large.fetch_add(1, Ordering::Relaxed);
+                        let detail = format!(
+                            "{capacity}; larger than max_frame {} bytes, connection closed \
+                             (reconnecting with resume)",
+                            self.connect.max_frame
+                        );
+                        self.pending.push(ClientEvent::Session(Event::DecodeError(
+                            DecodeError::new(DecodeReason::FrameTooLarge, detail, &[]),
+                        )));
+                        CloseCode::Size
+                    }
+                    WsError::Utf8(detail) => {
+                        self.pending.push(ClientEvent::Session(Event::DecodeError(
+                            DecodeError::new(
+                                DecodeReason::InvalidUtf8,
+                                format!("text frame is not UTF-8 ({detail}); connection closed"),
+                                &[],
+                            ),
+                        )));
+                        CloseCode::Invalid
+                    }
+                    _ => CloseCode::Protocol,
+                };
+                self.pending.push(ClientEvent::Warning {
+                    kind: "transport_error",
+                    detail: format!("connection {id}: {error}"),
+                });
+                self.shared.lock().handle_closed(id, None, now);
+                spawn_close(conn.ws, close_code);
+            }
+        }
+    }
+
+    fn start_connect(&mut self) {
+        if self.connecting.is_some() {
+            return;
+        }
+        self.shared
+            .counters
+            .connect_attempts
+            .fetch_add(1, Ordering::Relaxed);
+        self.pending.push(ClientEvent::Connecting {
+            url: self.url_for_logs.clone(),
+        });
+        self.connecting = Some(tokio::spawn(self.connect.clone().open()));
+    }
+
+    /// Sends the facade's own pending events. Returns false when the application is gone.
+    async fn send_pending(&mut self) -> bool {
+        for event in std::mem::take(&mut self.pending) {
+            if self.tx.send(event).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Drains and acts on everything the session has queued, until nothing is left.
+    async fn flush(&mut self) -> ControlFlow<()> {
+        let mut transmits: Vec<Transmit> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
+        let mut actions: Vec<Action> = Vec::new();
+        loop {
+            if !self.send_pending().await {
+                return ControlFlow::Break(());
+            }
+            {
+                let mut session = self.shared.lock();
+                transmits.extend(std::iter::from_fn(|| session.poll_transmit()));
+                events.extend(std::iter::from_fn(|| session.poll_event()));
+                actions.extend(std::iter::from_fn(|| session.poll_action()));
+            }
+            if transmits.is_empty() && events.is_empty() && actions.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            for transmit in transmits.drain(..) {
+                self.transmit(transmit).await;
+            }
+            for event in events.drain(..) {
+                if self
+                    .tx
+                    .send(ClientEvent::from_session(event))
+                    .await
+                    .is_err()
+                {
+                    return ControlFlow::Break(());
+                }
+            }
+            for action in std::mem::take(&mut actions) {
+                if self.act(action).await.is_break() {
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+    }
+
+    async fn transmit(&mut self, transmit: Transmit) {
+        let Some(index) = self.conns.iter().position(|c| c.id == transmit.conn) else {
+            return;
+        };
+        let message = match transmit.frame {
+            OutFrame::Text(text) => Message::text(text),
+            OutFrame::Ping => Message::Ping(Default::default()),
+            OutFrame::Close(code) => Message::Close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: Default::default(),
+            })),
+            other => {
+                tracing::debug!(frame = ?other, "unknown frame kind from the session; not sent");
+                return;
+            }
+        };
+        let result = match self.conns.get_mut(index) {
+            Some(conn) => conn.ws.send(message).await,
+            None => return,
+        };
+        if let Err(error) = result {
+            let conn = self.conns.swap_remove(index);
+            self.pending.push(ClientEvent::Warning {
+                kind: "transport_error",
+                detail: format!("connection {}: sending failed: {error}", conn.id),
+            });
+            let now = Instant::now().into_std();
+            self.shared.lock().handle_closed(conn.id, None, now);
+        }
+    }
+
+    async fn act(&mut self, action: Action) -> ControlFlow<()> {
+        match action {
+            Action::OpenConnection => {
+                self.reconnect_at = None;
+                self.start_connect();
+            }
+            Action::Reconnect { delay } => {
+                let (delay, attempt) = {
+                    let mut session = self.shared.lock();
+                    let delay = delay.resolve(session.backoff_mut(), fastrand::f64());
+                    (delay, session.backoff().attempt())
+                };
+                self.pending.push(ClientEvent::Backoff {
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    attempt,
+                });
+                self.reconnect_at = Some(Instant::now() + delay);
+            }
+            Action::Close { conn, code } => {
+                if let Some(index) = self.conns.iter().position(|c| c.id == conn) {
+                    let conn = self.conns.swap_remove(index);
+                    spawn_close(conn.ws, CloseCode::from(code));
+                }
+            }
+            Action::Stop(fatal) => {
+                self.pending
+                    .push(ClientEvent::Fatal(ClientError::Session(fatal.error)));
+                self.send_pending().await;
+                return ControlFlow::Break(());
+            }
+            Action::Finished => {
+                self.pending.push(ClientEvent::Finished);
+                self.send_pending().await;
+                return ControlFlow::Break(());
+            }
+            other => {
+                tracing::debug!(action = ?other, "unknown session action ignored");
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn close_everything(&mut self, code: CloseCode) {
+        if let Some(handle) = self.connecting.take() {
+            handle.abort();
+        }
+        for conn in self.conns.drain(..) {
+            spawn_close(conn.ws, code);
+        }
+    }
+}
+
+/// The next item from any connection, polling them round-robin so none starves. Pending forever
+/// when there is no connection.
+async fn next_frame(
+    conns: &mut [Conn],
+    next_poll: &mut usize,
+) -> (usize, Option<Result<Message, WsError>>) {
+    poll_fn(|cx| {
+        let n = conns.len();
+        for k in 0..n {
+            let index = (*next_poll + k) % n;
+            if let Some(conn) = conns.get_mut(index)
+                && let Poll::Ready(item) = conn.ws.poll_next_unpin(cx)
+            {
+                *next_poll = index + 1;
+                return Poll::Ready((index, item));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Sends a close frame and waits (in the background, bounded) for the peer's answer.
+fn spawn_close(mut ws: Box<WsStream>, code: CloseCode) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            let frame = CloseFrame {
+                code,
+                reason: Default::default(),
+            };
+            if WsStream::close(&mut ws, Some(frame)).await.is_ok() {
+                while let Some(Ok(_)) = ws.next().await {}
+            }
+        })
+        .await;
+    });
+}
+
+/// Reads a connection to its end after the peer's close frame, so tungstenite answers the close
+/// handshake (bounded in time).
+fn spawn_drain(mut ws: Box<WsStream>) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+    });
+}

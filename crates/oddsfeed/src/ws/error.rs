@@ -1,0 +1,78 @@
+//! [`ClientError`]: why a WebSocket client could not start or had to stop.
+
+use oddsfeed_session::SessionError;
+
+use crate::state::StateError;
+
+/// Everything that ends (or prevents) a WebSocket client run.
+///
+/// Transient trouble (a refused TCP connection, a server close, a bad frame) never shows up here:
+/// the client reports it as an event and reconnects. These are the errors that stop it. The texts
+/// never contain the API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The configuration is unusable (a bad URL, an invalid session setting).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    /// TLS could not be set up, or the server's certificate was rejected.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The resume state could not be loaded or saved.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The session stopped for good: the server refused the login, or reported a client bug.
+    #[error(transparent)]
+    Session(SessionError),
+}
+
+impl ClientError {
+    /// Always true: every variant ends the run (the client handles everything else itself).
+    #[must_use]
+    pub fn is_fatal(&self) -> bool {
+        true
+    }
+
+    /// The CLI exit code for this error (CLI.md "Exit codes"): 3 when the server refused the
+    /// credentials, 1 otherwise.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Session(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_and_exit_codes() {
+        let refused = ClientError::Session(SessionError::LoginRefused {
+            code: "login_failed".into(),
+            message: "invalid apiKey".into(),
+        });
+        assert_eq!(
+            refused.to_string(),
+            "server refused the login: login_failed: invalid apiKey"
+        );
+        assert_eq!(refused.exit_code(), 3);
+        let tls = ClientError::Tls("certificate rejected: UnknownIssuer".into());
+        assert_eq!(tls.to_string(), "TLS: certificate rejected: UnknownIssuer");
+        assert_eq!(tls.exit_code(), 1);
+        assert!(tls.is_fatal());
+        let config = ClientError::Config("url: unsupported scheme \"http\"".into());
+        assert_eq!(
+            config.to_string(),
+            "invalid client configuration: url: unsupported scheme \"http\""
+        );
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<ClientError>();
+    }
+}

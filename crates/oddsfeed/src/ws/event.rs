@@ -1,0 +1,121 @@
+//! [`ClientEvent`]: what [`WsClient::next`](super::WsClient::next) hands the application.
+
+use oddsfeed_model::ws::DataMessage;
+use oddsfeed_session::ws::Event;
+
+use super::error::ClientError;
+
+/// One thing that happened, in the order it happened.
+///
+/// Data messages come as [`ClientEvent::Data`]; everything the sans-IO session reports (login,
+/// dictionaries, resume, `snapshot_required`, decode errors, disconnects, warnings) comes as
+/// [`ClientEvent::Session`]; the rest is what only the connection driver knows (connecting,
+/// backoff, the end of the run).
+///
+/// [`name`](Self::name) gives the CLI.md event name of each.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A data message for the application, deduplicated and in feed order. Taking it (receiving it
+    /// from [`WsClient::next`](super::WsClient::next)) advances the resume cursor of its channel.
+    Data(DataMessage),
+    /// A session event (never [`Event::Data`]: data comes as [`ClientEvent::Data`]).
+    Session(Event),
+    /// A connection attempt starts (`connecting`).
+    Connecting {
+        /// The URL without user information or query (see
+        /// [`WsClientConfig::url_for_logs`](super::WsClientConfig::url_for_logs)).
+        url: String,
+    },
+    /// The next connection attempt waits this long (`backoff`).
+    Backoff {
+        /// The delay, in milliseconds (full jitter: anywhere from 0 to the current ceiling).
+        delay_ms: u64,
+        /// The reconnect attempt this delay precedes (1 for the first after a good connection).
+        attempt: u32,
+    },
+    /// Something the driver noticed that does not stop the run: TLS verification switched off
+    /// (`insecure_tls`), a transport error that ended a connection (`transport_error`). The event
+    /// name is the kind, as for the session's warnings.
+    Warning {
+        /// A short machine-readable kind, e.g. `insecure_tls`, `transport_error`.
+        kind: &'static str,
+        /// Details for the log (never the API key).
+        detail: String,
+    },
+    /// The run ended with an error (`fatal`); no event follows.
+    Fatal(ClientError),
+    /// The run ended normally (`finished`): the server closed and the client runs once. No event
+    /// follows.
+    Finished,
+}
+
+impl ClientEvent {
+    /// The CLI.md event name: `data`, the session event's name, `connecting`, `backoff`, the
+    /// warning's kind, `fatal` or `finished`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Data(_) => "data",
+            Self::Session(event) => event.name(),
+            Self::Connecting { .. } => "connecting",
+            Self::Backoff { .. } => "backoff",
+            Self::Warning { kind, .. } => kind,
+            Self::Fatal(_) => "fatal",
+            Self::Finished => "finished",
+        }
+    }
+
+    /// Whether this is the last event of the run ([`Fatal`](Self::Fatal) or
+    /// [`Finished`](Self::Finished)).
+    #[must_use]
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Fatal(_) | Self::Finished)
+    }
+
+    pub(crate) fn from_session(event: Event) -> Self {
+        match event {
+            Event::Data(msg) => Self::Data(msg),
+            other => Self::Session(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oddsfeed_session::ws::WarningKind;
+
+    #[test]
+    fn names_follow_the_cli_contract() {
+        assert_eq!(
+            ClientEvent::Connecting {
+                url: "ws://h/ws".into()
+            }
+            .name(),
+            "connecting"
+        );
+        assert_eq!(
+            ClientEvent::Backoff {
+                delay_ms: 10,
+                attempt: 1
+            }
+            .name(),
+            "backoff"
+        );
+        assert_eq!(ClientEvent::Finished.name(), "finished");
+        let warning = ClientEvent::from_session(Event::Warning {
+            kind: WarningKind::SlowConsumer,
+            detail: String::new(),
+        });
+        assert_eq!(warning.name(), "slow_consumer");
+        let snap = ClientEvent::from_session(Event::SnapshotRequired {
+            reason: "not_replayable".into(),
+            channels: vec!["odds".into()],
+            raised_by_client: true,
+        });
+        assert_eq!(snap.name(), "snapshot_required");
+        assert!(!snap.is_terminal());
+        assert!(ClientEvent::Finished.is_terminal());
+    }
+}

@@ -104,10 +104,21 @@ impl FastParser {
             return parse_ws_json(text.as_bytes());
         }
         match simd_json::serde::from_slice_with_buffers::<FastData>(buf, &mut self.buffers) {
-            Ok(FastData(parts)) => finish_data(&text, parts),
+            Ok(FastData(parts)) => finish_data_owned(text, parts),
             Err(_) => parse_generic(&text),
         }
     }
+}
+
+/// [`finish_data`] for a text the caller owns: when it is already the one-line form (the feed's
+/// case), it becomes `raw` as is, without a second copy.
+fn finish_data_owned(text: String, parts: DataParts) -> Result<WsMessage, ModelError> {
+    if trim_json_ws(&text).len() == text.len()
+        && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none()
+    {
+        return Ok(WsMessage::Data(parts.with_raw(text)));
+    }
+    finish_data(&text, parts)
 }
 
 /// Parses one JSON document with simd-json, rewriting `buf` in place (the hot path for
@@ -238,8 +249,10 @@ pub fn classify_value(value: Value, raw: String) -> Result<WsMessage, ModelError
 /// (inside strings) only cost speed.
 fn may_hold_negative_zero(text: &str) -> bool {
     let bytes = text.as_bytes();
-    text.match_indices("-0")
-        .any(|(at, _)| !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E')))
+    memchr::memchr_iter(b'-', bytes).any(|at| {
+        bytes.get(at + 1) == Some(&b'0')
+            && !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+    })
 }
 
 /// The name of a JSON value's type, for error messages.

@@ -420,7 +420,11 @@ pub fn bench(o: &BenchOptions) -> Result<(), String> {
         let n = contenders.len();
         for k in 0..n {
             let contender = &contenders[(round + k) % n];
-            let stdout = run_capture(Command::new(&contender.program).args(&contender.args))?;
+            let stdout = run_capture(
+                Command::new(&contender.program)
+                    .args(&contender.args)
+                    .env("PYTHONDONTWRITEBYTECODE", "1"),
+            )?;
             for line in stdout.lines() {
                 let value: Value = serde_json::from_str(line).map_err(|e| {
                     format!(
@@ -630,26 +634,72 @@ struct ProcSample {
     at: f64,
     rss_kib: u64,
     hwm_kib: u64,
-    rchar: u64,
+    /// Bytes passed to write(2) and the like (the client's stdout).
     wchar: u64,
+    /// User + system CPU time, in clock ticks.
+    cpu_ticks: u64,
 }
 
-/// `VmRSS`, `VmHWM` (KiB) and `rchar`, `wchar` of a live process.
+/// `VmRSS`, `VmHWM` (KiB), `wchar` and CPU time of a live process.
 fn proc_sample(pid: u32, at: f64) -> Option<ProcSample> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let io = fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let field = |text: &str, key: &str| -> Option<u64> {
         text.lines()
             .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
     };
+    // Fields after the `(comm)`: state is the 3rd field of the line, utime and stime the 14th
+    // and 15th.
+    let cpu_ticks = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
     Some(ProcSample {
         at,
         rss_kib: field(&status, "VmRSS:")?,
         hwm_kib: field(&status, "VmHWM:")?,
-        rchar: field(&io, "rchar:").unwrap_or(0),
         wchar: field(&io, "wchar:").unwrap_or(0),
+        cpu_ticks,
     })
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_s() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Bytes received so far on the established TCP connections to local port `port` (the
+/// client's side of the feed), from `ss -ti`; `None` if `ss` is missing or shows none.
+fn tcp_bytes_received(port: u16) -> Option<u64> {
+    let out = Command::new("ss")
+        .args([
+            "-tinH",
+            "state",
+            "established",
+            &format!("( dport = :{port} )"),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let total = text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("bytes_received:")?.parse::<u64>().ok())
+        .sum();
+    (total > 0).then_some(total)
 }
 
 /// Kills a child we started (by its handle) and reaps it.
@@ -780,8 +830,17 @@ fn run_e2e(
 
     let pid = client.id();
     let sim_pid = sim.id();
+    let port: u16 = url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next()?.parse().ok())
+        .ok_or_else(|| format!("no port in {url}"))?;
     let mut samples = Vec::new();
     let mut sim_peak_kib = 0;
+    let mut sim_first: Option<ProcSample> = None;
+    let mut sim_last = ProcSample::default();
+    // (seconds since start, bytes received); `ss` runs once a second, not every sample.
+    let mut wire: Option<(f64, u64)> = None;
+    let mut next_wire = 0.0;
     let deadline = o.seconds.map(Duration::from_secs);
     let guard = Duration::from_secs(3600 * 6);
     let status = loop {
@@ -792,8 +851,16 @@ fn run_e2e(
         if let Some(s) = proc_sample(pid, at.as_secs_f64()) {
             samples.push(s);
         }
-        if let Some(s) = proc_sample(sim_pid, 0.0) {
+        if let Some(s) = proc_sample(sim_pid, at.as_secs_f64()) {
             sim_peak_kib = sim_peak_kib.max(s.hwm_kib);
+            sim_first.get_or_insert(s);
+            sim_last = s;
+        }
+        if at.as_secs_f64() >= next_wire {
+            next_wire = at.as_secs_f64() + 1.0;
+            if let Some(bytes) = tcp_bytes_received(port) {
+                wire = Some((at.as_secs_f64(), bytes));
+            }
         }
         if deadline.is_some_and(|d| at >= d) || at >= guard {
             stop(&mut client);
@@ -815,8 +882,17 @@ fn run_e2e(
     let start = login_at.unwrap_or(started);
     let secs = ended.duration_since(start).as_secs_f64().max(1e-9);
     let last = samples.last().copied().unwrap_or_default();
-    // I/O counters are sampled, so rates use the last sample's time.
-    let io_secs = (last.at - start.duration_since(started).as_secs_f64()).max(1e-9);
+    let first = samples.first().copied().unwrap_or_default();
+    // Counters are sampled, so rates use the sample times.
+    let start_at = start.duration_since(started).as_secs_f64();
+    let io_secs = (last.at - start_at).max(1e-9);
+    let ticks = clock_ticks_per_s();
+    #[allow(clippy::cast_precision_loss)]
+    let cpu_share = |a: &ProcSample, b: &ProcSample| -> f64 {
+        (b.cpu_ticks.saturating_sub(a.cpu_ticks)) as f64 / ticks / (b.at - a.at).max(1e-9)
+    };
+    let client_cpu = cpu_share(&first, &last);
+    let sim_cpu = sim_first.map_or(0.0, |f| cpu_share(&f, &sim_last));
     #[allow(clippy::cast_precision_loss)]
     let (messages, exact) = match limit {
         Some(n) => (n as f64, true),
@@ -828,10 +904,9 @@ fn run_e2e(
         messages / io_secs
     };
     #[allow(clippy::cast_precision_loss)]
-    let (wire_mbps, json_mbps) = (
-        last.rchar as f64 / io_secs / 1e6,
-        last.wchar as f64 / io_secs / 1e6,
-    );
+    let json_mbps = last.wchar as f64 / io_secs / 1e6;
+    #[allow(clippy::cast_precision_loss)]
+    let wire_mbps = wire.map(|(at, bytes)| bytes as f64 / (at - start_at).max(1e-9) / 1e6);
     let peak_kib = samples.iter().map(|s| s.hwm_kib).max().unwrap_or(0);
     let rss_at = |fraction: f64| -> u64 {
         let target = last.at * fraction;
@@ -846,7 +921,8 @@ fn run_e2e(
     let _ = writeln!(
         md,
         "`oddsfeed sim ws --port 0 --forever` and `oddsfeed {} > /dev/null` as separate \
-         processes; RSS from `/proc/<pid>/status` every {} ms, bytes from `/proc/<pid>/io`. \
+         processes; RSS and CPU time from `/proc/<pid>/status` and `/proc/<pid>/stat` every {} ms, \
+         stdout bytes from `/proc/<pid>/io`, wire bytes from `ss -ti` once a second. \
          Load average at the end: {}.\n",
         args.join(" ").replace(&url, "ws://127.0.0.1:PORT/ws"),
         o.sample_ms,
@@ -857,7 +933,11 @@ fn run_e2e(
     let _ = writeln!(md, "| messages | {approx}{} |", thousands(messages));
     let _ = writeln!(md, "| seconds (from `login_ok`) | {secs:.1} |");
     let _ = writeln!(md, "| messages/s | {approx}{} |", thousands(msgs_per_s));
-    let _ = writeln!(md, "| wire MB/s (client reads) | {wire_mbps:.1} |");
+    let _ = writeln!(
+        md,
+        "| wire MB/s (TCP bytes received, `ss -ti`) | {} |",
+        wire_mbps.map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}"))
+    );
     let _ = writeln!(md, "| JSON MB/s (client stdout) | {json_mbps:.1} |");
     #[allow(clippy::cast_precision_loss)]
     let mib = |kib: u64| kib as f64 / 1024.0;
@@ -871,6 +951,10 @@ fn run_e2e(
         mib(last.rss_kib)
     );
     let _ = writeln!(md, "| simulator peak RSS | {:.1} MiB |", mib(sim_peak_kib));
+    let _ = writeln!(
+        md,
+        "| CPU used: client / simulator (cores) | {client_cpu:.2} / {sim_cpu:.2} |"
+    );
     let _ = writeln!(md, "| RSS samples | {} |", samples.len());
     let interesting: Vec<String> = events
         .iter()

@@ -298,7 +298,7 @@ pub enum BenchCommand {
 /// `oddsfeed bench decode`.
 #[derive(Debug, Args)]
 pub struct BenchDecodeArgs {
-    /// Corpus directory (frames.bin and <dictId>.dict files).
+    /// Corpus directory (`frames.bin` and `<dictId>.dict` files).
     #[arg(long)]
     pub corpus: PathBuf,
     /// Receive type the corpus was recorded in.

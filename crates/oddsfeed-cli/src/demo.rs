@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::args::DemoArgs;
 use crate::output::EventLog;
+use crate::runtime::{self, Shutdown};
 use crate::ws::receive_type;
 
 /// How often the progress line is refreshed.
@@ -24,20 +25,7 @@ const REFRESH: Duration = Duration::from_millis(100);
 /// Runs the subcommand.
 pub fn run(args: DemoArgs) -> ExitCode {
     let log = EventLog::new(crate::args::EventsFormat::Human);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            log.fatal(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::from(1);
-        }
-    };
-    let result = runtime.block_on(demo(&args));
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
+    match runtime::block_on(demo(&args), Shutdown::Brief).and_then(|result| result) {
         Ok(summary) => {
             let mut out = std::io::stdout().lock();
             if out

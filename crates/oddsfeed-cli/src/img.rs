@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::ImgArgs;
 use crate::output::{DataOut, EventLog};
+use crate::runtime::{self, Shutdown};
 
 /// Most characters of an undecodable line quoted in a `decode_error` event.
 const RAW_IN_EVENT: usize = 256;
@@ -31,20 +32,14 @@ pub fn run(args: ImgArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            log.fatal(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::from(1);
+    let client = run_client(config, &log, args.heartbeats, args.limit);
+    match runtime::block_on(client, Shutdown::Brief) {
+        Ok(code) => ExitCode::from(code),
+        Err(reason) => {
+            log.fatal(&reason);
+            ExitCode::from(1)
         }
-    };
-    let code = runtime.block_on(run_client(config, &log, args.heartbeats, args.limit));
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    ExitCode::from(code)
+    }
 }
 
 /// The client configuration for the arguments, or a usage error (exit 2).

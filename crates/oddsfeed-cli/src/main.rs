@@ -7,6 +7,7 @@ mod demo;
 mod img;
 #[allow(dead_code)]
 mod output;
+mod runtime;
 mod sim;
 mod sim_img;
 mod sim_ws;

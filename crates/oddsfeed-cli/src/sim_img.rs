@@ -13,6 +13,7 @@ use oddsfeed_sim::img::{
 use tokio::net::TcpListener;
 
 use crate::args::SimImgArgs;
+use crate::runtime::{self, Shutdown, announce_listening};
 
 /// How the simulator serves.
 enum Mode {
@@ -39,21 +40,8 @@ pub fn run(args: SimImgArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("oddsfeed: error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = runtime.block_on(serve(mode, &args, cfg));
     // stdin is read on a blocking thread that may never return: do not wait for it.
-    runtime.shutdown_background();
-    match result {
+    match runtime::block_on(serve(mode, &args, cfg), Shutdown::Background).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("oddsfeed: error: {message}");
@@ -108,15 +96,10 @@ async fn serve(mode: Mode, args: &SimImgArgs, cfg: ImgSimConfig) -> Result<(), S
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    announce_listening(local);
     let served = match keys {
-        Some((host_key, authorized)) => {
-            eprintln!("listening on {local}");
-            run_ssh(listener, cfg, host_key, authorized).await
-        }
-        None => {
-            eprintln!("listening on {local}");
-            run_tcp(listener, cfg).await
-        }
+        Some((host_key, authorized)) => run_ssh(listener, cfg, host_key, authorized).await,
+        None => run_tcp(listener, cfg).await,
     };
     served.map_err(|e| format!("listener failed: {e}"))
 }

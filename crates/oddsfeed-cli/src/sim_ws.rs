@@ -8,6 +8,7 @@ use oddsfeed_sim::encode::SimReceiveType;
 use oddsfeed_sim::ws::{WsSim, WsSimConfig};
 
 use crate::args::{ReceiveTypeArg, SimWsArgs};
+use crate::runtime::{self, Shutdown, announce_listening};
 
 /// Messages `--write-corpus` writes when `--messages` is not given.
 const DEFAULT_CORPUS_MESSAGES: u64 = 10_000;
@@ -58,22 +59,17 @@ pub fn run(args: SimWsArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("oddsfeed: error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let url = format!("ws://{}/ws", sim.local_addr());
+    let serve = async move {
+        announce_listening(url);
+        sim.run()
+            .await
+            .map_err(|e| format!("simulator failed: {e}"))
     };
-    eprintln!("listening on ws://{}/ws", sim.local_addr());
-    match runtime.block_on(sim.run()) {
+    match runtime::block_on(serve, Shutdown::Wait).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("oddsfeed: error: simulator failed: {e}");
+        Err(message) => {
+            eprintln!("oddsfeed: error: {message}");
             ExitCode::from(1)
         }
     }

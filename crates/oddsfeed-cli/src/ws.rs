@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::args::{ReceiveTypeArg, WsArgs};
 use crate::output::{DataOut, EventLog};
+use crate::runtime::{self, Shutdown};
 
 /// Least time between two saves of the `--state` file (CLI.md).
 const SAVE_INTERVAL: Duration = Duration::from_millis(200);
@@ -29,21 +30,14 @@ const SAVE_INTERVAL: Duration = Duration::from_millis(200);
 /// Runs the subcommand.
 pub fn run(args: WsArgs) -> ExitCode {
     let log = EventLog::new(args.events);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            log.fatal(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::from(1);
+    // Do not wait long for background close handshakes.
+    match runtime::block_on(run_client(args, log), Shutdown::Brief) {
+        Ok(code) => ExitCode::from(code),
+        Err(reason) => {
+            log.fatal(&reason);
+            ExitCode::from(1)
         }
-    };
-    let code = runtime.block_on(run_client(args, log));
-    // Do not wait for background close handshakes.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    ExitCode::from(code)
+    }
 }
 
 /// The model's receive type for a command-line value.

@@ -2,129 +2,24 @@
 //! lines, heartbeat filtering, `--limit`, `--once`, reconnects, exit codes 0/1/2/3, the
 //! simulator's listen line, its init deadline and its `--stdio` mode.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
+use common::{
+    BIN, HANG_GUARD, Sim, SshSim, as_strs, converse, keygen, kind, public_key, run, stderr_text,
+    stdout_json, write_known_hosts,
+};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oddsfeed");
-/// Guard against a hang; never an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// A child process killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `oddsfeed sim img ARGS --port 0` and returns it with its port, read from the
-/// `listening on ADDR` line on stderr.
-fn start_sim(args: &[&str]) -> (Guard, u16) {
-    let mut child = Command::new(BIN)
-        .args(["sim", "img", "--port", "0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the simulator");
-    let stderr = child.stderr.take().expect("stderr");
-    let guard = Guard(child);
-    let port = read_port(stderr);
-    (guard, port)
-}
-
-fn read_port(stderr: ChildStderr) -> u16 {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        // Keep draining so the simulator never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let line = rx.recv_timeout(HANG_GUARD).expect("the listen line");
-    let addr = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first stderr line {line:?}"));
-    addr.rsplit_once(':')
-        .and_then(|(_, port)| port.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"))
-}
-
-/// Runs `oddsfeed ARGS` to completion (killed after the hang guard).
-fn run(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn oddsfeed");
-    let id = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(HANG_GUARD) {
-        Ok(output) => output.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(id.to_string()).status();
-            panic!("oddsfeed {args:?} did not finish");
-        }
-    }
-}
-
-fn stdout_json(output: &Output) -> Vec<Value> {
-    String::from_utf8(output.stdout.clone())
-        .expect("UTF-8 stdout")
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
-        .collect()
-}
-
-fn stderr_text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// `type` of a push, `status` of a response.
-fn kind(line: &Value) -> &str {
-    line.get("type")
-        .or_else(|| line.get("status"))
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-}
-
-fn has_ssh_keygen() -> bool {
-    Command::new("ssh-keygen").arg("-?").output().is_ok()
-}
-
-/// `ssh-keygen -t TYPE -N '' -f DIR/NAME`; returns the private key path.
-fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
-    let path = dir.join(name);
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run ssh-keygen");
-    assert!(out.status.success(), "{out:?}");
-    path
-}
-
-fn public_key_text(private: &Path) -> String {
-    std::fs::read_to_string(private.with_extension("pub"))
-        .or_else(|_| std::fs::read_to_string(format!("{}.pub", private.display())))
-        .expect("read the .pub file")
+/// Starts `oddsfeed sim img ARGS --port 0` and returns it with its port.
+fn start_sim(args: &[&str]) -> (Sim, u16) {
+    let sim = Sim::start(&[&["img"], args].concat(), &[]);
+    let port = sim.port;
+    (sim, port)
 }
 
 #[test]
@@ -317,7 +212,7 @@ fn the_simulator_enforces_its_init_deadline() {
 
 #[test]
 fn sim_stdio_serves_one_session_on_stdin_and_stdout() {
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
             "sim",
             "img",
@@ -332,27 +227,10 @@ fn sim_stdio_serves_one_session_on_stdin_and_stdout() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(b"{\"request\":\"init\",\"msg\":{},\"request_id\":\"a\"}\n")
-        .expect("write init");
-    let stdout = child.stdout.take().expect("stdout");
-    let guard = Guard(child);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let lines: Vec<String> = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect();
-        let _ = tx.send(lines);
-    });
-    let lines = rx.recv_timeout(HANG_GUARD).expect("the session ends");
-    drop(stdin);
-    drop(guard);
-    let parsed: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let parsed = converse(
+        child,
+        b"{\"request\":\"init\",\"msg\":{},\"request_id\":\"a\"}\n",
+    );
     let kinds: Vec<&str> = parsed
         .iter()
         .map(kind)
@@ -369,63 +247,19 @@ fn sim_stdio_serves_one_session_on_stdin_and_stdout() {
 // SSH through the CLI (keys from ssh-keygen; skipped when it is not installed)
 // ---------------------------------------------------------------------------------------------
 
-struct SshSim {
-    _sim: Guard,
-    port: u16,
-    dir: tempfile::TempDir,
-    host_pub: String,
-}
-
 fn start_ssh_sim() -> Option<SshSim> {
-    if !has_ssh_keygen() {
-        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let host = keygen(dir.path(), "host_ed25519", "ed25519");
-    let client = keygen(dir.path(), "client_ed25519", "ed25519");
-    let authorized = dir.path().join("authorized_keys");
-    std::fs::write(&authorized, public_key_text(&client)).expect("write authorized_keys");
-    let (sim, port) = start_sim(&[
-        "--ssh",
-        "--host-key",
-        host.to_str().expect("path"),
-        "--authorized-keys",
-        authorized.to_str().expect("path"),
-        "--heartbeat-ms",
-        "200",
-    ]);
-    Some(SshSim {
-        _sim: sim,
-        port,
-        host_pub: public_key_text(&host),
-        dir,
-    })
+    common::start_ssh_sim("client_ed25519")
 }
 
 fn known_hosts(sim: &SshSim, public_key: &str) -> PathBuf {
     let path = sim.dir.path().join("known_hosts");
-    std::fs::write(&path, format!("[127.0.0.1]:{} {}", sim.port, public_key)).expect("write");
+    write_known_hosts(&path, sim.sim.port, public_key);
     path
 }
 
 fn ssh_img(sim: &SshSim, identity: &Path, known: &Path) -> Output {
-    let addr = format!("127.0.0.1:{}", sim.port);
-    run(&[
-        "img",
-        "--addr",
-        &addr,
-        "--ssh",
-        "--user",
-        "feed",
-        "--identity",
-        identity.to_str().expect("path"),
-        "--known-hosts",
-        known.to_str().expect("path"),
-        "--limit",
-        "3",
-        "--once",
-    ])
+    let known = known.to_str().expect("path");
+    run(&as_strs(&sim.img_args(identity, &["--known-hosts", known])))
 }
 
 #[test]
@@ -446,10 +280,7 @@ fn an_unknown_host_key_exits_1_with_a_host_key_error_and_no_output() {
     let Some(sim) = start_ssh_sim() else { return };
     let other = keygen(sim.dir.path(), "other_ed25519", "ed25519");
     // The file knows the port, but with another key: changed. Without any entry: unknown.
-    for (case, contents) in [
-        ("unknown", String::new()),
-        ("changed", public_key_text(&other)),
-    ] {
+    for (case, contents) in [("unknown", String::new()), ("changed", public_key(&other))] {
         let known = if contents.is_empty() {
             let path = sim.dir.path().join("empty_known_hosts");
             std::fs::write(&path, "").expect("write");

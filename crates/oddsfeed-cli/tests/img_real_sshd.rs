@@ -6,102 +6,24 @@
 //!
 //! Each test prints `SKIPPED: ...` and returns when the OpenSSH binaries it needs are absent.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use serde_json::Value;
+use common::{
+    BIN, Guard, available, converse, free_port, json_lines, keygen, kind, public_key, run,
+    start_img_ssh_sim, write_known_hosts,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_oddsfeed");
 const SSHD: &str = "/usr/sbin/sshd";
-/// Guard against a hang; never an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// A child process killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available(program: &str, probe: &[&str]) -> bool {
-    Command::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut command = Command::new("ssh-keygen");
-    command
-        .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
-        .arg(&path);
-    if kind == "rsa" {
-        command.args(["-b", "2048"]);
-    }
-    let out = command.output().expect("run ssh-keygen");
-    assert!(out.status.success(), "{out:?}");
-    path
-}
-
-fn pub_text(private: &Path) -> String {
-    std::fs::read_to_string(format!("{}.pub", private.display())).expect("read .pub")
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
 
 fn current_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("run id -un");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn run(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn oddsfeed");
-    let id = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(HANG_GUARD) {
-        Ok(output) => output.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(id.to_string()).status();
-            panic!("oddsfeed {args:?} did not finish");
-        }
-    }
-}
-
-fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn kind(line: &Value) -> &str {
-    line.get("type")
-        .or_else(|| line.get("status"))
-        .and_then(Value::as_str)
-        .unwrap_or("?")
 }
 
 /// A running OpenSSH sshd on a loopback port, stopped when dropped.
@@ -128,7 +50,7 @@ fn start_sshd(authorized: &[&Path]) -> Option<Sshd> {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let host_key = keygen(dir.path(), "ssh_host_ed25519_key", "ed25519");
-    let keys: String = authorized.iter().map(|k| pub_text(k)).collect();
+    let keys: String = authorized.iter().map(|k| public_key(k)).collect();
     let authorized_file = dir.path().join("authorized_keys");
     std::fs::write(&authorized_file, keys).expect("write authorized_keys");
     let port = free_port();
@@ -184,11 +106,11 @@ fn start_sshd(authorized: &[&Path]) -> Option<Sshd> {
         thread::sleep(Duration::from_millis(100));
     }
     // Known hosts: the `[host]:port` form OpenSSH uses for ports other than 22.
-    std::fs::write(
-        dir.path().join("known_hosts"),
-        format!("[127.0.0.1]:{port} {}", pub_text(&host_key)),
-    )
-    .expect("write known_hosts");
+    write_known_hosts(
+        &dir.path().join("known_hosts"),
+        port,
+        &public_key(&host_key),
+    );
     Some(Sshd {
         _child: guard,
         port,
@@ -290,33 +212,13 @@ fn the_system_ssh_client_reads_the_feed_from_sim_img_ssh() {
     let host = keygen(dir.path(), "host_ed25519", "ed25519");
     let client = keygen(dir.path(), "client_ed25519", "ed25519");
     let authorized = dir.path().join("authorized_keys");
-    std::fs::write(&authorized, pub_text(&client)).expect("write");
-    let mut sim = Command::new(BIN)
-        .args(["sim", "img", "--port", "0", "--ssh", "--host-key"])
-        .arg(&host)
-        .arg("--authorized-keys")
-        .arg(&authorized)
-        .args(["--heartbeat-ms", "200", "--messages", "5"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the simulator");
-    let stderr = sim.stderr.take().expect("stderr");
-    let _sim = Guard(sim);
-    let mut first = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut first)
-        .expect("listen line");
-    let port: u16 = first
-        .trim()
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    std::fs::write(&authorized, public_key(&client)).expect("write");
+    let sim = start_img_ssh_sim(&host, &authorized, &["--messages", "5"]);
+    let port = sim.port;
     let known = dir.path().join("known_hosts");
-    std::fs::write(&known, format!("[127.0.0.1]:{port} {}", pub_text(&host))).expect("write");
+    write_known_hosts(&known, port, &public_key(&host));
 
-    let mut ssh = Command::new("ssh")
+    let ssh = Command::new("ssh")
         .args(["-F", "/dev/null", "-T"])
         .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
         .args(["-o", "IdentitiesOnly=yes"])
@@ -330,29 +232,7 @@ fn the_system_ssh_client_reads_the_feed_from_sim_img_ssh() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ssh");
-    let mut stdin = ssh.stdin.take().expect("stdin");
-    stdin
-        .write_all(b"{\"request\":\"init\",\"msg\":{}}\n")
-        .expect("type the init line");
-    let stdout = ssh.stdout.take().expect("stdout");
-    let ssh_guard = Guard(ssh);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut out = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            out.push(line);
-        }
-        let _ = tx.send(out);
-    });
-    let lines = rx
-        .recv_timeout(HANG_GUARD)
-        .expect("the session ends after 5 pushes");
-    drop(stdin);
-    drop(ssh_guard);
-    let parsed: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let parsed = converse(ssh, b"{\"request\":\"init\",\"msg\":{}}\n");
     let kinds: Vec<&str> = parsed
         .iter()
         .map(kind)

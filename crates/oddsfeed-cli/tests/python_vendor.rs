@@ -16,19 +16,18 @@
 //! [`TIME_KEYS`]) and entryIds compared by their sequence part; every other key and value
 //! (channel, type, fixture ids, prices, scores, ...) must be identical.
 
-use std::collections::{HashMap, VecDeque};
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{BIN, Finished, Running};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oddsfeed");
 /// Distinct data messages each simulator sends over its lifetime.
 const MESSAGES: usize = 2000;
 /// Generator seed shared by the script's simulator and the reference one.
@@ -52,23 +51,6 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 /// Guard for creating the venv (pip may download the two wheels).
 const VENV_GUARD: Duration = Duration::from_secs(300);
 
-/// A child process killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// How a finished child ended, with everything it wrote.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
 /// The last lines of `text`, for failure messages.
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
@@ -86,57 +68,13 @@ fn short(value: &Value) -> String {
 
 /// Runs `command` to completion with piped output; `Err` if it cannot start or outlives `guard`.
 fn run(command: &mut Command, guard: Duration) -> Result<Finished, String> {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let mut child = Guard(child);
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let out = reader(
-        child
-            .0
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .0
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + guard;
-    let status = loop {
-        match child.0.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                drop(child);
-                let stderr = err.join().unwrap_or_default();
-                return Err(format!(
-                    "{command:?} still running after {guard:?}; killed. stderr tail:\n{}",
-                    tail(&stderr, 20)
-                ));
-            }
-            Err(e) => return Err(format!("waiting for {command:?}: {e}")),
-        }
-    };
-    Ok(Finished {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
+    let finished = Running::spawn(command)?.finish(guard).map_err(|stderr| {
+        format!(
+            "{command:?} still running after {guard:?}; killed. stderr tail:\n{}",
+            tail(&stderr, 20)
+        )
+    })?;
+    Ok(finished.into())
 }
 
 /// The workspace root (this crate lives in `crates/oddsfeed-cli`).
@@ -234,9 +172,8 @@ fn python_or_skip() -> Option<PathBuf> {
 
 /// A running `oddsfeed sim ws`, killed when dropped.
 struct Sim {
-    _child: Guard,
+    sim: common::Sim,
     url: String,
-    stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Sim {
@@ -244,64 +181,31 @@ impl Sim {
     /// its `listening on ws://127.0.0.1:PORT/ws` line.
     fn start() -> Sim {
         let messages = MESSAGES.to_string();
-        let mut child = Command::new(BIN)
-            .args([
-                "sim",
+        let sim = common::Sim::start(
+            &[
                 "ws",
-                "--port",
-                "0",
                 "--messages",
                 &messages,
                 "--seed",
                 SEED,
-            ])
-            .args(["--api-key", API_KEY])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start oddsfeed sim ws");
-        let pipe = child.stderr.take().expect("piped stderr");
-        let child = Guard(child);
-        let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        let (tx, rx) = mpsc::channel();
-        let kept = Arc::clone(&stderr);
-        thread::spawn(move || {
-            // Reads (and so drains) the simulator's stderr until it exits.
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(rest.to_owned());
-                }
-                if let Ok(mut kept) = kept.lock() {
-                    kept.push_back(line);
-                    if kept.len() > 50 {
-                        kept.pop_front();
-                    }
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(HANG_GUARD)
-            .expect("sim ws printed its `listening on` line");
+                "--api-key",
+                API_KEY,
+            ],
+            &[],
+        );
+        let url = sim.listen.clone();
         let port: u16 = url
             .strip_prefix("ws://127.0.0.1:")
             .and_then(|rest| rest.strip_suffix("/ws"))
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("unexpected listening address {url:?}"));
         assert_ne!(port, 0);
-        Sim {
-            _child: child,
-            url: format!("ws://127.0.0.1:{port}/ws"),
-            stderr,
-        }
+        Sim { sim, url }
     }
 
     /// The simulator's last stderr lines, for failure messages.
     fn log(&self) -> String {
-        self.stderr
-            .lock()
-            .map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n"))
-            .unwrap_or_default()
+        tail(&self.sim.log(), 50)
     }
 }
 

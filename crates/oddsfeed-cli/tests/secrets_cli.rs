@@ -16,127 +16,30 @@
 //!   checked against `~/.ssh/known_hosts` (unknown and changed keys are fatal); only
 //!   `--insecure-accept-host-key` skips the check.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::thread;
-use std::time::Duration;
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{
+    BIN, Sim, SshSim, as_strs, keygen, public_key, run_oddsfeed, text, write_known_hosts,
+};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oddsfeed");
 /// A key that is easy to search for.
 const KEY: &str = "KEY-c0ffee-SECRET";
-/// Guard against a hang; never an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-// ----- processes ------------------------------------------------------------------------------
-
-/// A simulator process, killed when dropped; its stderr is collected in the background.
-struct Sim {
-    child: Child,
-    port: u16,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Sim {
-    /// Starts `oddsfeed sim ARGS --port 0` with `envs` and waits for its `listening on` line.
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Sim {
-        let mut child = Command::new(BIN)
-            .arg("sim")
-            .args(args)
-            .args(["--port", "0"])
-            .envs(envs.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the simulator");
-        let stderr = child.stderr.take().expect("stderr");
-        let collected = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = Arc::clone(&collected);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.to_owned());
-                }
-                let mut all = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-        let mut sim = Sim {
-            child,
-            port: 0,
-            stderr: collected,
-        };
-        let addr = rx
-            .recv_timeout(HANG_GUARD)
-            .unwrap_or_else(|_| panic!("no listen line; stderr: {}", sim.stderr()));
-        // `ws://127.0.0.1:P/ws` or `127.0.0.1:P`.
-        let port = addr
-            .trim_end_matches("/ws")
-            .rsplit_once(':')
-            .and_then(|(_, port)| port.parse().ok());
-        sim.port = port.unwrap_or_else(|| panic!("no port in {addr:?}"));
-        sim
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/ws", self.port)
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs `oddsfeed ARGS` with `envs` (and `RUST_LOG=trace`, in case the command honours it) to
 /// completion, killed after the hang guard.
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "trace")
-        .env_remove("ODDSPAPI_API_KEY")
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn oddsfeed");
-    let id = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(HANG_GUARD) {
-        Ok(output) => output.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(id.to_string()).status();
-            panic!("oddsfeed {args:?} did not finish");
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    run_oddsfeed(
+        Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "trace")
+            .env_remove("ODDSPAPI_API_KEY")
+            .envs(envs.iter().copied()),
+        args,
+    )
 }
 
 /// Asserts that none of `secrets` occurs in `haystack` (named `what` in the message, which
@@ -288,7 +191,7 @@ fn the_websocket_simulators_trace_log_keeps_the_key_out() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     // The simulator did log verbosely (so the check below means something). The wire
     // libraries' trace events, which dump whole frames, are capped at debug level.
-    let log = sim.stderr();
+    let log = sim.log();
     assert!(log.contains("DEBUG"), "no verbose output:\n{log}");
     assert_absent(
         "the simulator's trace log",
@@ -298,26 +201,6 @@ fn the_websocket_simulators_trace_log_keeps_the_key_out() {
 }
 
 // ----- oddsfeed img --ssh ---------------------------------------------------------------------
-
-fn has_ssh_keygen() -> bool {
-    Command::new("ssh-keygen").arg("-?").output().is_ok()
-}
-
-/// `ssh-keygen -t ed25519 -N '' -f DIR/NAME`; returns the private key's path.
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "secrets-test", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run ssh-keygen");
-    assert!(out.status.success(), "{out:?}");
-    path
-}
-
-fn public_key(private: &Path) -> String {
-    std::fs::read_to_string(format!("{}.pub", private.display())).expect("read the .pub file")
-}
 
 /// The secret parts of an OpenSSH private key file: each base64 line of its body except the
 /// first (which every unencrypted ed25519 key shares: the format name, `none`, `none`, one key,
@@ -334,73 +217,22 @@ fn private_key_secrets(private: &Path) -> Vec<String> {
     secrets
 }
 
-/// An SSH simulator with a host key and one authorized client key.
-struct SshSim {
-    sim: Sim,
-    dir: tempfile::TempDir,
-    host_pub: String,
-    /// The authorized client's private key (its file name carries `SECRETNAME`).
-    identity: PathBuf,
-}
-
+/// An SSH simulator whose authorized client key's file name carries `SECRETNAME`.
 fn start_ssh_sim() -> Option<SshSim> {
-    if !has_ssh_keygen() {
-        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let host = keygen(dir.path(), "host_ed25519");
-    let identity = keygen(dir.path(), "id-SECRETNAME-ed25519");
-    let authorized = dir.path().join("authorized_keys");
-    std::fs::write(&authorized, public_key(&identity)).expect("write authorized_keys");
-    let sim = Sim::start(
-        &[
-            "img",
-            "--ssh",
-            "--host-key",
-            host.to_str().expect("path"),
-            "--authorized-keys",
-            authorized.to_str().expect("path"),
-            "--heartbeat-ms",
-            "200",
-        ],
-        &[],
-    );
-    Some(SshSim {
-        host_pub: public_key(&host),
-        sim,
-        dir,
-        identity,
-    })
+    common::start_ssh_sim("id-SECRETNAME-ed25519")
 }
 
 impl SshSim {
     /// A known_hosts file in `dir` with the simulator's host key.
     fn known_hosts_in(&self, dir: &Path) -> PathBuf {
         let path = dir.join("known_hosts");
-        let line = format!("[127.0.0.1]:{} {}", self.sim.port, self.host_pub);
-        std::fs::write(&path, line).expect("write known_hosts");
+        write_known_hosts(&path, self.sim.port, &self.host_pub);
         path
     }
 
     /// `oddsfeed img --ssh` with `identity`, `--limit 3 --once`, `extra` flags and `envs`.
     fn img(&self, identity: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
-        let addr = self.sim.addr();
-        let mut args = vec![
-            "img",
-            "--addr",
-            &addr,
-            "--ssh",
-            "--user",
-            "feed",
-            "--identity",
-            identity.to_str().expect("path"),
-            "--limit",
-            "3",
-            "--once",
-        ];
-        args.extend(extra);
-        run(&args, envs)
+        run(&as_strs(&self.img_args(identity, extra)), envs)
     }
 }
 
@@ -411,7 +243,7 @@ fn img_ssh_never_shows_the_private_key_or_its_file_name() {
     };
     let known = sim.known_hosts_in(sim.dir.path());
     let known_flag = ["--known-hosts", known.to_str().expect("path")];
-    let stranger = keygen(sim.dir.path(), "stranger-SECRETNAME-ed25519");
+    let stranger = keygen(sim.dir.path(), "stranger-SECRETNAME-ed25519", "ed25519");
     for events in ["human", "jsonl"] {
         let flags = [&known_flag[..], &["--events", events]].concat();
 
@@ -502,7 +334,7 @@ fn img_ssh_checks_the_users_known_hosts_unless_told_not_to() {
     // A ~/.ssh/known_hosts with another key for this host: changed, fatal.
     let ssh_dir = home.path().join(".ssh");
     std::fs::create_dir(&ssh_dir).expect("mkdir ~/.ssh");
-    let other = keygen(sim.dir.path(), "other_host_ed25519");
+    let other = keygen(sim.dir.path(), "other_host_ed25519", "ed25519");
     std::fs::write(
         ssh_dir.join("known_hosts"),
         format!("[127.0.0.1]:{} {}", sim.sim.port, public_key(&other)),

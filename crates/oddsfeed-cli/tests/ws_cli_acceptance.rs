@@ -3,6 +3,7 @@
 //!
 //! `ODDSFEED_ACCEPTANCE_MESSAGES` overrides the count (e.g. a quick local run with 5000).
 
+mod common;
 mod ws_cli_common;
 
 use std::time::Duration;

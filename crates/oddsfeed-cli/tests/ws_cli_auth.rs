@@ -1,6 +1,7 @@
 //! A refused key: exit 3, the reason quotes the `error` frame, the key never appears; the key may
 //! come from `ODDSPAPI_API_KEY`.
 
+mod common;
 mod ws_cli_common;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! stderr events: one line per bad frame naming the PROTOCOL.md reason (human and JSONL), while
 //! stdout keeps every real message; `sim ws --write-corpus`; `demo`.
 
+mod common;
 mod ws_cli_common;
 
 use std::time::Duration;

@@ -1,18 +1,35 @@
 //! Resume from the command line: across two runs sharing a `--state` file, and across server
 //! drops within one run.
 
+mod common;
 mod ws_cli_common;
 
 use std::time::Duration;
 
+use common::as_strs;
 use serde_json::Value;
 use ws_cli_common::*;
 
-fn as_refs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 const ALL: &str = "odds,fixtures,bookmakers,scores,clocks";
+
+/// `oddsfeed ws` against `sim` with `--limit LIMIT --events jsonl`, reconnecting when dropped.
+fn run_jsonl(sim: &SimProcess, limit: &str) -> Output {
+    run(
+        &[
+            "ws",
+            "--url",
+            &sim.url,
+            "--api-key",
+            "K",
+            "--limit",
+            limit,
+            "--events",
+            "jsonl",
+        ],
+        &[],
+        Duration::from_secs(60),
+    )
+}
 
 #[test]
 fn two_runs_with_one_state_file_print_everything_once() {
@@ -35,7 +52,7 @@ fn two_runs_with_one_state_file_print_everything_once() {
         ]
     };
 
-    let first = run(&as_refs(&args("300")), &[], Duration::from_secs(60));
+    let first = run(&as_strs(&args("300")), &[], Duration::from_secs(60));
     assert_eq!(first.code(), 0, "stderr:\n{}", first.stderr);
     let lines1 = first.json_lines();
     assert_eq!(lines1.len(), 300);
@@ -58,7 +75,7 @@ fn two_runs_with_one_state_file_print_everything_once() {
             .contains("\"K\"")
     );
 
-    let second = run(&as_refs(&args("700")), &[], Duration::from_secs(60));
+    let second = run(&as_strs(&args("700")), &[], Duration::from_secs(60));
     assert_eq!(second.code(), 0, "stderr:\n{}", second.stderr);
     let lines2 = second.json_lines();
     assert_eq!(lines2.len(), 700);
@@ -79,21 +96,7 @@ fn server_drops_are_resumed_without_duplicate_or_gap() {
         "--replay-channels",
         ALL,
     ]);
-    let out = run(
-        &[
-            "ws",
-            "--url",
-            &sim.url,
-            "--api-key",
-            "K",
-            "--limit",
-            "900",
-            "--events",
-            "jsonl",
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
+    let out = run_jsonl(&sim, "900");
     assert_eq!(out.code(), 0, "stderr:\n{}", out.stderr);
     let lines = out.json_lines();
     assert_eq!(lines.len(), 900);
@@ -115,21 +118,7 @@ fn reconnect_frames_are_followed_without_duplicate_or_gap() {
         "--replay-channels",
         ALL,
     ]);
-    let out = run(
-        &[
-            "ws",
-            "--url",
-            &sim.url,
-            "--api-key",
-            "K",
-            "--limit",
-            "900",
-            "--events",
-            "jsonl",
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
+    let out = run_jsonl(&sim, "900");
     assert_eq!(out.code(), 0, "stderr:\n{}", out.stderr);
     let lines = out.json_lines();
     assert_eq!(missing_from_stream(DEFAULT_SEED, &lines, 900), []);
@@ -191,21 +180,7 @@ fn new_epoch_after_a_drop_is_server_restarted() {
         "--replay-channels",
         ALL,
     ]);
-    let out = run(
-        &[
-            "ws",
-            "--url",
-            &sim.url,
-            "--api-key",
-            "K",
-            "--limit",
-            "400",
-            "--events",
-            "jsonl",
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
+    let out = run_jsonl(&sim, "400");
     assert_eq!(out.code(), 0, "stderr:\n{}", out.stderr);
     let events = out.events();
     let snapshots: Vec<&Value> = events

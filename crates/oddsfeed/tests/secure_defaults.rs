@@ -35,13 +35,11 @@ use oddsfeed::img::{HostKeyCheck, ImgClientConfig, SshSettings, Transport};
 use oddsfeed::model::ws::Login;
 use oddsfeed::model::{ApiKey, ReceiveType, ResumeState};
 use oddsfeed::session::ws::WsSession;
-use oddsfeed::ws::{
-    ClientError, ClientEvent, RootCertStore, TlsMode, WsClient, WsClientConfig, WsConfig,
-};
+use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClient, WsClientConfig, WsConfig};
 use oddsfeed_sim::ws::{WsSimConfig, WsSimHandle};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
@@ -56,33 +54,6 @@ const MESSAGES: u64 = 30;
 const HANG_GUARD: Duration = Duration::from_secs(10);
 
 // ----- certificates ----------------------------------------------------------------------------
-
-/// A self-signed end-entity certificate for `localhost`, valid now or (with `expired`) only in
-/// the year 2000.
-fn certificate(expired: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap_or_else(|e| panic!("params: {e}"));
-    // Not a CA: rustls refuses a CA certificate as an end entity.
-    params.is_ca = rcgen::IsCa::ExplicitNoCa;
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2000, 12, 31);
-    }
-    let cert = params
-        .self_signed(&key)
-        .unwrap_or_else(|e| panic!("self-sign: {e}"));
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    (cert.der().clone(), key_der)
-}
-
-fn roots_with(cert: &CertificateDer<'static>) -> TlsMode {
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(cert.clone())
-        .unwrap_or_else(|e| panic!("root: {e}"));
-    TlsMode::VerifyWithRoots(Arc::new(roots))
-}
 
 // ----- the recording TLS front -----------------------------------------------------------------
 
@@ -191,18 +162,7 @@ async fn start_front(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>)
     let sim = start_sim(cfg);
     let upstream = url(&sim);
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
-        .unwrap_or_else(|e| panic!("server TLS config: {e}"));
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("addr: {e}"));
+    let (acceptor, listener, addr) = tls_listener(cert, key).await;
     let seen: Shared = Arc::default();
     let for_task = Arc::clone(&seen);
     tokio::spawn(async move {
@@ -553,15 +513,8 @@ async fn events_and_errors_of_a_failing_connection_never_show_the_key() {
     let url = format!("ws://127.0.0.1:9/ws?apiKey={KEY}");
     let builder = client(&url, ReceiveType::Json).with_session(|s| s.api_key = ApiKey::new(KEY));
     let mut client = connect(builder);
-    let mut events = Vec::new();
-    let done = tokio::time::timeout(HANG_GUARD, async {
-        while let Some(event) = client.next().await {
-            let second = matches!(event, ClientEvent::Backoff { attempt: 2, .. });
-            events.push(event);
-            if second {
-                break;
-            }
-        }
+    let (done, events) = events_until(&mut client, HANG_GUARD, |event| {
+        matches!(event, ClientEvent::Backoff { attempt: 2, .. })
     })
     .await;
     assert!(done.is_ok(), "{events:?}");

@@ -87,15 +87,8 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
     let builder = oddsfeed::ws::WsClientConfig::builder(&url, ApiKey::new("shared-key"))
         .receive_type(ReceiveType::Json);
     let mut client = connect(builder);
-    let mut events = Vec::new();
-    let deadline = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(event) = client.next().await {
-            let is_backoff = matches!(event, ClientEvent::Backoff { .. });
-            events.push(event);
-            if is_backoff {
-                break;
-            }
-        }
+    let (deadline, events) = events_until(&mut client, Duration::from_secs(10), |event| {
+        matches!(event, ClientEvent::Backoff { .. })
     })
     .await;
     assert!(deadline.is_ok(), "no backoff: {events:?}");
@@ -201,15 +194,8 @@ async fn no_login_ok_in_time_drops_and_reconnects() {
     let builder = client(&format!("ws://{addr}/ws"), ReceiveType::Json)
         .login_timeout(Duration::from_millis(300));
     let mut client = connect(builder);
-    let mut events = Vec::new();
-    let done = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(event) = client.next().await {
-            let second = matches!(event, ClientEvent::Session(Event::Connected { conn, .. }) if conn.get() == 2);
-            events.push(event);
-            if second {
-                break;
-            }
-        }
+    let (done, events) = events_until(&mut client, Duration::from_secs(10), |event| {
+        matches!(event, ClientEvent::Session(Event::Connected { conn, .. }) if conn.get() == 2)
     })
     .await;
     assert!(done.is_ok(), "{events:?}");
@@ -239,15 +225,8 @@ async fn silent_connection_is_pinged_then_declared_dead() {
         s.dead_after = Duration::from_millis(400);
     });
     let mut client = connect(builder);
-    let mut events = Vec::new();
-    let done = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(event) = client.next().await {
-            let is_backoff = matches!(event, ClientEvent::Backoff { .. });
-            events.push(event);
-            if is_backoff {
-                break;
-            }
-        }
+    let (done, events) = events_until(&mut client, Duration::from_secs(10), |event| {
+        matches!(event, ClientEvent::Backoff { .. })
     })
     .await;
     assert!(done.is_ok(), "{events:?}");

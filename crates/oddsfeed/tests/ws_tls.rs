@@ -5,48 +5,20 @@
 mod ws_common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientError, ClientEvent, RootCertStore, TlsMode, WsClient, WsClientConfig};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClient, WsClientConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
 
 const DATA: &str = r#"{"channel":"scores","type":"UPDATE","payload":{"fixtureId":"id1","scores":{}},"ts":1766939805321,"entryId":"1766939805321-3077"}"#;
 
-/// A self-signed certificate for `localhost` (not a CA: rustls refuses a CA certificate as an
-/// end entity).
-fn certificate() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap_or_else(|e| panic!("params: {e}"));
-    params.is_ca = rcgen::IsCa::ExplicitNoCa;
-    let cert = params
-        .self_signed(&key)
-        .unwrap_or_else(|e| panic!("self-sign: {e}"));
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    (cert.der().clone(), key_der)
-}
-
 /// A one-shot feed over TLS: login → `login_ok` (json) → one data message → close 1000.
 async fn tls_server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
-        .unwrap_or_else(|e| panic!("server config: {e}"));
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("addr: {e}"));
+    let (acceptor, listener, addr) = tls_listener(cert, key).await;
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
@@ -83,7 +55,7 @@ fn config(addr: SocketAddr, tls: TlsMode) -> WsClientConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_certificate_is_refused_by_default() {
-    let (cert, key) = certificate();
+    let (cert, key) = certificate(false);
     let addr = tls_server(cert, key).await;
     let mut client = match WsClient::connect(config(addr, TlsMode::Verify)) {
         Ok(client) => client,
@@ -113,17 +85,13 @@ async fn self_signed_certificate_is_refused_by_default() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusted_root_is_accepted() {
-    let (cert, key) = certificate();
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(cert.clone())
-        .unwrap_or_else(|e| panic!("root: {e}"));
+    let (cert, key) = certificate(false);
+    let roots = roots_with(&cert);
     let addr = tls_server(cert, key).await;
-    let mut client =
-        match WsClient::connect(config(addr, TlsMode::VerifyWithRoots(Arc::new(roots)))) {
-            Ok(client) => client,
-            Err(e) => panic!("connect: {e}"),
-        };
+    let mut client = match WsClient::connect(config(addr, roots)) {
+        Ok(client) => client,
+        Err(e) => panic!("connect: {e}"),
+    };
     let run = collect_all(&mut client, Duration::from_secs(10)).await;
     assert!(run.finished, "{:?}", run.names());
     assert_eq!(run.data.len(), 1);
@@ -133,7 +101,7 @@ async fn trusted_root_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insecure_mode_connects_and_warns() {
-    let (cert, key) = certificate();
+    let (cert, key) = certificate(false);
     let addr = tls_server(cert, key).await;
     let mut client = match WsClient::connect(config(addr, TlsMode::InsecureNoVerify)) {
         Ok(client) => client,

@@ -4,19 +4,20 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oddsfeed_sim::ws_gen::WsGenerator;
 use serde_json::Value;
 
+pub use crate::common::Finished as Output;
+use crate::common::{BIN, Running, Sim};
+
 /// The binary under test.
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_oddsfeed")
+    BIN
 }
 
 /// The simulator's default seed (`sim ws --seed`, default 1).
@@ -24,79 +25,21 @@ pub const DEFAULT_SEED: u64 = 1;
 
 /// A running `oddsfeed sim ws`, killed on drop.
 pub struct SimProcess {
-    child: Child,
+    _sim: Sim,
     /// `ws://127.0.0.1:PORT/ws`.
     pub url: String,
-    stderr: mpsc::Receiver<String>,
 }
 
 impl SimProcess {
     /// Starts `oddsfeed sim ws --port 0 ARGS` and waits for its `listening on` line.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(bin())
-            .args(["sim", "ws", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the simulator: {e}"));
-        let Some(stderr) = child.stderr.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no stderr pipe");
-        };
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        assert!(url.starts_with("ws://127.0.0.1:"), "{line}");
-                        assert!(url.ends_with("/ws"), "{line}");
-                        assert!(!url.contains(":0/"), "port 0 was not replaced: {line}");
-                        return Self {
-                            child,
-                            url: url.to_owned(),
-                            stderr: rx,
-                        };
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("the simulator never said where it listens");
-                }
-            }
-        }
+        let sim = Sim::start(&[&["ws"], args].concat(), &[]);
+        let url = sim.listen.clone();
+        assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+        assert!(url.ends_with("/ws"), "{url}");
+        assert!(!url.contains(":0/"), "port 0 was not replaced: {url}");
+        Self { _sim: sim, url }
     }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        while self.stderr.try_recv().is_ok() {}
-    }
-}
-
-/// What a finished command printed.
-pub struct Output {
-    /// The exit status.
-    pub status: ExitStatus,
-    /// stdout, as text.
-    pub stdout: String,
-    /// stderr, as text.
-    pub stderr: String,
 }
 
 impl Output {
@@ -118,51 +61,25 @@ impl Output {
     }
 }
 
+/// Starts `oddsfeed ARGS` (with extra environment variables) without `ODDSPAPI_API_KEY` from
+/// the test's own environment.
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+    Running::spawn(
+        Command::new(BIN)
+            .args(args)
+            .env_remove("ODDSPAPI_API_KEY")
+            .envs(env.iter().copied()),
+    )
+    .unwrap_or_else(|e| panic!("cannot run oddsfeed: {e}"))
+}
+
 /// Runs `oddsfeed ARGS` (with extra environment variables) and waits for it, killing it after
 /// `deadline`.
 pub fn run(args: &[&str], env: &[(&str, &str)], deadline: Duration) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env_remove("ODDSPAPI_API_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
+    match spawn(args, env).finish(deadline) {
+        Ok(output) => output.into(),
+        Err(err) => panic!("oddsfeed {args:?} did not finish within {deadline:?}; stderr:\n{err}"),
     }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run oddsfeed: {e}"));
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let end = Instant::now() + deadline;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < end => thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = stderr.join().unwrap_or_default();
-                panic!("oddsfeed {args:?} did not finish within {deadline:?}; stderr:\n{err}");
-            }
-        }
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
-}
-
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
 }
 
 /// Parses JSON or panics with the text.
@@ -249,36 +166,14 @@ pub fn missing_from_stream(seed: u64, lines: &[Value], total: u64) -> Vec<(u64, 
 
 /// Runs `oddsfeed ARGS`, sends it SIGTERM after `after`, and collects what it printed.
 pub fn run_then_terminate(args: &[&str], after: Duration) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .env_remove("ODDSPAPI_API_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run oddsfeed: {e}"));
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let running = spawn(args, &[]);
     thread::sleep(after);
-    let pid = child.id().to_string();
+    let pid = running.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(killed.is_ok_and(|s| s.success()), "cannot signal {pid}");
-    let end = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < end => thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("oddsfeed {args:?} ignored SIGTERM");
-            }
-        }
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+    match running.finish(Duration::from_secs(10)) {
+        Ok(output) => output.into(),
+        Err(_) => panic!("oddsfeed {args:?} ignored SIGTERM"),
     }
 }
 

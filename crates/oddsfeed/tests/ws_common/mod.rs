@@ -5,15 +5,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use oddsfeed::model::ws::DataMessage;
 use oddsfeed::model::{ApiKey, EntryId, ReceiveType};
 use oddsfeed::session::backoff::BackoffConfig;
-use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig, WsClientConfigBuilder};
+use oddsfeed::ws::{
+    ClientEvent, RootCertStore, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder,
+};
 use oddsfeed_sim::ws::{WsSim, WsSimConfig, WsSimHandle};
 use oddsfeed_sim::ws_gen::WsGenerator;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::time::error::Elapsed;
+use tokio_rustls::TlsAcceptor;
 
 /// The generator seed the tests give the simulator.
 pub const SEED: u64 = 42;
@@ -174,6 +181,27 @@ pub async fn collect_until(
     run
 }
 
+/// Reads events up to and including the first one `last` accepts, for at most `deadline`;
+/// the first part is `Err` when the deadline passed first.
+pub async fn events_until(
+    client: &mut WsClient,
+    deadline: Duration,
+    mut last: impl FnMut(&ClientEvent) -> bool,
+) -> (Result<(), Elapsed>, Vec<ClientEvent>) {
+    let mut events = Vec::new();
+    let done = tokio::time::timeout(deadline, async {
+        while let Some(event) = client.next().await {
+            let stop = last(&event);
+            events.push(event);
+            if stop {
+                break;
+            }
+        }
+    })
+    .await;
+    (done, events)
+}
+
 /// Reads until the run ends (`Finished` or `Fatal`).
 pub async fn collect_all(client: &mut WsClient, deadline: Duration) -> Run {
     collect_until(client, deadline, |_| false).await
@@ -285,4 +313,50 @@ pub fn missing_from_stream(seed: u64, received: &[DataMessage], total: u64) -> V
         by_key.keys().take(10).collect::<Vec<_>>()
     );
     missing
+}
+
+/// A self-signed end-entity certificate for `localhost` (not a CA: rustls refuses a CA
+/// certificate as an end entity), valid now or (with `expired`) only in the year 2000.
+pub fn certificate(expired: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap_or_else(|e| panic!("params: {e}"));
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2000, 12, 31);
+    }
+    let cert = params
+        .self_signed(&key)
+        .unwrap_or_else(|e| panic!("self-sign: {e}"));
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    (cert.der().clone(), key_der)
+}
+
+/// Verification against `cert` as the only trusted root.
+pub fn roots_with(cert: &CertificateDer<'static>) -> TlsMode {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(cert.clone())
+        .unwrap_or_else(|e| panic!("root: {e}"));
+    TlsMode::VerifyWithRoots(Arc::new(roots))
+}
+
+/// A TLS acceptor serving `cert`, and a listener on a free loopback port with its address.
+pub async fn tls_listener(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> (TlsAcceptor, TcpListener, SocketAddr) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
+        .unwrap_or_else(|e| panic!("server TLS config: {e}"));
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
+    (TlsAcceptor::from(Arc::new(config)), listener, addr)
 }

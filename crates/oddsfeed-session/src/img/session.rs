@@ -440,7 +440,9 @@ impl ImgSession {
     // ----------------------------------------------------------------------------------------
 
     fn check_capacity(&self) -> Result<(), ImgRequestError> {
-        let load = self.standing.len() + self.queued.len() + self.outstanding_len();
+        // While disconnected, keep one slot for the `init` every connection starts with.
+        let init_slot = usize::from(self.conn.is_none());
+        let load = self.standing.len() + self.queued.len() + self.outstanding_len() + init_slot;
         if load >= self.config.max_outstanding {
             return Err(ImgRequestError::TooMany {
                 limit: self.config.max_outstanding,

@@ -359,6 +359,33 @@ fn max_outstanding_bounds_requests() {
     assert_eq!(s.outstanding_len(), 3, "init, a, b");
 }
 
+/// Found by the `session_img` fuzz target: requests accepted while disconnected, plus the
+/// `init` sent on connect, must not exceed `max_outstanding`.
+#[test]
+fn max_outstanding_counts_the_init_sent_on_connect() {
+    let config = ImgSessionConfig {
+        max_outstanding: 4,
+        tag_init: false,
+        ..ImgSessionConfig::default()
+    };
+    let (mut s, t0) = with(config);
+    let all = oddsfeed_model::img::SubscriptionFilter::default();
+    s.send_request(Request::subscribe(&all)).unwrap();
+    s.send_request(Request::subscribe(&all)).unwrap();
+    s.add_standing_request(Request::unsubscribe(&all).with_request_id("r5"))
+        .unwrap();
+    assert_eq!(
+        s.send_request(Request::init(true)),
+        Err(ImgRequestError::TooMany { limit: 4 })
+    );
+    s.handle_connected(t0);
+    assert_eq!(
+        s.outstanding_len(),
+        4,
+        "init, unsubscribe, subscribe, subscribe"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Liveness
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,302 @@
+//! Fuzz target: `oddsfeed_session::ws::WsSession`, driven through a sequence
+//! of operations read from the input (PROTOCOL.md Part B, "Robustness rules").
+//!
+//! Byte 0 configures the session: bits 0-1 the requested receive type, bit 2
+//! `once`, bit 3 start from a saved resume state. Then, until the input runs
+//! out, one byte picks an operation (modulo 11) and the next bytes are its
+//! arguments (see [`Op`]): connect, a text or binary frame (fuzzed or one of
+//! the fixtures), a close with a code, an abrupt close, time passing, a failed
+//! connect, transport activity, a consumed message.
+//!
+//! After every operation every output queue is drained. Invariants checked:
+//! - no panic; each drain ends (bounded by a generous cap);
+//! - at most two connections; a stopped session has no timer;
+//! - after `handle_timeout(now)` the next deadline is later than `now` (a
+//!   driver never spins);
+//! - the API key never shows in the `Debug` of a transmit, event or action
+//!   (unless the fuzzer itself sent it in a frame);
+//! - decode errors keep at most `MAX_RAW_KEPT` bytes;
+//! - a consumed cursor never passes the delivered one.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use oddsfeed_fuzz::{Ops, drain};
+use oddsfeed_model::{ApiKey, EntryId, ReceiveType, ResumeState};
+use oddsfeed_session::ws::{
+    Action, CloseInfo, ConnId, Event, FrameKind, MAX_RAW_KEPT, OutFrame, WsConfig, WsSession,
+};
+
+const KEY: &str = "fuzz-Secret-Key-7f3a";
+const MAX_FRAME: usize = 64 << 10;
+const MAX_DECOMPRESSED: usize = 256 << 10;
+/// Generous bound on what one operation may queue.
+const DRAIN_CAP: usize = 10_000;
+
+const CHANNELS: [&str; 6] = ["odds", "fixtures", "bookmakers", "scores", "clocks", "x"];
+const CLOSE_CODES: [u16; 11] = [
+    1000, 1001, 1006, 1007, 1008, 1009, 1011, 4000, 4001, 4002, 4003,
+];
+
+macro_rules! fixtures {
+    ($kind:ident: $($path:literal),* $(,)?) => {
+        [$((FrameKind::$kind, include_bytes!(concat!("../../fixtures/", $path)) as &[u8])),*]
+    };
+}
+
+/// Canned frames: every control fixture, login_ok for each mode, and every
+/// data fixture in every receive type.
+const TEXT: [(FrameKind, &[u8]); 14] = fixtures!(Text:
+    "ws/login_ok.json", "ws/login_ok_downgraded.json", "ws/dict_odds.json",
+    "ws/error_login_failed.json", "ws/resume_complete.json", "ws/snapshot_required.json",
+    "ws/reconnect.json", "ws/unknown_control.json", "ws/data_odds.json", "ws/data_fixtures.json",
+    "ws/data_bookmakers.json", "ws/data_scores.json", "ws/data_clocks.json",
+    "ws/data_unknown_channel.json",
+);
+const BINARY: [(FrameKind, &[u8]); 12] = fixtures!(Binary:
+    "frames/binary/data_odds.bin", "frames/binary/data_scores.bin", "frames/binary/data_fixtures.bin",
+    "frames/zstd/data_odds.bin", "frames/zstd/data_scores.bin", "frames/zstd/data_bookmakers.bin",
+    "frames/zstd-dict/data_odds.bin", "frames/zstd-dict/data_fixtures.bin",
+    "frames/zstd-dict/data_bookmakers.bin", "frames/zstd-dict/data_scores.bin",
+    "frames/zstd-dict/data_clocks.bin", "frames/json/data_odds.bin",
+);
+const LOGIN_OK: [(FrameKind, &[u8]); 3] = [
+    (FrameKind::Text, br#"{"type":"login_ok","receiveType":"binary"}"#),
+    (FrameKind::Text, br#"{"type":"login_ok","receiveType":"zstd"}"#),
+    (FrameKind::Text, br#"{"type":"login_ok","receiveType":"zstd-dict","resume":{"serverEpoch":"e2","replayChannels":["odds"],"serverEntryIds":{"odds":"1-0"}}}"#),
+];
+
+/// The operations, by their selector byte modulo 11.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Connect,
+    Text,
+    Binary,
+    Canned,
+    Close,
+    CloseAbruptly,
+    Advance,
+    ConnectFailed,
+    Activity,
+    Consumed,
+    Timeout,
+}
+
+const OPS: [Op; 11] = [
+    Op::Connect,
+    Op::Text,
+    Op::Binary,
+    Op::Canned,
+    Op::Close,
+    Op::CloseAbruptly,
+    Op::Advance,
+    Op::ConnectFailed,
+    Op::Activity,
+    Op::Consumed,
+    Op::Timeout,
+];
+
+struct Harness {
+    session: WsSession,
+    /// Every connection id the session returned, open or not (frames for
+    /// forgotten ones must be ignored).
+    conns: Vec<ConnId>,
+    now: Instant,
+    /// Whether a fuzzed frame carried the key (then it may legitimately be echoed).
+    key_in_input: bool,
+}
+
+impl Harness {
+    fn drain_all(&mut self) {
+        let key_in_input = self.key_in_input;
+        let no_key = |what: &str, debug: String| {
+            assert!(
+                key_in_input || !debug.contains(KEY),
+                "API key in {what}: {debug}"
+            );
+        };
+        drain(
+            DRAIN_CAP,
+            || self.session.poll_transmit(),
+            |t| {
+                no_key("transmit", format!("{t:?}"));
+                if let OutFrame::Text(login) = &t.frame {
+                    let value: serde_json::Value = serde_json::from_str(login)
+                        .unwrap_or_else(|e| panic!("login is not JSON: {e}"));
+                    assert_eq!(value["type"], "login");
+                    assert_eq!(value["apiKey"], KEY);
+                }
+            },
+        );
+        drain(
+            DRAIN_CAP,
+            || self.session.poll_event(),
+            |e| {
+                no_key("event", format!("{e:?}"));
+                if let Event::DecodeError(d) = &e {
+                    assert!(d.raw.len() <= MAX_RAW_KEPT);
+                    assert!(!d.is_fatal());
+                }
+            },
+        );
+        drain(
+            DRAIN_CAP,
+            || self.session.poll_action(),
+            |a| {
+                no_key("action", format!("{a:?}"));
+                if let Action::Stop(fatal) = &a {
+                    no_key("fatal error", fatal.error.to_string());
+                }
+            },
+        );
+        assert!(
+            self.session.connections().len() <= 2,
+            "more than two connections"
+        );
+        if self.session.is_stopped() {
+            assert_eq!(
+                self.session.poll_timeout(),
+                None,
+                "a stopped session has a timer"
+            );
+        }
+    }
+
+    /// Runs every timer due at `self.now`, as a driver would.
+    fn fire_timers(&mut self) {
+        for _ in 0..8 {
+            match self.session.poll_timeout() {
+                Some(t) if t <= self.now => {
+                    self.session.handle_timeout(self.now);
+                    self.drain_all();
+                }
+                _ => break,
+            }
+        }
+        if let Some(t) = self.session.poll_timeout() {
+            assert!(
+                t > self.now,
+                "deadline {t:?} still due after handle_timeout"
+            );
+        }
+    }
+
+    fn frame(&mut self, conn: Option<ConnId>, kind: FrameKind, payload: &[u8]) {
+        if let Some(conn) = conn {
+            self.session.handle_frame(conn, kind, payload, self.now);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut ops = Ops::new(data);
+    let flags = ops.byte();
+    let mut config = WsConfig::new(ApiKey::new(KEY));
+    config.receive_type = match flags & 3 {
+        0 => ReceiveType::Json,
+        1 => ReceiveType::Binary,
+        2 => ReceiveType::Zstd,
+        _ => ReceiveType::ZstdDict,
+    };
+    config.once = flags & 4 != 0;
+    config.max_frame = MAX_FRAME;
+    config.max_decompressed = MAX_DECOMPRESSED;
+    let mut resume = ResumeState::default();
+    if flags & 8 != 0 {
+        resume.server_epoch = Some("0804ab61513c4681a3afd8afc1fb2f75".to_owned());
+        resume
+            .last_seen_id
+            .insert("scores".to_owned(), EntryId::new(1_766_418_738_000, 200));
+        resume
+            .last_seen_id
+            .insert("odds".to_owned(), EntryId::new(1_766_399_998_562, 0));
+    }
+    let mut h = Harness {
+        session: WsSession::new(config, resume),
+        conns: Vec::new(),
+        now: Instant::now(),
+        key_in_input: false,
+    };
+    h.drain_all();
+
+    while !ops.is_empty() {
+        let Some(&op) = ops.pick(&OPS) else { return };
+        match op {
+            Op::Connect => {
+                let conn = h.session.handle_connected(h.now);
+                h.conns.push(conn);
+            }
+            Op::Text | Op::Binary => {
+                let conn = ops.pick(&h.conns).copied();
+                let payload = ops.blob();
+                h.key_in_input |= payload.windows(KEY.len()).any(|w| w == KEY.as_bytes());
+                let kind = if matches!(op, Op::Text) {
+                    FrameKind::Text
+                } else {
+                    FrameKind::Binary
+                };
+                h.frame(conn, kind, payload);
+            }
+            Op::Canned => {
+                let conn = ops.pick(&h.conns).copied();
+                let i = usize::from(ops.byte());
+                let all = TEXT.iter().chain(&BINARY).chain(&LOGIN_OK);
+                if let Some(&(kind, payload)) = all.clone().nth(i % all.count()) {
+                    h.frame(conn, kind, payload);
+                }
+            }
+            Op::Close => {
+                let conn = ops.pick(&h.conns).copied();
+                let sel = ops.byte();
+                let code = match CLOSE_CODES.get(usize::from(sel)) {
+                    Some(&code) => code,
+                    None => ops.u16(),
+                };
+                let len = usize::from(ops.byte() % 32);
+                let reason = String::from_utf8_lossy(ops.take(len)).into_owned();
+                if let Some(conn) = conn {
+                    h.session
+                        .handle_closed(conn, Some(CloseInfo::new(code, reason)), h.now);
+                }
+            }
+            Op::CloseAbruptly => {
+                if let Some(&conn) = ops.pick(&h.conns) {
+                    h.session.handle_closed(conn, None, h.now);
+                }
+            }
+            Op::Advance => {
+                let ms = u64::from(ops.u16()) * 4;
+                h.now += Duration::from_millis(ms);
+                h.fire_timers();
+            }
+            Op::ConnectFailed => h.session.handle_connect_failed(h.now, "fuzz: refused"),
+            Op::Activity => {
+                if let Some(&conn) = ops.pick(&h.conns) {
+                    h.session.handle_activity(conn, h.now);
+                }
+            }
+            Op::Consumed => {
+                let channel = ops.pick(&CHANNELS).copied().unwrap_or("odds");
+                let ts = u64::from(ops.u32()) + 1_766_000_000_000;
+                let seq = u64::from(ops.byte());
+                let _moved = h.session.handle_consumed(channel, EntryId::new(ts, seq));
+                let consumed = h.session.resume_state();
+                for (ch, id) in &consumed.last_seen_id {
+                    match h.session.delivered_cursors().get(ch) {
+                        Some(delivered) => assert!(
+                            id <= delivered,
+                            "consumed {id} > delivered {delivered} on {ch}"
+                        ),
+                        None => panic!("consumed cursor {id} on {ch} without a delivered one"),
+                    }
+                }
+            }
+            Op::Timeout => {
+                // Calling early (or at any time) must be harmless.
+                h.session.handle_timeout(h.now);
+            }
+        }
+        h.drain_all();
+    }
+});

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Builds the seed corpora of the fuzz targets from the checked-in fixtures.
+#
+#   fuzz/seed.sh            # writes fuzz/corpus/<target>/seed-*
+#
+# Each target reads its input in its own layout (see the header comment of
+# fuzz/fuzz_targets/<target>.rs), so most seeds are a fixture with a few
+# configuration bytes in front, or a little "program" of operations for the
+# session targets. Idempotent: seeds have fixed names and are overwritten;
+# whatever libFuzzer added to fuzz/corpus/ (git-ignored) is kept.
+set -euo pipefail
+
+fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+fixtures="$fuzz_dir/../fixtures"
+corpus="$fuzz_dir/corpus"
+
+if [[ ! -d "$fixtures/ws" || ! -d "$fixtures/img" || ! -d "$fixtures/frames" ]]; then
+    echo "seed.sh: $fixtures is missing or incomplete (run: cargo xtask fixtures)" >&2
+    exit 1
+fi
+
+# --- byte helpers ------------------------------------------------------------
+byte() { printf "\\x$(printf %02x "$(($1 & 255))")"; }
+le16() { byte "$1"; byte "$(($1 >> 8))"; }
+le32() { le16 "$(($1 & 65535))"; le16 "$(($1 >> 16))"; }
+size() { stat -c %s "$1"; }
+# A u16-length-prefixed blob holding a file (the Ops::blob layout).
+blob() { le16 "$(size "$1")"; cat "$1"; }
+
+seed() { # seed TARGET NAME  (content on stdin)
+    mkdir -p "$corpus/$1"
+    cat > "$corpus/$1/seed-$2"
+}
+
+count=0
+note() { count=$((count + 1)); }
+
+# --- ws_frame, model_ws: whole messages as they are --------------------------
+for f in "$fixtures"/ws/*.json; do
+    n="ws-$(basename "$f" .json)"
+    seed ws_frame "$n" < "$f"; note
+    seed model_ws "$n" < "$f"; note
+done
+for mode in json binary zstd zstd-dict; do
+    for f in "$fixtures/frames/$mode"/*.bin; do
+        n="$mode-$(basename "$f" .bin)"
+        seed ws_frame "$n" < "$f"; note
+        [[ $mode == json || $mode == binary ]] && { seed model_ws "$n" < "$f"; note; }
+    done
+done
+
+# --- model_img: one line each ------------------------------------------------
+for f in "$fixtures"/img/*.json; do
+    seed model_img "$(basename "$f" .json)" < "$f"; note
+done
+
+# --- line_decoder: [limit|cr] [4 chunk sizes] stream --------------------------
+all_img_lines() { cat "$fixtures"/img/*.json; }
+{ byte 127; byte 0; byte 6; byte 63; byte 255; all_img_lines; } | seed line_decoder img-127; note
+{ byte 40; byte 2; byte 0; byte 17; byte 1; all_img_lines; } | seed line_decoder img-40; note
+{ byte $((128 + 100)); byte 9; byte 3; byte 200; byte 0; all_img_lines | tr '\n' '\r'; } \
+    | seed line_decoder img-cr-mode; note
+{ byte 8; byte 0; byte 0; byte 0; byte 0; printf 'ok\r\n\n  \r\nway too long a line\nok\r'; } \
+    | seed line_decoder small; note
+
+# --- zstd_decompress: [op] input ------------------------------------------------
+for mode in zstd zstd-dict; do
+    for f in "$fixtures/frames/$mode"/*.bin; do
+        n="$mode-$(basename "$f" .bin)"
+        { byte 0; cat "$f"; } | seed zstd_decompress "decode-$n"; note
+        { byte 1; cat "$f"; } | seed zstd_decompress "nodict-$n"; note
+    done
+done
+for d in odds:740826216 fixtures:740826217 bookmakers:740826218; do
+    name="${d%%:*}"; id="${d##*:}"
+    { byte 2; le32 "$id"; byte 0; base64 -w0 "$fixtures/dicts/$name.dict"; } \
+        | seed zstd_decompress "base64-$name"; note
+    { byte 3; cat "$fixtures/dicts/$name.dict"; } | seed zstd_decompress "raw-$name"; note
+done
+
+# --- frame_decoder: [mode | text<<3 | dicts<<4] message --------------------------
+for f in "$fixtures"/ws/*.json; do
+    { byte 8; cat "$f"; } | seed frame_decoder "text-$(basename "$f" .json)"; note
+done
+mode_flags() { case "$1" in json) echo 9 ;; binary) echo 2 ;; zstd) echo 3 ;; zstd-dict) echo 20 ;; esac; }
+for mode in json binary zstd zstd-dict; do
+    for f in "$fixtures/frames/$mode"/*.bin; do
+        { byte "$(mode_flags "$mode")"; cat "$f"; } \
+            | seed frame_decoder "$mode-$(basename "$f" .bin)"; note
+        { byte 16; cat "$f"; } | seed frame_decoder "sniff-$mode-$(basename "$f" .bin)"; note
+    done
+done
+
+# --- session_ws: [flags] then operations (see fuzz_targets/session_ws.rs) ---------
+# Op selectors: 0 connect, 1 text, 2 binary, 3 canned, 4 close, 5 abrupt close,
+# 6 advance, 7 connect failed, 8 activity, 9 consumed, 10 timeout.
+W=$fixtures/ws
+{
+    byte 3                                     # zstd-dict, fresh start
+    byte 0                                     # connect
+    byte 1; byte 0; blob "$W/login_ok.json"    # text on conn 0
+    byte 1; byte 0; blob "$W/dict_odds.json"
+    for f in "$fixtures"/frames/zstd-dict/*.bin; do byte 2; byte 0; blob "$f"; done
+    byte 9; byte 0; le32 399998562; byte 0     # consumed odds
+    byte 6; le16 5000                          # 20 s pass: ping
+    byte 8; byte 0                             # activity
+    byte 1; byte 0; blob "$W/reconnect.json"
+    byte 0                                     # second connection
+    byte 1; byte 1; blob "$W/login_ok.json"
+    byte 4; byte 0; byte 1; byte 0             # close conn 0 with 1001, no reason
+    byte 6; le16 20000                         # 80 s pass: dead
+} | seed session_ws zstd-dict-flow; note
+{
+    byte $((0 + 8))                            # json, resuming
+    byte 0
+    byte 1; byte 0; blob "$W/login_ok_downgraded.json"
+    for f in "$W"/data_*.json "$W"/resume_complete.json "$W"/snapshot_required.json \
+             "$W"/unknown_control.json; do
+        byte 1; byte 0; blob "$f"
+    done
+    byte 2; byte 0; blob "$fixtures/frames/zstd/data_odds.bin"   # binary in json mode
+    byte 5; byte 0                                              # abrupt close
+    byte 7                                                      # connect failed
+    byte 0
+    byte 1; byte 1; blob "$W/error_login_failed.json"
+    byte 4; byte 1; byte 4; byte 6; printf bad-ky                # close 1008 "bad-ky"
+} | seed session_ws json-resume-flow; note
+{
+    byte 1                                     # binary mode
+    byte 0
+    byte 3; byte 0; byte 26                    # canned login_ok binary
+    for f in "$fixtures"/frames/binary/*.bin; do byte 2; byte 0; blob "$f"; done
+    byte 10
+    byte 4; byte 0; byte 10; byte 0            # close 4003
+} | seed session_ws binary-flow; note
+{
+    byte 6                                     # zstd mode, once
+    byte 0
+    byte 3; byte 0; byte 27                    # canned login_ok zstd
+    for i in 17 18 19 20; do byte 3; byte 0; byte $i; done
+    byte 4; byte 0; byte 0; byte 0             # close 1000
+} | seed session_ws zstd-once-flow; note
+
+# --- session_img: [flags] then operations (see fuzz_targets/session_img.rs) -------
+# Op selectors: 0 connect, 1 bytes, 2 canned, 3 EOF, 4 transport error,
+# 5 advance, 6 request, 7 standing request, 8 timeout.
+I=$fixtures/img
+{
+    byte 0
+    byte 7; byte 0; byte 0; byte 0; byte 1                     # standing subscribe {}
+    byte 0                                                     # connect
+    byte 1; blob "$I/resp_session_initialized.json"
+    for f in "$I"/push_*.json "$I"/resp_ok.json "$I"/unknown.json; do byte 1; blob "$f"; done
+    byte 6; byte 1; byte 1; byte 0; byte 0; byte 0; byte 1     # subscribe with event_ids
+    byte 5; le16 3000                                          # 12 s: stale
+    byte 2; byte 10; byte 40                                   # heartbeat, split
+    byte 1; blob "$I/disconnect_slow_reader.json"
+    byte 3                                                     # EOF
+    byte 0
+    byte 1; blob "$I/resp_error.json"
+} | seed session_img full-flow; note
+{
+    byte $((4 + 8 + 16))                       # once, 256-byte lines, 4 outstanding
+    byte 0
+    for i in 1 2 3 4 5 6; do byte 6; byte 0; byte 0; byte 0; byte 1; done
+    byte 2; byte 0; byte 0
+    byte 5; le16 5000                          # dead
+} | seed session_img limits-flow; note
+
+echo "seed.sh: wrote $count seeds under $corpus"

@@ -175,7 +175,7 @@ pub struct SimWsArgs {
     /// Send data forever.
     #[arg(long)]
     pub forever: bool,
-    /// Messages per second per connection (default: unpaced).
+    /// Data messages per second for the whole simulator (default: unpaced, as fast as the fastest client reads).
     #[arg(long)]
     pub rate: Option<f64>,
     /// Generator seed.

@@ -6,35 +6,50 @@
 //! (serde_json text, `serde_json::Value`, simd-json).
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserializer;
 use serde::de::{self, Visitor};
 
-/// Accepts a string or an integer and yields its text.
-#[derive(Clone, Copy)]
-struct IdText;
+/// Accepts a string or an integer and yields its text, as a `T` (`String` or
+/// [`SmallStr`](crate::ws::SmallStr)).
+struct IdText<T>(PhantomData<fn() -> T>);
 
-impl<'de> Visitor<'de> for IdText {
-    type Value = String;
+impl<T> Clone for IdText<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for IdText<T> {}
+
+impl<T> IdText<T> {
+    fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<'de, T: for<'a> From<&'a str> + From<String>> Visitor<'de> for IdText<T> {
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an integer id")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::from(v))
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok(T::from(v))
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Ok(T::from(v.to_string()))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        Ok(T::from(v.to_string()))
     }
 }
 
@@ -125,13 +140,21 @@ impl<'de, V: Visitor<'de> + Copy> Visitor<'de> for Nullable<V> {
 }
 
 /// An id given as a string or an integer, kept as text.
-pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(IdText)
+pub(crate) fn id<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str> + From<String>,
+{
+    d.deserialize_any(IdText::new())
 }
 
 /// An optional id given as a string or an integer, kept as text.
-pub(crate) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_option(Nullable(IdText))
+pub(crate) fn opt_id<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str> + From<String>,
+{
+    d.deserialize_option(Nullable(IdText::new()))
 }
 
 /// An unsigned number given as an integer or a string of digits.

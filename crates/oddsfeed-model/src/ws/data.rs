@@ -67,19 +67,18 @@ impl DataParts {
     /// JSON to be typed here.
     fn assemble(
         channel: String,
-        kind: Option<&Value>,
+        kind: Option<Value>,
         ts: Option<&Value>,
-        entry_id: Option<&Value>,
+        (entry_id, entry_id_raw): (Option<EntryId>, Option<String>),
         payload: PayloadSlot,
     ) -> Self {
         let (payload, typed_error) = match payload {
             PayloadSlot::Typed(p) => (p, None),
             PayloadSlot::Json(v) => payload_from_value(&channel, v),
         };
-        let (entry_id, entry_id_raw) = read_entry_id(entry_id);
         Self {
             kind: match kind {
-                Some(Value::String(s)) => s.clone(),
+                Some(Value::String(s)) => s,
                 _ => String::new(),
             },
             ts: ts.and_then(Value::as_u64),
@@ -97,12 +96,18 @@ impl DataParts {
         let payload = map.remove("payload").unwrap_or(Value::Null);
         Self::assemble(
             channel,
-            map.get("type"),
+            map.remove("type"),
             map.get("ts"),
-            map.get("entryId"),
+            read_entry_id(map.get("entryId")),
             PayloadSlot::Json(payload),
         )
     }
+}
+
+/// [`read_entry_id`], for the decode-rule tests.
+#[cfg(test)]
+pub(crate) fn read_entry_id_for_tests(value: Option<&Value>) -> (Option<EntryId>, Option<String>) {
+    read_entry_id(value)
 }
 
 /// Reads `entryId`: parsed, or the text to warn about.
@@ -114,6 +119,87 @@ fn read_entry_id(value: Option<&Value>) -> (Option<EntryId>, Option<String>) {
             Err(_) => (None, Some(s.clone())),
         },
         Some(other) => (None, Some(other.to_string())),
+    }
+}
+
+/// `entryId` as the streaming reader sees it: a string is parsed where it lies, without
+/// an owned copy; any other value is kept as JSON. [`EntryIdField::split`] gives the same
+/// result as [`read_entry_id`] on the equivalent [`Value`].
+enum EntryIdField {
+    Parsed(EntryId),
+    Unparsable(String),
+    Json(Value),
+}
+
+impl EntryIdField {
+    /// The parsed id, or the text to warn about.
+    fn split(self) -> (Option<EntryId>, Option<String>) {
+        match self {
+            Self::Parsed(id) => (Some(id), None),
+            Self::Unparsable(text) => (None, Some(text)),
+            Self::Json(value) => read_entry_id(Some(&value)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryIdField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntryIdVisitor)
+    }
+}
+
+/// Builds an [`EntryIdField`]; non-strings become the same [`Value`] serde_json would build.
+struct EntryIdVisitor;
+
+impl<'de> Visitor<'de> for EntryIdVisitor {
+    type Value = EntryIdField;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<EntryIdField, E> {
+        Ok(match v.parse() {
+            Ok(id) => EntryIdField::Parsed(id),
+            Err(_) => EntryIdField::Unparsable(v.to_owned()),
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<EntryIdField, E> {
+        Ok(EntryIdField::Json(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<EntryIdField, E> {
+        Ok(EntryIdField::Json(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<EntryIdField, E> {
+        Ok(EntryIdField::Json(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<EntryIdField, E> {
+        // `Value::from` maps a non-finite float to null, as serde_json's own reader does.
+        Ok(EntryIdField::Json(Value::from(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<EntryIdField, E> {
+        Ok(EntryIdField::Json(Value::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<EntryIdField, E> {
+        Ok(EntryIdField::Json(Value::Null))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<EntryIdField, D::Error> {
+        EntryIdField::deserialize(d)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<EntryIdField, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(EntryIdField::Json)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EntryIdField, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(EntryIdField::Json)
     }
 }
 
@@ -188,7 +274,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
         let mut channel: Option<String> = None;
         let mut kind: Option<Value> = None;
         let mut ts: Option<Value> = None;
-        let mut entry_id: Option<Value> = None;
+        let mut entry_id: Option<EntryIdField> = None;
         let mut payload: Option<PayloadSlot> = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
@@ -220,7 +306,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                     if entry_id.is_some() {
                         return Err(duplicate());
                     }
-                    entry_id = Some(map.next_value::<Value>()?);
+                    entry_id = Some(map.next_value::<EntryIdField>()?);
                 }
                 Key::Payload => {
                     if payload.is_some() {
@@ -239,9 +325,9 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
         match (channel, payload) {
             (Some(channel), Some(payload)) => Ok(FastData(DataParts::assemble(
                 channel,
-                kind.as_ref(),
+                kind,
                 ts.as_ref(),
-                entry_id.as_ref(),
+                entry_id.map_or((None, None), EntryIdField::split),
                 payload,
             ))),
             _ => Err(de::Error::custom("not a data message")),

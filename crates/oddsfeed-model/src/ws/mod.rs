@@ -18,6 +18,8 @@ mod control;
 mod data;
 mod login;
 mod payload;
+mod small_str;
+mod vec_map;
 
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -32,6 +34,8 @@ pub use payload::{
     BookmakerState, BookmakersPayload, ClockState, ClocksPayload, FixturePayload, FixtureStatus,
     OddsPayload, Outcome, Payload, PeriodScore, ScoresPayload,
 };
+pub use small_str::{SMALL_STR_INLINE, SmallStr};
+pub use vec_map::VecMap;
 
 use crate::error::ModelError;
 use crate::msgpack::msgpack_to_json;

@@ -6,12 +6,12 @@
 //! [`Payload::Other`] holding the JSON and
 //! [`DataMessage::typed_error`](super::DataMessage::typed_error) saying why.
 
-use std::collections::BTreeMap;
-
 use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use super::small_str::SmallStr;
+use super::vec_map::VecMap;
 use crate::lenient;
 
 /// A data message's payload, typed by its channel.
@@ -48,15 +48,13 @@ pub struct OddsPayload {
     /// `odds`: bookmaker → oddsId (`<fixtureId>:<bookmaker>:<outcomeId>:<playerId>`) →
     /// outcome. Empty when absent.
     #[serde(default)]
-    pub odds: BTreeMap<String, BTreeMap<String, Outcome>>,
+    pub odds: VecMap<VecMap<Outcome>>,
 }
 
 impl OddsPayload {
     /// Every outcome with its oddsId, bookmaker by bookmaker.
     pub fn outcomes(&self) -> impl Iterator<Item = (&str, &Outcome)> {
-        self.odds
-            .values()
-            .flat_map(|by_id| by_id.iter().map(|(id, outcome)| (id.as_str(), outcome)))
+        self.odds.values().flat_map(|by_id| by_id.iter())
     }
 }
 
@@ -65,7 +63,7 @@ impl OddsPayload {
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// `bookmaker`.
-    pub bookmaker: String,
+    pub bookmaker: SmallStr,
     /// `outcomeId`.
     #[serde(deserialize_with = "lenient::unsigned")]
     pub outcome_id: u64,
@@ -79,7 +77,7 @@ pub struct Outcome {
     pub price: f64,
     /// `priceFractional`, e.g. `"5/2"`.
     #[serde(default)]
-    pub price_fractional: Option<String>,
+    pub price_fractional: Option<SmallStr>,
     /// `priceAmerican`, e.g. `150` or `-200`.
     #[serde(default, deserialize_with = "lenient::opt_signed")]
     pub price_american: Option<i64>,
@@ -105,10 +103,10 @@ pub struct Outcome {
     pub meta: Option<Value>,
     /// `bookmakerMarketId`.
     #[serde(default, deserialize_with = "lenient::opt_id")]
-    pub bookmaker_market_id: Option<String>,
+    pub bookmaker_market_id: Option<SmallStr>,
     /// `bookmakerOutcomeId`.
     #[serde(default, deserialize_with = "lenient::opt_id")]
-    pub bookmaker_outcome_id: Option<String>,
+    pub bookmaker_outcome_id: Option<SmallStr>,
     /// `bookmakerChangedAt`, milliseconds since the Unix epoch.
     #[serde(default, deserialize_with = "lenient::opt_unsigned")]
     pub bookmaker_changed_at: Option<u64>,
@@ -184,7 +182,7 @@ pub struct BookmakersPayload {
     pub future_id: Option<String>,
     /// `bookmakers`: bookmaker → state. Empty when absent.
     #[serde(default)]
-    pub bookmakers: BTreeMap<String, BookmakerState>,
+    pub bookmakers: VecMap<BookmakerState>,
 }
 
 /// One bookmaker's state in a `bookmakers` payload.
@@ -217,7 +215,7 @@ pub struct ScoresPayload {
     pub fixture_id: Option<String>,
     /// `scores`: period name → score. Empty when absent.
     #[serde(default)]
-    pub scores: BTreeMap<String, PeriodScore>,
+    pub scores: VecMap<PeriodScore>,
 }
 
 /// One period's score.

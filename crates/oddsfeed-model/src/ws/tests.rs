@@ -174,6 +174,30 @@ fn entry_id_missing_bad_or_not_a_string() {
 }
 
 #[test]
+fn entry_id_read_in_stream_matches_the_generic_reading() {
+    for (entry_id, want_raw) in [
+        (r#""12-3""#, None),
+        (r#""12\u002d3""#, None),
+        (r#""x\"y""#, Some(r#"x"y"#)),
+        ("true", Some("true")),
+        ("-7", Some("-7")),
+        ("2.5", Some("2.5")),
+        (r#"[1,"a",{"b":null}]"#, Some(r#"[1,"a",{"b":null}]"#)),
+        (r#"{"z":1,"a":[]}"#, Some(r#"{"z":1,"a":[]}"#)),
+    ] {
+        let text = format!(r#"{{"channel":"x","payload":1,"entryId":{entry_id}}}"#);
+        let d = data(&text);
+        assert_eq!(d.entry_id_raw.as_deref(), want_raw, "{text}");
+        let value: Value = serde_json::from_str(entry_id).unwrap();
+        assert_eq!(
+            (d.entry_id, d.entry_id_raw),
+            data::read_entry_id_for_tests(Some(&value)),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn ts_and_type_are_lenient() {
     let d = data(r#"{"channel":"x","payload":1,"ts":"1766939805321"}"#);
     assert_eq!(d.ts, None);

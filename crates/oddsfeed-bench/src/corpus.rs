@@ -170,7 +170,11 @@ impl Corpus {
 }
 
 /// The byte ranges of the records of a `frames.bin`, or the offset of a truncated record.
-fn split_records(data: &[u8]) -> Result<Vec<Range<usize>>, usize> {
+///
+/// # Errors
+///
+/// The offset of the first record whose length prefix or body is cut short.
+pub fn split_records(data: &[u8]) -> Result<Vec<Range<usize>>, usize> {
     let mut frames = Vec::new();
     let mut at = 0;
     while at < data.len() {
@@ -191,8 +195,9 @@ fn split_records(data: &[u8]) -> Result<Vec<Range<usize>>, usize> {
     Ok(frames)
 }
 
-/// The dictId a file name `<digits>.dict` stands for.
-fn dict_id_of(path: &Path) -> Option<u32> {
+/// The dictId a file name `<digits>.dict` stands for (`None` for any other file).
+#[must_use]
+pub fn dict_id_of(path: &Path) -> Option<u32> {
     if path.extension()? != "dict" {
         return None;
     }

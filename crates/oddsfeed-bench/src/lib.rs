@@ -20,4 +20,4 @@
 mod corpus;
 pub mod stages;
 
-pub use corpus::{CORPUS_ENV, Corpus, CorpusError, fixture_corpus_dir};
+pub use corpus::{CORPUS_ENV, Corpus, CorpusError, dict_id_of, fixture_corpus_dir, split_records};

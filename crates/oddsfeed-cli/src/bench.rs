@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use oddsfeed_bench::{dict_id_of, split_records};
 use oddsfeed_model::ReceiveType;
 use oddsfeed_session::ws::{
     DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_FRAME, DecodeError, FrameDecoder, FrameKind,
@@ -169,28 +170,6 @@ impl Corpus {
     }
 }
 
-/// The byte ranges of the records in a `frames.bin`, or the offset of a truncated record.
-fn split_records(data: &[u8]) -> Result<Vec<Range<usize>>, usize> {
-    let mut frames = Vec::new();
-    let mut at = 0;
-    while at < data.len() {
-        let len = data
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_le_bytes)
-            .ok_or(at)?;
-        let start = at + 4;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|len| start.checked_add(len))
-            .filter(|&end| end <= data.len())
-            .ok_or(at)?;
-        frames.push(start..end);
-        at = end;
-    }
-    Ok(frames)
-}
-
 /// The `<dictId>.dict` files of `dir`, digested into a store.
 fn load_dicts(dir: &Path) -> Result<DictStore, BenchError> {
     let read_err = |source| BenchError::Read {
@@ -217,18 +196,6 @@ fn load_dicts(dir: &Path) -> Result<DictStore, BenchError> {
         })?;
     }
     Ok(store)
-}
-
-/// The dictId a file name `<digits>.dict` stands for.
-fn dict_id_of(path: &Path) -> Option<u32> {
-    if path.extension()? != "dict" {
-        return None;
-    }
-    let stem = path.file_stem()?.to_str()?;
-    if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    stem.parse().ok()
 }
 
 /// The JSON line of CLI.md, field for field.

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use oddsfeed_model::ResumeState;
+use oddsfeed_model::{EntryId, ResumeState};
 use oddsfeed_session::ws::{Stats, WsSession};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +21,22 @@ use crate::state::CursorStore;
 
 /// How long [`WsClient::close`] waits for the driver to close its connections.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// The most events the driver hands over in one batch. Handing over a batch of events costs about
+/// what handing over one event costs (a wake-up of the application's thread when it waits), so the
+/// driver decodes every frame the socket already holds and passes their events on together.
+pub(crate) const MAX_BATCH: usize = 64;
+
+/// How many channels [`WsClient`] remembers taken data for between two lock-taking updates of the
+/// session's consumed cursors.
+const CONSUMED_CHANNELS: usize = 64;
+
+/// The queue between the driver and the application for a bound of `events`: batches of at most
+/// `batch` events, `slots` of them, so that `batch * slots <= events` (and at least one slot).
+pub(crate) fn queue_shape(events: usize) -> (usize, usize) {
+    let batch = events.clamp(1, MAX_BATCH);
+    (batch, (events / batch).max(1))
+}
 
 /// Counters only the driver knows.
 #[derive(Debug, Default)]
@@ -80,12 +96,15 @@ impl ClientStats {
 ///
 /// The driver hands events over through a bounded queue
 /// ([`WsClientConfigBuilder::event_queue`](super::WsClientConfigBuilder::event_queue), default
-/// 1024 events). When the application reads more slowly than the feed arrives, the queue fills, the
-/// driver waits for room and stops reading the socket, and the server sees TCP backpressure. The
-/// real server may then close with 4002 ("slow client"); the client reports it, reconnects and
-/// resumes (replayable channels lose nothing; others get a `snapshot_required`). Memory stays
-/// bounded by the queue bound plus the messages of one frame: at most `event_queue` events, each
-/// at most one decoded message (itself bounded by `max_decompressed`).
+/// 1024 events), in batches of up to 64: every frame the socket already holds is decoded before
+/// the batch goes, so a busy feed costs one hand-over (and at most one wake-up of the application's
+/// thread) per batch rather than per message. When the application reads more slowly than the feed
+/// arrives, the queue fills, the driver waits for room and stops reading the socket, and the server
+/// sees TCP backpressure. The real server may then close with 4002 ("slow client"); the client
+/// reports it, reconnects and resumes (replayable channels lose nothing; others get a
+/// `snapshot_required`). Memory stays bounded: at most `event_queue` events wait in the queue, plus
+/// the batch the application is reading and the one the driver is filling (64 frames' events),
+/// each event at most one decoded message (itself bounded by `max_decompressed`).
 ///
 /// While the driver waits for room it also answers no Ping and runs no timer; the session's
 /// dead-connection check counts from the last frame it was given, so a long stall of the
@@ -117,7 +136,14 @@ impl ClientStats {
 /// # }
 /// ```
 pub struct WsClient {
-    rx: mpsc::Receiver<ClientEvent>,
+    rx: mpsc::Receiver<Vec<ClientEvent>>,
+    /// The rest of the batch being read.
+    batch: std::vec::IntoIter<ClientEvent>,
+    /// Data taken since the session last heard of it: per channel seen, the newest entryId taken
+    /// since (`None`: nothing new). Applied to the session (one lock) before the next batch is
+    /// fetched and whenever the cursors are read, so taking a message never waits for the driver,
+    /// which holds the session while it decodes.
+    consumed: Vec<(String, Option<EntryId>)>,
     shared: Arc<Shared>,
     driver: Option<JoinHandle<()>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -170,22 +196,32 @@ impl WsClient {
             session: Mutex::new(WsSession::new(config.session.clone(), resume.clone())),
             counters: Counters::default(),
         });
-        let (tx, rx) = mpsc::channel(config.event_queue);
+        let (batch_max, slots) = queue_shape(config.event_queue);
+        let (tx, rx) = mpsc::channel(slots);
         if config.is_tls() && !config.tls.verifies() {
             tracing::warn!(url = %url_for_logs, "TLS certificate verification is disabled");
             // The queue is empty and at least one slot large: this cannot fail.
-            let _ = tx.try_send(ClientEvent::Warning {
+            let _ = tx.try_send(vec![ClientEvent::Warning {
                 kind: "insecure_tls",
                 detail: "TLS certificate verification is disabled: anyone on the path can read \
                          and change the traffic"
                     .into(),
-            });
+            }]);
         }
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
-        let driver = Driver::new(Arc::clone(&shared), tx, shutdown_rx, connect, url_for_logs);
+        let driver = Driver::new(
+            Arc::clone(&shared),
+            tx,
+            batch_max,
+            shutdown_rx,
+            connect,
+            url_for_logs,
+        );
         let handle = runtime.spawn(driver.run());
         Ok(Self {
             rx,
+            batch: Vec::new().into_iter(),
+            consumed: Vec::new(),
             shared,
             driver: Some(handle),
             shutdown: Some(shutdown_tx),
@@ -209,12 +245,20 @@ impl WsClient {
             if let Some(fatal) = self.autosave_if_due() {
                 return Some(fatal);
             }
+            if let Some(event) = self.batch.next() {
+                return self.take(Some(event));
+            }
+            self.apply_consumed();
             let save_at = self.next_save_at();
             let received = tokio::select! {
-                event = self.rx.recv() => event,
+                batch = self.rx.recv() => batch,
                 () = sleep_until_opt(save_at) => continue,
             };
-            return self.take(received);
+            match received {
+                // Batches are never empty; if one were, this loops to the next.
+                Some(batch) => self.batch = batch.into_iter(),
+                None => return self.take(None),
+            }
         }
     }
 
@@ -229,9 +273,19 @@ impl WsClient {
         if let Some(fatal) = self.autosave_if_due() {
             return Ok(fatal);
         }
-        match self.rx.try_recv() {
-            Ok(event) => self.take(Some(event)).ok_or(TryRecvError::Disconnected),
-            Err(e) => Err(e),
+        loop {
+            if let Some(event) = self.batch.next() {
+                return self.take(Some(event)).ok_or(TryRecvError::Disconnected);
+            }
+            self.apply_consumed();
+            match self.rx.try_recv() {
+                Ok(batch) => self.batch = batch.into_iter(),
+                Err(TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    return Err(TryRecvError::Disconnected);
+                }
+                Err(TryRecvError::Empty) => return Err(TryRecvError::Empty),
+            }
         }
     }
 
@@ -239,7 +293,13 @@ impl WsClient {
     /// entryId of the last data message received from [`next`](Self::next).
     #[must_use]
     pub fn resume_state(&self) -> ResumeState {
-        self.shared.lock().resume_state()
+        let mut session = self.shared.lock();
+        for (channel, id) in &self.consumed {
+            if let Some(id) = id {
+                session.handle_consumed(channel, *id);
+            }
+        }
+        session.resume_state()
     }
 
     /// The counters so far.
@@ -262,6 +322,7 @@ impl WsClient {
     ///
     /// [`ClientError::State`] when the store cannot write.
     pub fn save_state(&mut self) -> Result<(), ClientError> {
+        self.apply_consumed();
         let state = self.resume_state();
         self.last_save = Instant::now();
         self.dirty = false;
@@ -289,6 +350,7 @@ impl WsClient {
             let _ = shutdown.send(());
         }
         self.rx.close();
+        self.batch = Vec::new().into_iter();
         if let Some(handle) = self.driver.take() {
             // The driver only waits on the queue (closed now) or on sockets (it watches shutdown).
             let _ = tokio::time::timeout(CLOSE_WAIT, handle).await;
@@ -304,7 +366,7 @@ impl WsClient {
         if let ClientEvent::Data(msg) = &event
             && let Some(id) = msg.entry_id
         {
-            self.shared.lock().handle_consumed(&msg.channel, id);
+            self.note_consumed(&msg.channel, id);
         }
         // Any event may change the state (a new epoch, cleared cursors): look at it on the next
         // save.
@@ -313,6 +375,35 @@ impl WsClient {
             self.ended = true;
         }
         Some(event)
+    }
+
+    /// Remembers that data up to `id` on `channel` was taken (see `consumed`).
+    fn note_consumed(&mut self, channel: &str, id: EntryId) {
+        match self.consumed.iter_mut().find(|(ch, _)| ch == channel) {
+            // The last taken is the newest: the session delivers a channel's data in order.
+            Some((_, last)) => *last = Some(id),
+            None => {
+                if self.consumed.len() >= CONSUMED_CHANNELS {
+                    // A feed with very many channels: keep the list short.
+                    self.apply_consumed();
+                    self.consumed.clear();
+                }
+                self.consumed.push((channel.to_owned(), Some(id)));
+            }
+        }
+    }
+
+    /// Tells the session what was taken since it last heard (one lock, none when nothing was).
+    fn apply_consumed(&mut self) {
+        if self.consumed.iter().all(|(_, id)| id.is_none()) {
+            return;
+        }
+        let mut session = self.shared.lock();
+        for (channel, id) in &mut self.consumed {
+            if let Some(id) = id.take() {
+                session.handle_consumed(channel, id);
+            }
+        }
     }
 
     fn next_save_at(&self) -> Option<Instant> {
@@ -354,5 +445,24 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_shape_never_holds_more_than_the_bound() {
+        for events in [1, 2, 63, 64, 65, 100, 1000, 1024, 5000] {
+            let (batch, slots) = queue_shape(events);
+            assert!((1..=MAX_BATCH).contains(&batch), "{events}: batch {batch}");
+            assert!(slots >= 1, "{events}: slots {slots}");
+            assert!(batch * slots <= events, "{events}: {batch} x {slots}");
+        }
+        assert_eq!(queue_shape(1024), (64, 16));
+        assert_eq!(queue_shape(10), (10, 1));
+        // 100 events: one batch of 64 fits, a second would not.
+        assert_eq!(queue_shape(100), (64, 1));
     }
 }

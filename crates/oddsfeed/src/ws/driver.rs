@@ -1,25 +1,28 @@
 //! The connection driver: the task that owns the sockets and runs the sans-IO session.
 //!
 //! Loop: wait for the first of (a frame on any connection, a finished connect attempt, the
-//! session's timer, the reconnect timer, shutdown); feed it to the session; drain the session's
-//! outputs in the documented order (frames to send, events, actions) and act on them. Events go
-//! into the bounded queue with `send().await`: when the application is slow, the driver waits
-//! there and reads no socket, so the server sees TCP backpressure.
+//! session's timer, the reconnect timer, shutdown); feed it to the session, then every further
+//! frame the connections already hold (up to [`MAX_BURST`], stopping early when the session wants
+//! to send or act); drain the session's outputs in the documented order (frames to send, events,
+//! actions) and act on them. Events go into the bounded queue in batches with `send().await`:
+//! when the application is slow, the driver waits there and reads no socket, so the server sees
+//! TCP backpressure.
 
 use std::future::poll_fn;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use oddsfeed_session::ws::{
     Action, CloseInfo, ConnId, DecodeError, DecodeReason, Event, FrameKind, OutFrame, Transmit,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -32,6 +35,9 @@ use super::transport::{Connect, ConnectFailure, WsStream};
 
 /// How long a closing connection may take to finish its close handshake in the background.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The most frames decoded in one turn before the session's outputs are handed on.
+const MAX_BURST: usize = 64;
 
 /// One open connection.
 struct Conn {
@@ -50,7 +56,15 @@ enum Input {
 
 pub(crate) struct Driver {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<ClientEvent>,
+    tx: mpsc::Sender<Vec<ClientEvent>>,
+    /// The most events in one batch.
+    batch_max: usize,
+    /// Events for the application, in order, not yet sent: the facade's own and the session's.
+    outbox: Vec<ClientEvent>,
+    /// The session's timer, re-armed only when its deadline moves earlier or after it fired (the
+    /// deadline moves later with every frame; firing early is harmless).
+    session_timer: Pin<Box<Sleep>>,
+    session_timer_at: Option<Instant>,
     shutdown: oneshot::Receiver<()>,
     connect: Connect,
     url_for_logs: String,
@@ -58,14 +72,16 @@ pub(crate) struct Driver {
     next_poll: usize,
     connecting: Option<JoinHandle<Result<Box<WsStream>, ConnectFailure>>>,
     reconnect_at: Option<Instant>,
-    /// Facade events to send before the session's next outputs.
-    pending: Vec<ClientEvent>,
+    /// Session outputs collected but not yet acted on.
+    transmits: Vec<Transmit>,
+    actions: Vec<Action>,
 }
 
 impl Driver {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        tx: mpsc::Sender<ClientEvent>,
+        tx: mpsc::Sender<Vec<ClientEvent>>,
+        batch_max: usize,
         shutdown: oneshot::Receiver<()>,
         connect: Connect,
         url_for_logs: String,
@@ -73,6 +89,10 @@ impl Driver {
         Self {
             shared,
             tx,
+            batch_max,
+            outbox: Vec::with_capacity(batch_max),
+            session_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            session_timer_at: None,
             shutdown,
             connect,
             url_for_logs,
@@ -80,7 +100,8 @@ impl Driver {
             next_poll: 0,
             connecting: None,
             reconnect_at: None,
-            pending: Vec::new(),
+            transmits: Vec::new(),
+            actions: Vec::new(),
         }
     }
 
@@ -92,6 +113,7 @@ impl Driver {
                 if self.handle(input).await.is_break() {
                     break;
                 }
+                self.burst();
                 if self.flush().await.is_break() {
                     break;
                 }
@@ -100,11 +122,52 @@ impl Driver {
         self.close_everything(CloseCode::Normal);
     }
 
+    /// Feeds the session every frame the connections hold already (without waiting), up to
+    /// [`MAX_BURST`] in all, and stops as soon as the session has frames to send or actions.
+    fn burst(&mut self) {
+        for _ in 1..MAX_BURST {
+            if self.collect() {
+                return;
+            }
+            let Some((index, item)) =
+                next_frame(&mut self.conns, &mut self.next_poll).now_or_never()
+            else {
+                return;
+            };
+            self.on_frame(index, item, Instant::now().into_std());
+        }
+    }
+
+    /// Moves the session's outputs out (events to the outbox); true when there are frames to send
+    /// or actions.
+    fn collect(&mut self) -> bool {
+        let mut session = self.shared.lock();
+        self.transmits
+            .extend(std::iter::from_fn(|| session.poll_transmit()));
+        self.outbox
+            .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+        self.actions
+            .extend(std::iter::from_fn(|| session.poll_action()));
+        !self.transmits.is_empty() || !self.actions.is_empty()
+    }
+
+    /// Arms the session timer for `deadline` unless it will fire at or before it anyway.
+    fn arm_session_timer(&mut self, deadline: Instant) {
+        if self.session_timer_at.is_none_or(|at| deadline < at) {
+            self.session_timer.as_mut().reset(deadline);
+            self.session_timer_at = Some(deadline);
+        }
+    }
+
     async fn next_input(&mut self) -> Input {
         let session_deadline = self.shared.lock().poll_timeout().map(Instant::from_std);
+        if let Some(deadline) = session_deadline {
+            self.arm_session_timer(deadline);
+        }
         let far = Instant::now() + Duration::from_secs(86_400);
-        let session_at = session_deadline.unwrap_or(far);
         let reconnect_at = self.reconnect_at.unwrap_or(far);
+        let session_timer = &mut self.session_timer;
+        let session_timer_at = &mut self.session_timer_at;
         let conns = &mut self.conns;
         let next_poll = &mut self.next_poll;
         let connecting = &mut self.connecting;
@@ -125,7 +188,10 @@ impl Driver {
                     certificate_rejected: false,
                 })))
             }
-            () = tokio::time::sleep_until(session_at), if session_deadline.is_some() => Input::SessionTimer,
+            () = session_timer.as_mut(), if session_deadline.is_some() => {
+                *session_timer_at = None;
+                Input::SessionTimer
+            }
             () = tokio::time::sleep_until(reconnect_at), if self.reconnect_at.is_some() => Input::ReconnectTimer,
         }
     }
@@ -151,8 +217,8 @@ impl Driver {
                         failure.detail
                     ));
                     tracing::error!(error = %error, "giving up");
-                    self.pending.push(ClientEvent::Fatal(error));
-                    self.send_pending().await;
+                    self.outbox.push(ClientEvent::Fatal(error));
+                    self.send_outbox().await;
                     return ControlFlow::Break(());
                 }
                 self.shared
@@ -219,13 +285,13 @@ impl Driver {
                              (reconnecting with resume)",
                             self.connect.max_frame
                         );
-                        self.pending.push(ClientEvent::Session(Event::DecodeError(
+                        self.outbox.push(ClientEvent::Session(Event::DecodeError(
                             DecodeError::new(DecodeReason::FrameTooLarge, detail, &[]),
                         )));
                         CloseCode::Size
                     }
                     WsError::Utf8(detail) => {
-                        self.pending.push(ClientEvent::Session(Event::DecodeError(
+                        self.outbox.push(ClientEvent::Session(Event::DecodeError(
                             DecodeError::new(
                                 DecodeReason::InvalidUtf8,
                                 format!("text frame is not UTF-8 ({detail}); connection closed"),
@@ -236,7 +302,7 @@ impl Driver {
                     }
                     _ => CloseCode::Protocol,
                 };
-                self.pending.push(ClientEvent::Warning {
+                self.outbox.push(ClientEvent::Warning {
                     kind: "transport_error",
                     detail: format!("connection {id}: {error}"),
                 });
@@ -254,54 +320,44 @@ impl Driver {
             .counters
             .connect_attempts
             .fetch_add(1, Ordering::Relaxed);
-        self.pending.push(ClientEvent::Connecting {
+        self.outbox.push(ClientEvent::Connecting {
             url: self.url_for_logs.clone(),
         });
         self.connecting = Some(tokio::spawn(self.connect.clone().open()));
     }
 
-    /// Sends the facade's own pending events. Returns false when the application is gone.
-    async fn send_pending(&mut self) -> bool {
-        for event in std::mem::take(&mut self.pending) {
-            if self.tx.send(event).await.is_err() {
+    /// Sends the outbox to the application in batches of at most `batch_max` events. Returns
+    /// false when the application is gone.
+    async fn send_outbox(&mut self) -> bool {
+        while !self.outbox.is_empty() {
+            let batch = if self.outbox.len() <= self.batch_max {
+                std::mem::replace(&mut self.outbox, Vec::with_capacity(self.batch_max))
+            } else {
+                let rest = self.outbox.split_off(self.batch_max);
+                std::mem::replace(&mut self.outbox, rest)
+            };
+            if self.tx.send(batch).await.is_err() {
                 return false;
             }
         }
         true
     }
 
-    /// Drains and acts on everything the session has queued, until nothing is left.
+    /// Drains and acts on everything the session has queued, until nothing is left: frames to
+    /// send, then the events (the facade's own among them, in order), then the actions.
     async fn flush(&mut self) -> ControlFlow<()> {
-        let mut transmits: Vec<Transmit> = Vec::new();
-        let mut events: Vec<Event> = Vec::new();
-        let mut actions: Vec<Action> = Vec::new();
         loop {
-            if !self.send_pending().await {
-                return ControlFlow::Break(());
-            }
-            {
-                let mut session = self.shared.lock();
-                transmits.extend(std::iter::from_fn(|| session.poll_transmit()));
-                events.extend(std::iter::from_fn(|| session.poll_event()));
-                actions.extend(std::iter::from_fn(|| session.poll_action()));
-            }
-            if transmits.is_empty() && events.is_empty() && actions.is_empty() {
+            self.collect();
+            if self.transmits.is_empty() && self.actions.is_empty() && self.outbox.is_empty() {
                 return ControlFlow::Continue(());
             }
-            for transmit in transmits.drain(..) {
+            for transmit in std::mem::take(&mut self.transmits) {
                 self.transmit(transmit).await;
             }
-            for event in events.drain(..) {
-                if self
-                    .tx
-                    .send(ClientEvent::from_session(event))
-                    .await
-                    .is_err()
-                {
-                    return ControlFlow::Break(());
-                }
+            if !self.send_outbox().await {
+                return ControlFlow::Break(());
             }
-            for action in std::mem::take(&mut actions) {
+            for action in std::mem::take(&mut self.actions) {
                 if self.act(action).await.is_break() {
                     return ControlFlow::Break(());
                 }
@@ -331,7 +387,7 @@ impl Driver {
         };
         if let Err(error) = result {
             let conn = self.conns.swap_remove(index);
-            self.pending.push(ClientEvent::Warning {
+            self.outbox.push(ClientEvent::Warning {
                 kind: "transport_error",
                 detail: format!("connection {}: sending failed: {error}", conn.id),
             });
@@ -352,7 +408,7 @@ impl Driver {
                     let delay = delay.resolve(session.backoff_mut(), fastrand::f64());
                     (delay, session.backoff().attempt())
                 };
-                self.pending.push(ClientEvent::Backoff {
+                self.outbox.push(ClientEvent::Backoff {
                     delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     attempt,
                 });
@@ -365,14 +421,14 @@ impl Driver {
                 }
             }
             Action::Stop(fatal) => {
-                self.pending
+                self.outbox
                     .push(ClientEvent::Fatal(ClientError::Session(fatal.error)));
-                self.send_pending().await;
+                self.send_outbox().await;
                 return ControlFlow::Break(());
             }
             Action::Finished => {
-                self.pending.push(ClientEvent::Finished);
-                self.send_pending().await;
+                self.outbox.push(ClientEvent::Finished);
+                self.send_outbox().await;
                 return ControlFlow::Break(());
             }
             other => {

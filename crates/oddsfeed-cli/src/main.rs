@@ -19,12 +19,6 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
-/// mimalloc: the decode path allocates a few small values per message (typed payloads, the raw
-/// text) and frees them soon after, which it serves faster than the system allocator (see
-/// docs/BENCHMARKS.md). The library crates leave the allocator to the application.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -955,6 +955,12 @@ fn run_e2e(
         md,
         "| CPU used: client / simulator (cores) | {client_cpu:.2} / {sim_cpu:.2} |"
     );
+    #[allow(clippy::cast_precision_loss)]
+    let client_us_per_msg = last.cpu_ticks as f64 / ticks / messages.max(1.0) * 1e6;
+    let _ = writeln!(
+        md,
+        "| client CPU time per message (user + system, all threads) | {approx}{client_us_per_msg:.2} µs |"
+    );
     let _ = writeln!(md, "| RSS samples | {} |", samples.len());
     let interesting: Vec<String> = events
         .iter()

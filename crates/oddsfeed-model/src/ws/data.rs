@@ -39,13 +39,13 @@ pub struct DataMessage {
 /// The fields of a data message, before its raw text is attached.
 #[derive(Debug)]
 pub(crate) struct DataParts {
-    channel: String,
-    kind: String,
-    ts: Option<u64>,
-    entry_id: Option<EntryId>,
-    entry_id_raw: Option<String>,
-    payload: Payload,
-    typed_error: Option<String>,
+    pub(super) channel: String,
+    pub(super) kind: String,
+    pub(super) ts: Option<u64>,
+    pub(super) entry_id: Option<EntryId>,
+    pub(super) entry_id_raw: Option<String>,
+    pub(super) payload: Payload,
+    pub(super) typed_error: Option<String>,
 }
 
 impl DataParts {

@@ -19,8 +19,10 @@ mod data;
 mod login;
 mod payload;
 mod small_str;
+mod tape;
 mod vec_map;
 
+use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
@@ -69,6 +71,8 @@ pub enum WsMessage {
 /// ```
 pub struct FastParser {
     buffers: simd_json::Buffers,
+    /// simd-json's tape, kept empty between messages so that its allocation is reused.
+    tape: Vec<simd_json::tape::Node<'static>>,
 }
 
 impl Default for FastParser {
@@ -88,6 +92,7 @@ impl FastParser {
     pub fn new() -> Self {
         Self {
             buffers: simd_json::Buffers::with_max_depth(64 << 10, MAX_JSON_DEPTH),
+            tape: Vec::new(),
         }
     }
 
@@ -102,24 +107,85 @@ impl FastParser {
             Ok(text) => text.to_owned(),
             Err(_) => return Err(ModelError::invalid_utf8(buf)),
         };
-        if may_hold_negative_zero(&text) {
+        let scan = Scan::of(text.as_bytes());
+        if scan.negative_zero {
             // simd-json reads `-0` as the integer 0, serde_json as the float -0.0: take the
             // plain path so both agree.
             return parse_ws_json(text.as_bytes());
         }
-        match simd_json::serde::from_slice_with_buffers::<FastData>(buf, &mut self.buffers) {
-            Ok(FastData(parts)) => finish_data_owned(text, parts),
-            Err(_) => parse_generic(&text),
+        match self.read_data(buf) {
+            Some(parts) => finish_data_owned(text, parts, scan.line_break),
+            None => parse_generic(&text),
         }
+    }
+
+    /// Builds simd-json's tape of `buf` and reads a clean data message from it: an `odds`
+    /// message by the direct tape reader, anything else by the serde reader over the same
+    /// tape. `None` if `buf` is not one JSON document or not a clean data message (see
+    /// [`FastData`]); the caller then parses the text generically.
+    fn read_data(&mut self, buf: &mut [u8]) -> Option<DataParts> {
+        let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
+        let parts = if simd_json::fill_tape(buf, &mut self.buffers, &mut tape).is_ok() {
+            match tape::read_odds_message(&tape.0) {
+                Some(parts) => Some(parts),
+                None => {
+                    let mut deserializer = simd_json::Deserializer::from_tape(tape);
+                    let parts = FastData::deserialize(&mut deserializer)
+                        .ok()
+                        .map(|FastData(parts)| parts);
+                    tape = deserializer.into_tape();
+                    parts
+                }
+            }
+        } else {
+            None
+        };
+        self.tape = tape.reset().0;
+        parts
     }
 }
 
-/// [`finish_data`] for a text the caller owns: when it is already the one-line form (the feed's
-/// case), it becomes `raw` as is, without a second copy.
-fn finish_data_owned(text: String, parts: DataParts) -> Result<WsMessage, ModelError> {
-    if trim_json_ws(&text).len() == text.len()
-        && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none()
-    {
+/// What one pass over a document's bytes tells the fast path.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Scan {
+    /// The text may hold the number `-0` (no fraction, no exponent). False positives
+    /// (inside strings) only cost speed.
+    negative_zero: bool,
+    /// A raw `\n` or `\r` appears somewhere in the text.
+    line_break: bool,
+}
+
+impl Scan {
+    /// Scans `bytes` once for `-`, `\n` and `\r`. Stops at the first possible `-0`, which
+    /// decides the path on its own.
+    fn of(bytes: &[u8]) -> Self {
+        let mut scan = Self::default();
+        for at in memchr::memchr3_iter(b'-', b'\n', b'\r', bytes) {
+            if bytes.get(at) == Some(&b'-') {
+                if bytes.get(at + 1) == Some(&b'0')
+                    && !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+                {
+                    scan.negative_zero = true;
+                    return scan;
+                }
+            } else {
+                scan.line_break = true;
+            }
+        }
+        scan
+    }
+}
+
+/// [`finish_data`] for a text the caller owns and has scanned: when it is already the
+/// one-line form (the feed's case), it becomes `raw` as is, without a second copy.
+fn finish_data_owned(
+    text: String,
+    parts: DataParts,
+    line_break: bool,
+) -> Result<WsMessage, ModelError> {
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = text.as_bytes();
+    if !line_break && !bytes.first().is_some_and(is_ws) && !bytes.last().is_some_and(is_ws) {
         return Ok(WsMessage::Data(parts.with_raw(text)));
     }
     finish_data(&text, parts)
@@ -134,6 +200,7 @@ fn finish_data_owned(text: String, parts: DataParts) -> Result<WsMessage, ModelE
 pub fn parse_ws_fast(buf: &mut [u8]) -> Result<WsMessage, ModelError> {
     let mut parser = FastParser {
         buffers: simd_json::Buffers::with_max_depth(buf.len(), MAX_JSON_DEPTH),
+        tape: Vec::new(),
     };
     parser.parse(buf)
 }
@@ -247,16 +314,6 @@ pub fn classify_value(value: Value, raw: String) -> Result<WsMessage, ModelError
         ));
     }
     Ok(WsMessage::Control(Control::Unknown(Value::Object(map))))
-}
-
-/// Whether `text` may hold the number `-0` (no fraction, no exponent). False positives
-/// (inside strings) only cost speed.
-fn may_hold_negative_zero(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    memchr::memchr_iter(b'-', bytes).any(|at| {
-        bytes.get(at + 1) == Some(&b'0')
-            && !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
-    })
 }
 
 /// The name of a JSON value's type, for error messages.

@@ -92,6 +92,14 @@ impl<V> VecMap<V> {
         self.entries
     }
 
+    /// A map of `entries` in any order; when keys repeat, the last entry wins (as in a
+    /// JSON object read into a `BTreeMap`).
+    pub(crate) fn from_entries(entries: Vec<(String, V)>) -> Self {
+        let mut map = Self { entries };
+        map.normalise();
+        map
+    }
+
     /// Restores the invariant: sorted by key, the last of equal keys kept.
     fn normalise(&mut self) {
         let sorted = self

@@ -254,37 +254,40 @@ impl FrameDecoder {
 
     fn decode_zstd(&mut self, frame: &[u8], out: &mut Vec<Result<WsMessage, DecodeError>>) {
         let dict_id = frame_dict_id(frame).ok();
-        let channel = dict_id.and_then(|id| self.dict_channels.get(&id).cloned());
         let buf = match self.decompressor.decompress(frame, &self.dicts) {
             Ok(buf) => buf,
             Err(error) => {
                 out.push(Err(from_zstd(&error, frame)
-                    .with_channel(channel)
+                    .with_channel(channel_of(&self.dict_channels, dict_id))
                     .with_dict_id(error.dict_id().or(dict_id))));
                 return;
             }
         };
         self.stats.bytes_out += buf.len() as u64;
-        // One document (the feed's case) is parsed in place by simd-json. Several documents, or a
-        // document the fast path refuses, go through the text path, which splits value sequences
-        // and reports bad lines one by one.
-        if !has_inner_newline(buf) {
-            if let Ok(message) = self.fast.parse(buf) {
-                out.push(Ok(message));
-                return;
-            }
-            // simd-json rewrote the buffer while failing: decompress again (same input, so the
-            // same outcome) to give the text path the original bytes.
-            match self.decompressor.decompress(frame, &self.dicts) {
-                Ok(again) => push_text(again, channel, dict_id, out),
-                Err(error) => out.push(Err(from_zstd(&error, frame)
-                    .with_channel(channel)
-                    .with_dict_id(dict_id))),
-            }
+        // One document (the feed's case) is parsed in place by simd-json; what it parses is
+        // exactly what the text path would make of the same bytes. Several documents, or a
+        // document the fast path refuses, go through the text path, which splits value
+        // sequences and reports bad lines one by one.
+        if let Ok(message) = self.fast.parse(buf) {
+            out.push(Ok(message));
             return;
         }
-        push_text(buf, channel, dict_id, out);
+        // simd-json may have rewritten the buffer while failing: decompress again (same input,
+        // so the same outcome) to give the text path the original bytes.
+        let channel = channel_of(&self.dict_channels, dict_id);
+        match self.decompressor.decompress(frame, &self.dicts) {
+            Ok(again) => push_text(again, channel, dict_id, out),
+            Err(error) => out.push(Err(from_zstd(&error, frame)
+                .with_channel(channel)
+                .with_dict_id(dict_id))),
+        }
     }
+}
+
+/// The channel remembered for `dict_id`, to name it in an error (looked up on error paths
+/// only).
+fn channel_of(dict_channels: &HashMap<u32, String>, dict_id: Option<u32>) -> Option<String> {
+    dict_id.and_then(|id| dict_channels.get(&id).cloned())
 }
 
 /// UTF-8 check, then B.5 rule 1 (one or more documents, bad lines reported).
@@ -312,12 +315,6 @@ fn push_text(
             .into_iter()
             .map(|r| r.map_err(|e| from_model(&e, channel.clone(), dict_id))),
     );
-}
-
-/// Whether a newline sits between non-whitespace bytes (i.e. the buffer may hold several
-/// newline-separated documents).
-fn has_inner_newline(buf: &[u8]) -> bool {
-    buf.trim_ascii().contains(&b'\n')
 }
 
 fn from_model(error: &ModelError, channel: Option<String>, dict_id: Option<u32>) -> DecodeError {

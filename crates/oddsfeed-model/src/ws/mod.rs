@@ -103,7 +103,8 @@ impl FastParser {
     /// [`ModelError::WrongShape`] (not an object). A payload that does not fit its typed
     /// view is not an error (see [`DataMessage::typed_error`]).
     pub fn parse(&mut self, buf: &mut [u8]) -> Result<WsMessage, ModelError> {
-        let text = match std::str::from_utf8(buf) {
+        // simdutf8 accepts exactly what `std::str::from_utf8` accepts, faster.
+        let text = match simdutf8::basic::from_utf8(buf) {
             Ok(text) => text.to_owned(),
             Err(_) => return Err(ModelError::invalid_utf8(buf)),
         };

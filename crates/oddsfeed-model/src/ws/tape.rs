@@ -234,6 +234,7 @@ fn read_outcome(nodes: &[Node<'_>], at: usize) -> Option<Outcome> {
 }
 
 /// `null` as `Some(None)`, anything else read by `read`: an `Option<T>` field.
+#[inline]
 fn nullable<T>(node: &Node<'_>, read: impl FnOnce(&Node<'_>) -> Option<T>) -> Option<Option<T>> {
     match node {
         Node::Static(StaticNode::Null) => Some(None),
@@ -400,6 +401,10 @@ mod tests {
         // integers for the price, ids and numbers as strings, an integer fixture id
         accepts(
             r#"{"channel":"odds","payload":{"fixtureId":123,"odds":{"bk":{"k":{"bookmaker":"bk","outcomeId":"101","marketId":"0","price":2,"active":false}}}}}"#,
+        );
+        // the fields in another order, with unknown keys in between
+        accepts(
+            r#"{"channel":"odds","payload":{"odds":{"bk":{"k":{"bookmakerChangedAt":3,"x":1,"active":true,"price":1.25,"meta":"m","marketId":4,"outcomeId":5,"y":null,"bookmaker":"bk","playerId":6,"priceAmerican":-400}}},"fixtureId":"f"}}"#,
         );
         // no odds, empty odds, empty bookmaker
         accepts(r#"{"channel":"odds","payload":{"fixtureId":"f"}}"#);

@@ -146,6 +146,35 @@ fn invalid_utf8_is_reported_by_both_paths() {
 }
 
 #[test]
+fn utf8_edge_cases_agree_with_std() {
+    // overlong forms, encoded surrogates, out-of-range code points, truncated and stray
+    // continuation bytes, and valid multi-byte text, inside a data message
+    for inner in [
+        &b"\xc0\xaf"[..],
+        b"\xe0\x80\xaf",
+        b"\xed\xa0\x80",
+        b"\xf4\x90\x80\x80",
+        b"\xf0\x9f\x98",
+        b"\x80",
+        b"\xff",
+        "é€😀\u{2028}".as_bytes(),
+    ] {
+        let mut bytes = br#"{"channel":"x","payload":""#.to_vec();
+        bytes.extend_from_slice(inner);
+        bytes.extend_from_slice(br#""}"#);
+        let plain = parse_ws_json(&bytes);
+        assert_eq!(
+            plain.as_ref().map(|_| ()).map_err(ModelError::reason),
+            std::str::from_utf8(&bytes)
+                .map(|_| ())
+                .map_err(|_| "invalid_utf8"),
+            "{inner:02x?}"
+        );
+        assert_eq!(parse_ws_fast(&mut bytes.clone()), plain, "{inner:02x?}");
+    }
+}
+
+#[test]
 fn entry_id_missing_bad_or_not_a_string() {
     let d = data(r#"{"channel":"x","payload":1}"#);
     assert_eq!((d.entry_id, d.entry_id_raw), (None, None));

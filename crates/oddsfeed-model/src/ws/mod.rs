@@ -120,14 +120,15 @@ impl FastParser {
         }
     }
 
-    /// Builds simd-json's tape of `buf` and reads a clean data message from it: an `odds`
-    /// message by the direct tape reader, anything else by the serde reader over the same
-    /// tape. `None` if `buf` is not one JSON document or not a clean data message (see
-    /// [`FastData`]); the caller then parses the text generically.
+    /// Builds simd-json's tape of `buf` and reads a clean data message from it: by the
+    /// direct tape reader, or by the serde reader over the same tape for what the direct
+    /// one leaves (see the `tape` module). `None` if `buf` is not one JSON document or not
+    /// a clean data message (see [`FastData`]); the caller then parses the text
+    /// generically.
     fn read_data(&mut self, buf: &mut [u8]) -> Option<DataParts> {
         let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
         let parts = if simd_json::fill_tape(buf, &mut self.buffers, &mut tape).is_ok() {
-            match tape::read_odds_message(&tape.0) {
+            match tape::read_data_message(&tape.0) {
                 Some(parts) => Some(parts),
                 None => {
                     let mut deserializer = simd_json::Deserializer::from_tape(tape);

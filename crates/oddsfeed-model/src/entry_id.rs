@@ -35,12 +35,19 @@ impl EntryId {
     }
 }
 
-/// Parses a non-empty run of ASCII digits (no sign, no spaces) as a `u64`.
-fn parse_decimal(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+/// Parses a non-empty run of ASCII digits (no sign, no spaces) as a `u64`, in one pass
+/// (`None` on overflow).
+fn parse_decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
         return None;
     }
-    text.parse().ok()
+    text.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 impl FromStr for EntryId {
@@ -52,9 +59,12 @@ impl FromStr for EntryId {
         let bad = || ModelError::BadEntryId {
             raw: cap_raw(text.as_bytes()),
         };
-        let (ts, seq) = text.split_once('-').ok_or_else(bad)?;
-        let ts_ms = parse_decimal(ts).ok_or_else(bad)?;
-        let seq = parse_decimal(seq).ok_or_else(bad)?;
+        // Split at the first dash (a second one then fails the digits check).
+        let bytes = text.as_bytes();
+        let dash = bytes.iter().position(|&b| b == b'-').ok_or_else(bad)?;
+        let (ts, seq) = (bytes.get(..dash), bytes.get(dash + 1..));
+        let ts_ms = ts.and_then(parse_decimal).ok_or_else(bad)?;
+        let seq = seq.and_then(parse_decimal).ok_or_else(bad)?;
         Ok(Self { ts_ms, seq })
     }
 }
@@ -97,6 +107,8 @@ mod tests {
         let max = format!("{}-{}", u64::MAX, u64::MAX);
         assert_eq!(id(&max), EntryId::new(u64::MAX, u64::MAX));
         assert_eq!(id("1766418736962-198").to_string(), "1766418736962-198");
+        assert_eq!(id("007-0009"), EntryId::new(7, 9));
+        assert_eq!(id("18446744073709551615-0"), EntryId::new(u64::MAX, 0));
     }
 
     #[test]
@@ -112,8 +124,28 @@ mod tests {
     fn rejects_bad_forms() {
         let overflow = format!("{}0-1", u64::MAX);
         for bad in [
-            "", "-", "1", "1-", "-1", "1--2", "1-2-3", "+1-2", "1-+2", " 1-2", "1-2 ", "a-1",
-            "1-b", "1.5-2", "0x1-2", "１-2", &overflow,
+            "",
+            "-",
+            "1",
+            "1-",
+            "-1",
+            "1--2",
+            "1-2-3",
+            "+1-2",
+            "1-+2",
+            " 1-2",
+            "1-2 ",
+            "a-1",
+            "1-b",
+            "1.5-2",
+            "0x1-2",
+            "１-2",
+            &overflow,
+            "18446744073709551616-0",
+            "0-18446744073709551616",
+            "1-2\u{0}",
+            ":-1",
+            "/-1",
         ] {
             let err = bad.parse::<EntryId>();
             assert_eq!(
@@ -123,6 +155,43 @@ mod tests {
                 }),
                 "{bad:?} must be rejected"
             );
+        }
+    }
+
+    /// The plain reading the parser must match: split at the first dash, then each part a
+    /// non-empty run of ASCII digits that `u64::from_str` accepts.
+    fn reference(text: &str) -> Option<EntryId> {
+        let digits = |t: &str| {
+            (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten()
+        };
+        let (ts, seq) = text.split_once('-')?;
+        Some(EntryId::new(digits(ts)?, digits(seq)?))
+    }
+
+    #[test]
+    fn matches_the_reference_reading_on_every_short_text() {
+        let alphabet = ['0', '1', '9', '-', '+', ' ', 'a', 'é'];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        let max = u64::MAX;
+        texts.extend([
+            format!("{max}-{max}"),
+            format!("{max}0-1"),
+            format!("1-{max}0"),
+            format!("0{max}-00{max}"),
+            "18446744073709551616-1".to_owned(),
+        ]);
+        for text in &texts {
+            assert_eq!(text.parse::<EntryId>().ok(), reference(text), "{text:?}");
         }
     }
 

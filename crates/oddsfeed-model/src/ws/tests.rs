@@ -389,6 +389,37 @@ fn numbers_agree() {
 }
 
 #[test]
+fn scan_finds_negative_zero_and_line_breaks() {
+    let scan = |text: &str| {
+        let s = Scan::of(text.as_bytes());
+        (s.negative_zero, s.line_break)
+    };
+    for (text, negative_zero) in [
+        ("-0", true),
+        ("[-0]", true),
+        ("-0,", true),
+        (r#"{"a":-0}"#, true),
+        (r#""x-0""#, true), // inside a string: a harmless false positive
+        ("1-0-5 -0", true),
+        ("-0.5", false),
+        ("-0e1", false),
+        ("-0E1", false),
+        ("-01", false),
+        ("-1", false),
+        ("0-", false),
+        ("- 0", false),
+        ("-", false),
+        ("", false),
+        ("-0.1 -00 -09 -0", true),
+    ] {
+        assert_eq!(scan(text), (negative_zero, false), "{text:?}");
+    }
+    assert_eq!(scan("{\n}"), (false, true));
+    assert_eq!(scan("{\r}"), (false, true));
+    assert_eq!(scan("-05\r\n"), (false, true));
+}
+
+#[test]
 fn control_frames_through_both_paths() {
     let Control::Error(e) =
         control(r#"{"type":"error","code":"login_failed","message":"invalid apiKey"}"#)

@@ -268,6 +268,8 @@ fn zstd_frame_with_several_documents() {
         &zstd_frame(text.as_bytes(), None),
     );
     assert_eq!(summary(&out), ["odds 1-1", "odds 1-2"]);
+    // Newline-separated documents go straight to the text path: one decompression.
+    assert_eq!(d.decompressor().stats().frames_ok, 1);
     // Space-separated on one line: the fast path refuses, the text path splits.
     let text = format!("{} {}", data("odds", "2-1"), data("odds", "2-2"));
     let out = run(

@@ -445,3 +445,34 @@ fn debug_output_is_short() {
     assert!(text.contains("dict_ids: [740826216]"), "{text}");
     assert!(text.len() < 400, "{text}");
 }
+
+#[test]
+fn text_frames_read_by_the_fast_path_equal_the_text_path() {
+    // Every message of the fixture corpus, plus spellings the fast path hands back to the text
+    // path: the decoder's answer for a text frame is always `parse_ws_text`'s.
+    let corpus = include_str!("../../../../../fixtures/corpus/messages.jsonl");
+    let extra = [
+        "  {\"channel\":\"odds\",\"payload\":{\"fixtureId\":\"f\"},\"entryId\":\"1-1\"}  ",
+        "{\"channel\":\"odds\",\"payload\":{}} {\"type\":\"reconnect\"}",
+        "{\"type\":\"login_ok\",\"serverEpoch\":\"e1\",\"receiveType\":\"json\"}",
+        "{\"channel\":\"scores\",\"payload\":-0,\"entryId\":\"5-0\"}",
+        "[1,2]",
+        "{oops",
+        "",
+    ];
+    let mut d = decoder(Some(ReceiveType::Json));
+    let mut lines = 0;
+    for line in corpus.lines().chain(extra) {
+        let got = run(&mut d, FrameKind::Text, line.as_bytes());
+        // Messages must be identical; errors are compared as errors (the decoder maps the
+        // model's reasons to its own, as the text path always did).
+        let want: Vec<_> = oddsfeed_model::ws::parse_ws_text(line)
+            .into_iter()
+            .map(|r| r.map_err(drop))
+            .collect();
+        let got: Vec<_> = got.into_iter().map(|r| r.map_err(drop)).collect();
+        assert_eq!(got, want, "frame {line:?}");
+        lines += 1;
+    }
+    assert!(lines > 500, "{lines} frames");
+}

@@ -32,6 +32,16 @@ pub fn run(args: ImgArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.insecure_accept_host_key {
+        // As `ws --insecure` does for TLS: the user asked for it, but it must not pass silently.
+        log.emit(
+            "insecure_host_key",
+            json!({
+                "detail": "SSH host key verification is disabled: anyone on the path can \
+                           impersonate the server and read the feed"
+            }),
+        );
+    }
     let client = run_client(config, &log, args.heartbeats, args.limit);
     match runtime::block_on(client, Shutdown::Brief) {
         Ok(code) => ExitCode::from(code),

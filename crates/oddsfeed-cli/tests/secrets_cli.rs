@@ -350,6 +350,13 @@ fn img_ssh_checks_the_users_known_hosts_unless_told_not_to() {
     let output = sim.img(&sim.identity, &["--insecure-accept-host-key"], &envs);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout).lines().count(), 3);
+    // ... and says so on stderr.
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("insecure_host_key"), "{stderr}");
+    assert!(
+        stderr.contains("host key verification is disabled"),
+        "{stderr}"
+    );
 
     // The right key in ~/.ssh/known_hosts: accepted.
     sim.known_hosts_in(&ssh_dir);

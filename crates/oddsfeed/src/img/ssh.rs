@@ -64,7 +64,14 @@ impl client::Handler for Verifier {
         server_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let path = match &self.check {
-            HostKeyCheck::InsecureAcceptAny => return Ok(true),
+            HostKeyCheck::InsecureAcceptAny => {
+                tracing::warn!(
+                    host = %self.host,
+                    port = self.port,
+                    "SSH host key accepted without verification (InsecureAcceptAny)"
+                );
+                return Ok(true);
+            }
             HostKeyCheck::KnownHosts(path) => path.clone(),
         };
         let key = match server_key {

@@ -135,7 +135,26 @@ async fn channels_without_replay_get_a_client_raised_snapshot_required() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_frame_overlap_has_no_duplicate_and_no_gap() {
-    const N: u64 = 900;
+    // Whether the two connections overlap (the old one still streaming what the new one replays)
+    // depends on timing: a fast client may have read everything the old connection sent before
+    // the new one logs in. Every attempt must deliver each message once; at least one of three
+    // must have overlapped, so that the dedupe is what kept it that way.
+    for attempt in 1..=3 {
+        let duplicates = reconnect_frame_run().await;
+        if duplicates > 0 {
+            return;
+        }
+        eprintln!("attempt {attempt}: the connections did not overlap; trying again");
+    }
+    panic!("in three runs the old connection never overlapped the new one");
+}
+
+/// One run of the reconnect-frame scenario, checked for duplicates and gaps; returns how many
+/// duplicates the session dropped.
+async fn reconnect_frame_run() -> u64 {
+    // Enough messages after the reconnect frame that the old connection usually still streams
+    // when the new one has logged in.
+    const N: u64 = 5000;
     let mut cfg = sim_config(N);
     cfg.reconnect_after = Some(300);
     cfg.reconnect_grace = Duration::from_millis(300);
@@ -152,16 +171,14 @@ async fn reconnect_frame_overlap_has_no_duplicate_and_no_gap() {
         "{:?}",
         run.names()
     );
-    assert!(reconnects(&run) >= 1, "{:?}", run.names());
     assert_eq!(run.data.len() as u64, N);
     assert_no_gap(&sim, &run, &ALL_CHANNELS);
     assert_eq!(missing_from_stream(SEED, &run.data, N), []);
     assert!(snapshots(&run).is_empty(), "{:?}", snapshots(&run));
-    // The old connection kept streaming while the new one replayed from the cursor its login
-    // carried: the overlap was deduplicated, not delivered twice.
-    assert!(client.stats().session.duplicates_dropped > 0);
+    let duplicates = client.stats().session.duplicates_dropped;
     drop(client);
     let _ = sim.shutdown().await;
+    duplicates
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

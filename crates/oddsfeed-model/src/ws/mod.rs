@@ -185,9 +185,7 @@ fn finish_data_owned(
     parts: DataParts,
     line_break: bool,
 ) -> Result<WsMessage, ModelError> {
-    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let bytes = text.as_bytes();
-    if !line_break && !bytes.first().is_some_and(is_ws) && !bytes.last().is_some_and(is_ws) {
+    if !line_break && trim_json_ws(&text).len() == text.len() {
         return Ok(WsMessage::Data(parts.with_raw(text)));
     }
     finish_data(&text, parts)

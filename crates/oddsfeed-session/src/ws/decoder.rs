@@ -339,12 +339,12 @@ fn push_text(
     );
 }
 
-/// Whether a newline sits between non-whitespace bytes (i.e. the buffer may hold several
-/// newline-separated documents). The memchr crate's SIMD search: `<[u8]>::contains` was a
-/// visible share of the per-frame time.
 /// The largest JSON-frame copy kept between frames; a larger one is freed after use.
 const SCRATCH_KEEP: usize = 1 << 20;
 
+/// Whether a newline sits between non-whitespace bytes (i.e. the buffer may hold several
+/// newline-separated documents). The memchr crate's SIMD search: `<[u8]>::contains` was a
+/// visible share of the per-frame time.
 fn has_inner_newline(buf: &[u8]) -> bool {
     memchr::memchr(b'\n', buf.trim_ascii()).is_some()
 }

@@ -294,11 +294,7 @@ impl WsClient {
     #[must_use]
     pub fn resume_state(&self) -> ResumeState {
         let mut session = self.shared.lock();
-        for (channel, id) in &self.consumed {
-            if let Some(id) = id {
-                session.handle_consumed(channel, *id);
-            }
-        }
+        mark_consumed(&mut session, &self.consumed);
         session.resume_state()
     }
 
@@ -398,11 +394,9 @@ impl WsClient {
         if self.consumed.iter().all(|(_, id)| id.is_none()) {
             return;
         }
-        let mut session = self.shared.lock();
-        for (channel, id) in &mut self.consumed {
-            if let Some(id) = id.take() {
-                session.handle_consumed(channel, id);
-            }
+        mark_consumed(&mut self.shared.lock(), &self.consumed);
+        for (_, id) in &mut self.consumed {
+            *id = None;
         }
     }
 
@@ -437,6 +431,15 @@ impl Drop for WsClient {
         // Dropping the shutdown sender wakes the driver, which closes its connections.
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Tells `session` the newest entryId taken per channel (see `WsClient::consumed`).
+fn mark_consumed(session: &mut WsSession, consumed: &[(String, Option<EntryId>)]) {
+    for (channel, id) in consumed {
+        if let Some(id) = id {
+            session.handle_consumed(channel, *id);
         }
     }
 }

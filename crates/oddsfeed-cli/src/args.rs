@@ -1,4 +1,4 @@
-//! Command-line arguments, exactly as `shared/CLI.md` specifies them.
+//! Command-line arguments, exactly as `docs/CLI.md` specifies them.
 
 use std::path::PathBuf;
 
@@ -54,15 +54,65 @@ pub enum ReceiveTypeArg {
     ZstdDict,
 }
 
+/// Where a feed's API key comes from: `--api-key` (or the `ODDSPAPI_API_KEY` environment
+/// variable) or `--api-key-file`. Exactly one is required.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct ApiKeyArgs {
+    /// API key (or the ODDSPAPI_API_KEY environment variable). Never logged. On a shared host
+    /// prefer --api-key-file: other users can read a process's arguments.
+    #[arg(long, env = "ODDSPAPI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// File whose first line (trimmed) is the API key.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ApiKeyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyArgs")
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("api_key_file", &self.api_key_file)
+            .finish()
+    }
+}
+
+impl ApiKeyArgs {
+    /// The key, read from the file when `--api-key-file` was given.
+    ///
+    /// # Errors
+    ///
+    /// A one-line reason (naming the file, never its contents) when the file cannot be read or
+    /// its first line is empty.
+    pub fn resolve(&self) -> Result<oddsfeed::model::ApiKey, String> {
+        if let Some(path) = &self.api_key_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
+            let key = text.lines().next().unwrap_or("").trim();
+            if key.is_empty() {
+                return Err(format!(
+                    "the API key file {} has an empty first line",
+                    path.display()
+                ));
+            }
+            return Ok(oddsfeed::model::ApiKey::new(key));
+        }
+        match self.api_key.as_deref() {
+            Some(key) if !key.is_empty() => Ok(oddsfeed::model::ApiKey::new(key)),
+            _ => Err("the API key is empty".to_owned()),
+        }
+    }
+}
+
 /// `oddsfeed ws`.
 #[derive(Debug, Args)]
 pub struct WsArgs {
     /// WebSocket URL, e.g. wss://v5.oddspapi.io/ws or ws://127.0.0.1:9000/ws.
     #[arg(long)]
     pub url: String,
-    /// API key (or the ODDSPAPI_API_KEY environment variable). Never logged.
-    #[arg(long, env = "ODDSPAPI_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    /// Where the API key comes from.
+    #[command(flatten)]
+    pub key: ApiKeyArgs,
     /// Channels to subscribe to (default: all permitted).
     #[arg(long, value_delimiter = ',')]
     pub channels: Option<Vec<String>>,

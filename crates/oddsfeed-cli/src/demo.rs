@@ -176,7 +176,7 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
         .save_interval(None)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut client = WsClient::connect(config).map_err(|e| e.to_string())?;
+    let mut client = WsClient::start(config).map_err(|e| e.to_string())?;
     let mut summary = Summary::new(mode.as_str(), addr);
 
     let bar = if std::io::stderr().is_terminal() {

@@ -124,7 +124,13 @@ async fn run_client(
     if limit == Some(0) {
         return 0;
     }
-    let mut client = ImgClient::start(config);
+    let mut client = match ImgClient::start(config) {
+        Ok(client) => client,
+        Err(error) => {
+            log.fatal(&error.to_string());
+            return crate::exit::img_code(&error);
+        }
+    };
     let mut out = DataOut::new();
     let code = pump(&mut client, &mut out, log, heartbeats, limit).await;
     if let Err(e) = out.flush()
@@ -166,14 +172,14 @@ async fn pump(
                 log.fatal("the connection driver stopped unexpectedly");
                 return 1;
             }
-            Some(Err(error)) => {
+            Some(ImgEvent::Fatal(error)) => {
                 if let Err(e) = out.flush() {
                     return stdout_failed(log, &e);
                 }
                 log.fatal(&error.to_string());
-                return error.exit_code();
+                return crate::exit::img_code(&error);
             }
-            Some(Ok(event)) => event,
+            Some(event) => event,
         };
         if let ImgEvent::Session(session) = &event
             && let Some(raw) = session.raw_line()
@@ -230,6 +236,8 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
             put("attempt", json!(attempt));
         }
         ImgEvent::Finished => {}
+        // Health events restate events printed already; a fatal error is printed by the caller.
+        ImgEvent::Health(_) | ImgEvent::Fatal(_) => return None,
         ImgEvent::Session(session) => match session {
             Event::Push(_) | Event::Unknown { .. } => return None,
             Event::SessionInitialized {

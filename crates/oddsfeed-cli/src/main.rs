@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod demo;
+mod exit;
 mod img;
 #[allow(dead_code)]
 mod output;

@@ -11,11 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use oddsfeed::model::{ApiKey, ReceiveType};
+use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{
-    ClientEvent, Event, TlsMode, TryRecvError, WsClient, WsClientConfig, WsFilters,
-};
+use oddsfeed::ws::{ClientEvent, Event, TlsMode, WsClient, WsClientConfig, WsFilters};
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -50,7 +48,8 @@ pub(crate) fn receive_type(arg: ReceiveTypeArg) -> ReceiveType {
     }
 }
 
-fn build_config(args: &WsArgs) -> Result<WsClientConfig, oddsfeed::ws::ClientError> {
+fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
+    let api_key = args.key.resolve()?;
     let filters = WsFilters {
         sport_ids: args.sport_ids.clone(),
         tournament_ids: args.tournament_ids.clone(),
@@ -58,7 +57,7 @@ fn build_config(args: &WsArgs) -> Result<WsClientConfig, oddsfeed::ws::ClientErr
         bookmakers: args.bookmakers.clone(),
         ..WsFilters::default()
     };
-    let mut builder = WsClientConfig::builder(args.url.clone(), ApiKey::new(args.api_key.clone()))
+    let mut builder = WsClientConfig::builder(args.url.clone(), api_key)
         .receive_type(receive_type(args.receive_type))
         .filters(filters)
         .once(args.once)
@@ -75,7 +74,7 @@ fn build_config(args: &WsArgs) -> Result<WsClientConfig, oddsfeed::ws::ClientErr
     if let Some(path) = &args.state {
         builder = builder.store(FileStore::new(path.clone()));
     }
-    builder.build()
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// How the run ended.
@@ -89,16 +88,16 @@ enum End {
 async fn run_client(args: WsArgs, log: EventLog) -> u8 {
     let config = match build_config(&args) {
         Ok(config) => config,
-        Err(e) => {
-            log.fatal(&e.to_string());
+        Err(reason) => {
+            log.fatal(&reason);
             return 1;
         }
     };
-    let mut client = match WsClient::connect(config) {
+    let mut client = match WsClient::start(config) {
         Ok(client) => client,
         Err(e) => {
             log.fatal(&e.to_string());
-            return u8::try_from(e.exit_code()).unwrap_or(1);
+            return crate::exit::ws_code(&e);
         }
     };
     let mut out = DataOut::new();
@@ -138,19 +137,19 @@ async fn pump(
             return End::Clean(code);
         }
         let event = match client.try_next() {
-            Ok(event) => event,
-            Err(TryRecvError::Empty) => {
+            Some(event) => event,
+            None => {
                 // The feed is idle: flush what is buffered, then wait for more.
                 if let Err(e) = out.flush() {
                     return stdout_failed(log, &e);
                 }
-                if let Err(end) = saver.save_if_due(client, log) {
+                if let Err(end) = saver.save_if_due(client, log).await {
                     return end;
                 }
                 let next = tokio::select! {
                     event = client.next() => event,
                     () = sleep_until_opt(saver.due_at()) => {
-                        if let Err(end) = saver.save_if_due(client, log) {
+                        if let Err(end) = saver.save_if_due(client, log).await {
                             return end;
                         }
                         continue;
@@ -162,7 +161,6 @@ async fn pump(
                     None => return ended_without_reason(log),
                 }
             }
-            Err(TryRecvError::Disconnected) => return ended_without_reason(log),
         };
         match event {
             ClientEvent::Data(msg) => {
@@ -177,14 +175,14 @@ async fn pump(
                     if let Err(e) = out.flush() {
                         return stdout_failed(log, &e);
                     }
-                    if let Err(end) = saver.save_if_due(client, log) {
+                    if let Err(end) = saver.save_if_due(client, log).await {
                         return end;
                     }
                 }
             }
             ClientEvent::Fatal(error) => {
                 log.fatal(&error.to_string());
-                return End::Clean(u8::try_from(error.exit_code()).unwrap_or(1));
+                return End::Clean(crate::exit::ws_code(&error));
             }
             ClientEvent::Finished => {
                 emit_event(log, &ClientEvent::Finished);
@@ -288,13 +286,13 @@ impl Saver {
     }
 
     /// Saves when due. The caller has flushed stdout first.
-    fn save_if_due(&mut self, client: &mut WsClient, log: &EventLog) -> Result<(), End> {
+    async fn save_if_due(&mut self, client: &mut WsClient, log: &EventLog) -> Result<(), End> {
         if !self.is_due() {
             return Ok(());
         }
         self.last = Instant::now();
         self.dirty = false;
-        client.save_state().map_err(|e| {
+        client.save_state().await.map_err(|e| {
             log.fatal(&e.to_string());
             End::Unsaved(1)
         })
@@ -319,17 +317,21 @@ pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
 pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
     let mut f = Fields::default();
     match event {
-        ClientEvent::Data(_) => return None,
+        // Health events restate events printed already (login_ok, disconnected, ...).
+        ClientEvent::Data(_) | ClientEvent::Health(_) => return None,
         ClientEvent::Session(session) => session_fields(session, &mut f),
         ClientEvent::Connecting { url } => f.put("url", url.as_str()),
-        ClientEvent::Backoff { delay_ms, attempt } => {
-            f.put("delay_ms", *delay_ms);
+        ClientEvent::Backoff { delay, attempt } => {
+            f.put(
+                "delay_ms",
+                u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            );
             f.put("attempt", *attempt);
         }
         ClientEvent::Warning { detail, .. } => f.put("detail", detail.as_str()),
         ClientEvent::Fatal(error) => {
             f.put("message", error.to_string());
-            f.put("exitCode", error.exit_code());
+            f.put("exitCode", crate::exit::ws_code(error));
         }
         ClientEvent::Finished => {}
         _ => {}
@@ -490,7 +492,7 @@ mod tests {
     #[test]
     fn backoff_and_data() {
         let event = ClientEvent::Backoff {
-            delay_ms: 420,
+            delay: Duration::from_millis(420),
             attempt: 2,
         };
         let (name, fields) = event_fields(&event).unwrap_or(("none", Map::new()));

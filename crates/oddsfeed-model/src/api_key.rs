@@ -1,14 +1,20 @@
-//! The WebSocket feed's API key, redacted everywhere except on the wire.
+//! The WebSocket feed's API key: zeroized on drop, redacted everywhere except on the wire.
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
 
 /// An API key for the WebSocket feed.
 ///
-/// `Debug` and `Display` print `***`, so a key inside a logged struct (such as a
-/// [`Login`](crate::ws::Login)) never leaks. [`ApiKey::expose`] gives the real text, and
-/// `Serialize` writes it, because the login frame must carry it.
+/// The text lives in a [`secrecy::SecretString`], so it is wiped from memory when the last
+/// copy is dropped. `Debug` and `Display` print `***`, so a key inside a logged struct (such as
+/// a [`Login`](crate::ws::Login)) never leaks. The type deliberately does **not** implement
+/// `Serialize`: a key cannot end up in a state file, an event or a dump by accident. The only
+/// way to the real text is [`ApiKey::expose`], which the session calls to build the login
+/// frame ([`Login::to_wire_json`](crate::ws::Login::to_wire_json)).
+///
+/// `Deserialize` is implemented so that a key can be read from a configuration file.
 ///
 /// ```
 /// use oddsfeed_model::ApiKey;
@@ -16,25 +22,40 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(format!("{key} {key:?}"), "*** ***");
 /// assert_eq!(key.expose(), "s3cret");
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ApiKey(String);
+///
+/// Serializing a key does not compile:
+///
+/// ```compile_fail
+/// let key = oddsfeed_model::ApiKey::new("s3cret");
+/// let _ = serde_json::to_string(&key);
+/// ```
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
 
 impl ApiKey {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
+        Self(SecretString::from(key.into()))
     }
 
     /// The real key. Use it only to put the key on the wire.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     /// Whether the key is the empty string.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.expose().is_empty()
     }
 }
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for ApiKey {}
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,25 +71,19 @@ impl fmt::Display for ApiKey {
 
 impl From<String> for ApiKey {
     fn from(key: String) -> Self {
-        Self(key)
+        Self::new(key)
     }
 }
 
 impl From<&str> for ApiKey {
     fn from(key: &str) -> Self {
-        Self(key.to_owned())
-    }
-}
-
-impl Serialize for ApiKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        Self::new(key)
     }
 }
 
 impl<'de> Deserialize<'de> for ApiKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
+        String::deserialize(deserializer).map(Self::new)
     }
 }
 
@@ -85,12 +100,11 @@ mod tests {
     }
 
     #[test]
-    fn serde_carries_the_real_key() {
-        let key = ApiKey::new("k\"ey");
-        let json = serde_json::to_string(&key).unwrap_or_default();
-        assert_eq!(json, r#""k\"ey""#);
-        let back: ApiKey = serde_json::from_str(&json).unwrap_or_else(|_| ApiKey::new(""));
+    fn deserializes_from_a_string_and_compares_by_value() {
+        let back: ApiKey = serde_json::from_str(r#""k\"ey""#).unwrap_or_else(|_| ApiKey::new(""));
         assert_eq!(back.expose(), "k\"ey");
         assert!(!back.is_empty());
+        assert_eq!(back, ApiKey::new("k\"ey"));
+        assert_ne!(back, ApiKey::new("other"));
     }
 }

@@ -90,14 +90,15 @@ impl SessionError {
         )
     }
 
-    /// The process exit code the CLI uses when this error ends the run (CLI.md "Exit codes"): 3 for a
-    /// refusal of the credentials, 1 for everything else.
+    /// Whether the server refused the credentials (an `error` frame with `login_failed`, or a
+    /// 1008 close before `login_ok`): retrying with the same key is pointless. A program maps
+    /// this to its own outcome (the CLI exits 3).
     #[must_use]
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Self::LoginRefused { .. } | Self::ClosedBeforeLoginOk { .. } => 3,
-            _ => 1,
-        }
+    pub fn is_auth_refused(&self) -> bool {
+        matches!(
+            self,
+            Self::LoginRefused { .. } | Self::ClosedBeforeLoginOk { .. }
+        )
     }
 }
 
@@ -188,27 +189,27 @@ mod tests {
     }
 
     #[test]
-    fn fatality_and_exit_codes() {
+    fn fatality_and_auth_refusal() {
         let refused = SessionError::LoginRefused {
             code: "login_failed".into(),
             message: String::new(),
         };
         assert!(refused.is_fatal());
-        assert_eq!(refused.exit_code(), 3);
+        assert!(refused.is_auth_refused());
         let closed = SessionError::ClosedBeforeLoginOk {
             reason: String::new(),
         };
         assert!(closed.is_fatal());
-        assert_eq!(closed.exit_code(), 3);
+        assert!(closed.is_auth_refused());
         let bug = SessionError::ProtocolBug {
             code: "x".into(),
             message: String::new(),
         };
         assert!(bug.is_fatal());
-        assert_eq!(bug.exit_code(), 1);
+        assert!(!bug.is_auth_refused());
         let dead = SessionError::ConnectionDead { silent_ms: 1 };
         assert!(!dead.is_fatal());
-        assert_eq!(dead.exit_code(), 1);
+        assert!(!dead.is_auth_refused());
         assert!(!SessionError::LoginTimeout { timeout_ms: 1 }.is_fatal());
     }
 

@@ -37,10 +37,12 @@
 //!     .channels(["odds", "fixtures", "scores"])
 //!     .store(FileStore::new("oddsfeed-state.json"))
 //!     .build()?;
-//! let mut client = WsClient::connect(config)?;
+//! // Waits until the server accepted the login (a refused key is an error here).
+//! let mut client = WsClient::connect(config).await?;
 //! while let Some(event) = client.next().await {
 //!     match event {
 //!         ClientEvent::Data(msg) => println!("{}", msg.raw),
+//!         ClientEvent::Health(health) => eprintln!("feed health: {}", health.name()),
 //!         ClientEvent::Fatal(error) => return Err(error),
 //!         other => eprintln!("event: {}", other.name()),
 //!     }
@@ -48,7 +50,12 @@
 //! client.close().await
 //! # }
 //! ```
+//!
+//! The IMG client has the same shape ([`img::ImgClient::connect`], `next`, `into_stream`,
+//! `close`); [`health`] says what a trading system should do in each health state.
 
+mod clock;
+pub mod health;
 pub mod img;
 pub mod state;
 pub mod ws;

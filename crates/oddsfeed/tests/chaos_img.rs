@@ -319,7 +319,7 @@ async fn every_reconnect_resends_init_and_subscriptions_and_starts_a_fresh_sessi
     config.session.heartbeat_stale_after = Duration::from_secs(5);
     config.session.dead_after = Duration::from_secs(10);
     config.session.init_response_timeout = Duration::from_secs(10);
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
 
     let mut conns: Vec<ClientSide> = Vec::new();
     let mut backoffs = 0u64;
@@ -334,8 +334,8 @@ async fn every_reconnect_resends_init_and_subscriptions_and_starts_a_fresh_sessi
             ),
         };
         let event = match item {
-            Ok(event) => event,
-            Err(error) => panic!("the client stopped: {error}"),
+            ImgEvent::Fatal(error) => panic!("the client stopped: {error}"),
+            event => event,
         };
         if let ImgEvent::Connected { .. } = event {
             conns.push(ClientSide::default());

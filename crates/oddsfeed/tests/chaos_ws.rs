@@ -548,7 +548,7 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
         Ok(config) => config,
         Err(e) => panic!("bad client config: {e}"),
     };
-    let mut client = match WsClient::connect(config) {
+    let mut client = match WsClient::start(config) {
         Ok(client) => client,
         Err(e) => panic!("cannot start the client: {e}"),
     };

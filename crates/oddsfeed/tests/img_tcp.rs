@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use oddsfeed::health::Health;
 use oddsfeed::img::{ImgClient, ImgClientConfig, ImgError, ImgEvent, Transport};
 use oddsfeed_model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed_session::backoff::BackoffConfig;
@@ -45,7 +46,8 @@ fn client_config(addr: &str) -> ImgClientConfig {
 
 async fn next(client: &mut ImgClient) -> Result<ImgEvent, ImgError> {
     match tokio::time::timeout(HANG_GUARD, client.next()).await {
-        Ok(Some(item)) => item,
+        Ok(Some(ImgEvent::Fatal(error))) => Err(error),
+        Ok(Some(event)) => Ok(event),
         Ok(None) => panic!("the client ended"),
         Err(_) => panic!("no item within the hang guard"),
     }
@@ -56,6 +58,10 @@ async fn until(client: &mut ImgClient, stop: impl Fn(&ImgEvent) -> bool) -> Vec<
     let mut seen = Vec::new();
     loop {
         let event = next(client).await.expect("no error expected");
+        // Health restates session events; `health_follows_the_session` checks it.
+        if matches!(event, ImgEvent::Health(_)) {
+            continue;
+        }
         let done = stop(&event);
         seen.push(event);
         if done {
@@ -78,7 +84,7 @@ fn push_kind(event: &ImgEvent) -> Option<&PushKind> {
 #[tokio::test]
 async fn init_response_snapshot_then_subscribe_gives_ok_and_market_updates() {
     let addr = start_sim(sim_config()).await;
-    let mut client = ImgClient::start(client_config(&addr));
+    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
     let first = until(&mut client, is_initialized).await;
     let names: Vec<&str> = first.iter().map(ImgEvent::name).collect();
     assert_eq!(
@@ -152,7 +158,7 @@ async fn stalled_heartbeats_raise_heartbeat_stale() {
     config.session.heartbeat_stale_after = Duration::from_millis(400);
     // Live pushes keep the connection alive while the heartbeats are stalled.
     config.requests.push(Request::new("subscribe"));
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
     let seen = until(&mut client, |e| {
         matches!(e, ImgEvent::Session(Event::HeartbeatStale { .. }))
     })
@@ -183,7 +189,7 @@ async fn a_dropped_connection_reconnects_and_resends_init_and_subscriptions() {
     let mut subscribe = Request::new("subscribe");
     subscribe.msg = serde_json::json!({});
     let config = client_config(&addr).with_request(subscribe);
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
     until(&mut client, is_initialized).await;
     let dropped = until(&mut client, |e| e.name() == "disconnected").await;
     assert!(
@@ -241,7 +247,7 @@ async fn bad_json_is_reported_once_and_nothing_else_is_lost() {
     sim.faults.bad_json_at = Some(5);
     let addr = start_sim(sim).await;
     let config = client_config(&addr).with_once(true);
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
     let mut pushes = 0;
     let mut decode_errors = Vec::new();
     loop {
@@ -263,7 +269,7 @@ async fn slow_reader_kick_is_reported_then_the_client_reconnects() {
     let mut sim = sim_config();
     sim.faults.slow_reader_kick = true;
     let addr = start_sim(sim).await;
-    let mut client = ImgClient::start(client_config(&addr));
+    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
     let kicked = until(&mut client, |e| e.name() == "disconnected").await;
     let notice = kicked
         .iter()
@@ -297,7 +303,8 @@ async fn once_finishes_when_the_server_closes() {
     let mut sim = sim_config();
     sim.messages = Some(3);
     let addr = start_sim(sim).await;
-    let mut client = ImgClient::start(client_config(&addr).with_once(true));
+    let mut client =
+        ImgClient::start(client_config(&addr).with_once(true)).expect("start the IMG client");
     let seen = until(&mut client, |e| matches!(e, ImgEvent::Finished)).await;
     let names: Vec<&str> = seen.iter().map(ImgEvent::name).collect();
     assert_eq!(names.last(), Some(&"finished"));
@@ -312,7 +319,7 @@ async fn unreachable_server_backs_off_or_fails_once() {
     let addr = listener.local_addr().expect("addr").to_string();
     drop(listener);
 
-    let mut client = ImgClient::start(client_config(&addr));
+    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
     let seen = until(&mut client, |e| {
         matches!(e, ImgEvent::Connecting { attempt: 2, .. })
     })
@@ -324,7 +331,8 @@ async fn unreachable_server_backs_off_or_fails_once() {
     );
     drop(client);
 
-    let mut client = ImgClient::start(client_config(&addr).with_once(true));
+    let mut client =
+        ImgClient::start(client_config(&addr).with_once(true)).expect("start the IMG client");
     assert_eq!(next(&mut client).await.map(|e| e.name()), Ok("connecting"));
     match next(&mut client).await {
         Err(ImgError::Connect { addr: failed, .. }) => assert_eq!(failed, addr),
@@ -346,7 +354,7 @@ async fn the_server_answers_nothing_and_the_init_deadline_drops_the_connection()
     });
     let mut config = client_config(&addr).with_once(true);
     config.session.init_response_timeout = Duration::from_millis(200);
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
     let mut names = Vec::new();
     let error = loop {
         match next(&mut client).await {
@@ -361,7 +369,7 @@ async fn the_server_answers_nothing_and_the_init_deadline_drops_the_connection()
             reason: "no init response within 200 ms".into()
         }
     );
-    assert_eq!(error.exit_code(), 1);
+    assert!(!error.is_auth_refused());
 }
 
 #[tokio::test]
@@ -374,7 +382,7 @@ async fn a_one_slot_event_queue_slows_the_driver_but_loses_nothing() {
         .with_once(true)
         .with_request(Request::new("subscribe"));
     config.event_queue = 1;
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
     let mut pushes = Vec::new();
     loop {
         match next(&mut client).await.expect("no error") {
@@ -392,4 +400,43 @@ async fn a_one_slot_event_queue_slows_the_driver_but_loses_nothing() {
     assert_eq!(pushes.len(), 120);
     assert_eq!(pushes[0], PushKind::Sport);
     assert_eq!(pushes.last(), Some(&PushKind::MarketUpdate));
+}
+
+#[tokio::test]
+async fn connect_waits_for_the_session_and_health_follows_it() {
+    let mut sim = sim_config();
+    // Past the snapshot and the subscription image of the first connection.
+    sim.faults.drop_after = Some(150);
+    let addr = start_sim(sim).await;
+    let mut subscribe = Request::new("subscribe");
+    subscribe.msg = serde_json::json!({});
+    let config = client_config(&addr).with_request(subscribe);
+    let mut client = tokio::time::timeout(HANG_GUARD, ImgClient::connect(config))
+        .await
+        .expect("connect answers in time")
+        .expect("the session initialises");
+    let mut names = Vec::new();
+    let mut health = Vec::new();
+    while health.len() < 3 {
+        let event = next(&mut client).await.expect("no error expected");
+        names.push(event.name());
+        if let ImgEvent::Health(h) = event {
+            health.push(h);
+        }
+    }
+    // What connect read while waiting comes first, in order.
+    assert_eq!(&names[..2], ["connecting", "connected"], "{names:?}");
+    assert_eq!(health, [Health::Up, Health::Down, Health::Recovered]);
+}
+
+#[tokio::test]
+async fn connect_returns_the_error_that_ends_a_once_run() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    drop(listener);
+    let config = client_config(&addr).with_once(true);
+    let result = tokio::time::timeout(HANG_GUARD, ImgClient::connect(config))
+        .await
+        .expect("connect answers in time");
+    assert!(result.is_err(), "nothing listens at {addr}");
 }

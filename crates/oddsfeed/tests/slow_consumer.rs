@@ -370,8 +370,8 @@ async fn start_img_sim(cfg: ImgSimConfig) -> (String, mpsc::UnboundedReceiver<Se
 
 async fn next_img(client: &mut ImgClient) -> ImgEvent {
     match tokio::time::timeout(HANG_GUARD, client.next()).await {
-        Ok(Some(Ok(event))) => event,
-        Ok(Some(Err(error))) => panic!("the client failed: {error}"),
+        Ok(Some(ImgEvent::Fatal(error))) => panic!("the client failed: {error}"),
+        Ok(Some(event)) => event,
         Ok(None) => panic!("the client ended"),
         Err(_) => panic!("no event within the hang guard"),
     }
@@ -395,7 +395,7 @@ async fn img_stalled_application_gets_slow_reader_with_bounded_memory_then_a_fre
     let mut config = ImgClientConfig::new(Transport::Tcp { addr: addr.clone() })
         .with_request(Request::new("subscribe"));
     config.session.heartbeat_stale_after = Duration::from_secs(10);
-    let mut client = ImgClient::start(config);
+    let mut client = ImgClient::start(config).expect("start the IMG client");
 
     // Until the subscription's first live pushes flow.
     let mut pushes = 0_u64;

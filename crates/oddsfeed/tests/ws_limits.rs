@@ -9,10 +9,50 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientError, ClientEvent, Event};
+use oddsfeed::ws::{ClientError, ClientEvent, Event, WsClient};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_returns_a_refused_login_as_its_error() {
+    let mut cfg = sim_config(100);
+    cfg.api_key = Some("the-right-key".into());
+    let sim = start_sim(cfg);
+    let builder = oddsfeed::ws::WsClientConfig::builder(url(&sim), ApiKey::new("wrong"));
+    let config = builder.build().expect("config");
+    let result = tokio::time::timeout(Duration::from_secs(10), WsClient::connect(config))
+        .await
+        .expect("connect answers in time");
+    match result {
+        Err(error) => assert!(error.is_auth_refused(), "{error:?}"),
+        Ok(_) => panic!("a refused key must fail connect"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_waits_for_login_ok_and_replays_what_it_read() {
+    let sim = start_sim(sim_config(50));
+    let config = client(&url(&sim), ReceiveType::Json)
+        .build()
+        .expect("config");
+    let mut client = tokio::time::timeout(Duration::from_secs(10), WsClient::connect(config))
+        .await
+        .expect("connect answers in time")
+        .expect("the login succeeds");
+    let mut names = Vec::new();
+    while names.len() < 5 {
+        match client.next().await {
+            Some(event) => names.push(event.name()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        ["connecting", "connected", "login_ok", "health", "data"][..names.len().min(5)]
+    );
+    assert!(names.contains(&"data"), "{names:?}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_key_is_fatal_with_exit_3_and_never_shown() {
@@ -29,7 +69,7 @@ async fn refused_key_is_fatal_with_exit_3_and_never_shown() {
         panic!("no fatal event: {:?}", run.names());
     };
     assert!(matches!(error, ClientError::Session(_)), "{error:?}");
-    assert_eq!(error.exit_code(), 3);
+    assert!(error.is_auth_refused());
     assert_eq!(
         error.to_string(),
         "server refused the login: login_failed: invalid apiKey"
@@ -119,12 +159,12 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
         "{:?}",
         events[3]
     );
-    let ClientEvent::Backoff { delay_ms, .. } = events[4] else {
+    let ClientEvent::Backoff { delay, .. } = events[4] else {
         panic!("{:?}", events[4]);
     };
     assert!(
-        delay_ms >= 10_000,
-        "backoff after 4003 was only {delay_ms} ms"
+        delay >= Duration::from_secs(10),
+        "backoff after 4003 was only {delay:?}"
     );
     drop(client);
     drop(held);

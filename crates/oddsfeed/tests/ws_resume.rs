@@ -6,9 +6,10 @@ mod ws_common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use oddsfeed::health::Health;
 use oddsfeed::model::{EntryId, ReceiveType};
 use oddsfeed::state::{CursorStore, FileStore};
-use oddsfeed::ws::Event;
+use oddsfeed::ws::{ClientEvent, Event};
 use oddsfeed_sim::ws::{WsSimConfig, WsSimHandle};
 use ws_common::*;
 
@@ -113,6 +114,24 @@ async fn channels_without_replay_get_a_client_raised_snapshot_required() {
     }
     let snaps = snapshots(&run);
     assert!(!snaps.is_empty(), "no snapshot_required: {:?}", run.names());
+    // Feed health follows: up, then down and recovered around each drop, and every
+    // snapshot_required restated for the application.
+    let health: Vec<&Health> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Health(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(health.first(), Some(&&Health::Up), "{health:?}");
+    assert!(health.contains(&&Health::Down), "{health:?}");
+    assert!(health.contains(&&Health::Recovered), "{health:?}");
+    let restated = health
+        .iter()
+        .filter(|h| matches!(h, Health::SnapshotRequired { .. }))
+        .count();
+    assert_eq!(restated, snaps.len(), "{health:?}");
     for (reason, channels, by_client) in &snaps {
         assert_eq!(reason, "not_replayable");
         assert!(by_client);

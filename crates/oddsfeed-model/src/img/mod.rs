@@ -34,6 +34,7 @@ use crate::ws::{json_kind, trim_json_ws};
 
 /// One line from the IMG server.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ImgMessage {
     /// A response to a request.
     Response(Response),

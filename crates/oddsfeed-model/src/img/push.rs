@@ -11,6 +11,7 @@ use crate::{fields, lenient};
 
 /// A push's `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PushKind {
     /// `sport`.
     Sport,
@@ -112,6 +113,7 @@ impl Push {
 /// A push's `msg`, typed by the push's `type`. Shapes marked \[C\] in PROTOCOL.md A.5 are
 /// provisional, so their fields are optional.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PushBody {
     /// `sport`.
     Sport(Sport),
@@ -209,6 +211,7 @@ pub struct Competition {
 
 /// An event's `stage`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventStage {
     /// `pre_play`.
     PrePlay,
@@ -320,6 +323,7 @@ pub struct Selection {
 
 /// A `market_update`'s `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MarketStatus {
     /// `open`.
     Open,

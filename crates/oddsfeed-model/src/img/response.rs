@@ -10,6 +10,7 @@ use crate::fields;
 
 /// A response's `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResponseStatus {
     /// `session initialized`: the answer to `init`.
     SessionInitialized,
@@ -96,6 +97,7 @@ impl Response {
 
 /// Why the server is about to close the connection (A.7).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DisconnectReason {
     /// `no init sent`.
     NoInitSent,

@@ -31,6 +31,7 @@ pub fn is_control_type(kind: &str) -> bool {
 
 /// A control frame from the server.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Control {
     /// `login_ok`: the login was accepted.
     LoginOk(LoginOk),

@@ -15,6 +15,7 @@ use crate::resume::ResumeState;
 
 /// How the server encodes data frames (`receiveType`, PROTOCOL.md B.3/B.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReceiveType {
     /// Plain JSON text frames (the protocol default).
     Json,
@@ -77,10 +78,10 @@ impl<'de> Deserialize<'de> for ReceiveType {
 
 /// The `login` frame (PROTOCOL.md B.3).
 ///
-/// `Serialize` (and [`Login::to_json`]) writes exactly the B.3 shape, in B.3 key order,
-/// leaving out every optional field that is `None`; it carries the real API key because the
-/// server needs it. `Debug` shows `***` for the key, and [`Login::redacted_json`] gives a
-/// loggable form.
+/// [`Login::to_wire_json`] writes exactly the B.3 shape, in B.3 key order, leaving out every
+/// optional field that is `None`; it carries the real API key because the server needs it, and
+/// it is the only way to turn a login into text with the key (there is no `Serialize`).
+/// `Debug` shows `***` for the key, and [`Login::redacted_json`] gives a loggable form.
 ///
 /// `Deserialize` (for the simulator) requires `"type":"login"` and an `apiKey`; an unknown
 /// `receiveType` reads as `None`, which the protocol treats as `json`.
@@ -91,7 +92,7 @@ impl<'de> Deserialize<'de> for ReceiveType {
 /// login.channels = Some(vec!["odds".into(), "scores".into()]);
 /// login.receive_type = Some(ReceiveType::ZstdDict);
 /// assert_eq!(
-///     login.to_json(),
+///     login.to_wire_json(),
 ///     r#"{"type":"login","apiKey":"KEY","channels":["odds","scores"],"receiveType":"zstd-dict"}"#
 /// );
 /// assert!(!format!("{login:?}").contains("KEY"));
@@ -231,25 +232,16 @@ impl Login {
         Value::Object(map)
     }
 
-    /// The login as a JSON value (with the real key).
-    pub fn to_value(&self) -> Value {
-        self.to_value_with_key(self.api_key.expose())
-    }
-
-    /// The compact JSON text to send (with the real key).
-    pub fn to_json(&self) -> String {
-        self.to_value().to_string()
+    /// The compact JSON text to send, **with the real key**: the one place the key leaves
+    /// [`ApiKey`]. Call it only to write the login frame to the socket; log
+    /// [`redacted_json`](Self::redacted_json) instead.
+    pub fn to_wire_json(&self) -> String {
+        self.to_value_with_key(self.api_key.expose()).to_string()
     }
 
     /// The compact JSON text with the key replaced by `***`, safe to log.
     pub fn redacted_json(&self) -> String {
         self.to_value_with_key("***").to_string()
-    }
-}
-
-impl Serialize for Login {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(serializer)
     }
 }
 
@@ -328,14 +320,13 @@ mod tests {
     #[test]
     fn serializes_exactly_the_b3_shape() {
         let login = b3_login();
-        assert_eq!(login.to_json(), B3);
-        assert_eq!(serde_json::to_string(&login).unwrap(), B3);
+        assert_eq!(login.to_wire_json(), B3);
     }
 
     #[test]
     fn minimal_login_skips_every_optional_field() {
         let login = Login::new(ApiKey::new("k"));
-        assert_eq!(login.to_json(), r#"{"type":"login","apiKey":"k"}"#);
+        assert_eq!(login.to_wire_json(), r#"{"type":"login","apiKey":"k"}"#);
     }
 
     #[test]
@@ -347,7 +338,7 @@ mod tests {
         login.pregame = Some(false);
         login.live = Some(true);
         assert_eq!(
-            login.to_json(),
+            login.to_wire_json(),
             r#"{"type":"login","apiKey":"k","futureIds":["f1"],"lang":"de","clientName":"oddsfeed","pregame":false,"live":true}"#
         );
     }
@@ -396,17 +387,17 @@ mod tests {
         state.server_epoch = Some("e".into());
         let all = Login::new(ApiKey::new("k")).with_resume(&state, None);
         assert_eq!(
-            all.to_json(),
+            all.to_wire_json(),
             r#"{"type":"login","apiKey":"k","serverEpoch":"e","lastSeenId":{"odds":"6-2","scores":"5-1"}}"#
         );
         let replay = ["scores".to_owned(), "fixtures".to_owned()];
         let some = Login::new(ApiKey::new("k")).with_resume(&state, Some(&replay));
         assert_eq!(
-            some.to_json(),
+            some.to_wire_json(),
             r#"{"type":"login","apiKey":"k","serverEpoch":"e","lastSeenId":{"scores":"5-1"}}"#
         );
         let none = Login::new(ApiKey::new("k")).with_resume(&state, Some(&[]));
-        assert_eq!(none.to_json(), r#"{"type":"login","apiKey":"k"}"#);
+        assert_eq!(none.to_wire_json(), r#"{"type":"login","apiKey":"k"}"#);
     }
 
     #[test]

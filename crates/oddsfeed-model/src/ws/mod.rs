@@ -51,6 +51,7 @@ pub const MAX_JSON_DEPTH: usize = 127;
 
 /// One message from the server.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum WsMessage {
     /// A control frame.
     Control(Control),

@@ -16,6 +16,7 @@ use crate::lenient;
 
 /// A data message's payload, typed by its channel.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Payload {
     /// Channel `odds`.
     Odds(OddsPayload),

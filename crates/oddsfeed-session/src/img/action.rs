@@ -26,24 +26,17 @@ impl ReconnectDelay {
     }
 }
 
-/// How a run that stops for good should exit (CLI.md "Exit codes").
+/// Why a run stops for good, as far as a caller deciding its own outcome needs to know.
+///
+/// The session says *what* happened; mapping it to a process exit code is the command line's
+/// business (docs/CLI.md "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExitHint {
-    /// The server refused the credentials: exit 3.
+    /// The server refused the credentials: retrying with them is pointless.
     Auth,
-    /// Any other fatal error: exit 1.
+    /// Any other fatal error.
     Failure,
-}
-
-impl ExitHint {
-    /// The process exit code: 3 or 1.
-    #[must_use]
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Auth => 3,
-            Self::Failure => 1,
-        }
-    }
 }
 
 /// What the driver must do with the connection, besides writing lines.
@@ -111,12 +104,6 @@ mod tests {
             Duration::from_millis(10_500)
         );
         assert_eq!(backoff.attempt(), 2);
-    }
-
-    #[test]
-    fn exit_codes_follow_the_cli_contract() {
-        assert_eq!(ExitHint::Auth.code(), 3);
-        assert_eq!(ExitHint::Failure.code(), 1);
     }
 
     #[test]

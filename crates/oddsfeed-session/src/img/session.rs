@@ -498,6 +498,8 @@ impl ImgSession {
                         self.stats.unknown += 1;
                         self.events.push_back(Event::Unknown { raw });
                     }
+                    // A kind the model learns later: counted until the session learns it too.
+                    _ => self.stats.unknown += 1,
                 }
             }
             Err(error) => {

@@ -15,6 +15,13 @@ use crate::error::SessionError;
 pub struct ConnId(pub(crate) u64);
 
 impl ConnId {
+    /// An id with this number. The session numbers its connections itself (1, 2, ...); this is
+    /// for code that replays or simulates a session's output.
+    #[must_use]
+    pub fn new(number: u64) -> Self {
+        Self(number)
+    }
+
     /// The number behind the id (1 for the first connection of a session).
     #[must_use]
     pub fn get(self) -> u64 {

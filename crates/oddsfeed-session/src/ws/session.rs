@@ -321,7 +321,7 @@ impl WsSession {
         let resuming = sent_epoch.is_some();
         self.transmits.push_back(Transmit {
             conn: id,
-            frame: OutFrame::Text(login.to_json()),
+            frame: OutFrame::Text(login.to_wire_json()),
         });
         self.primary = Some(Conn {
             id,
@@ -401,6 +401,8 @@ impl WsSession {
             match item {
                 Ok(WsMessage::Data(msg)) => self.on_data(conn, msg),
                 Ok(WsMessage::Control(control)) => self.on_control(conn, control, now),
+                // A message kind the model learns later: nothing to do with it yet.
+                Ok(_) => {}
                 Err(error) => self.on_decode_error(error),
             }
         }
@@ -769,6 +771,8 @@ impl WsSession {
             Control::Unknown(value) => self.events.push_back(Event::UnknownControl {
                 raw: value.to_string(),
             }),
+            // A control type the model learns later: nothing to do with it yet.
+            _ => {}
         }
     }
 

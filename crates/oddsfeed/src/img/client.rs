@@ -1,5 +1,9 @@
 //! [`ImgClient`]: the application's handle on a running IMG feed consumer.
 
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::Stream;
 use oddsfeed_model::img::Request;
 use oddsfeed_session::img::RequestId;
 use tokio::sync::{mpsc, oneshot};
@@ -9,13 +13,20 @@ use super::config::ImgClientConfig;
 use super::driver::{self, Command, Item};
 use super::error::ImgError;
 use super::event::ImgEvent;
+use crate::health::ImgHealth;
+
+/// How long [`ImgClient::close`] waits for the driver to stop.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// A running IMG-style feed consumer.
 ///
-/// [`ImgClient::start`] spawns a driver task on the current tokio runtime. It connects,
-/// sends `init` and the standing requests, reads the feed, and reconnects with backoff
-/// (re-sending `init` and the standing requests) until the run is over. Everything it has to
-/// say comes out of [`next`](Self::next), in order.
+/// [`ImgClient::connect`] spawns a driver task on the current tokio runtime and waits until the
+/// session is initialised; [`ImgClient::start`] returns at once. The driver connects, sends
+/// `init` and the standing requests, reads the feed, and reconnects with backoff (re-sending
+/// `init` and the standing requests) until the run is over. Everything it has to say comes out
+/// of [`next`](Self::next), in order, as for [`WsClient`](crate::ws::WsClient): data and
+/// session events, [`ImgEvent::Health`] changes, and a last [`ImgEvent::Fatal`] or
+/// [`ImgEvent::Finished`].
 ///
 /// # Backpressure
 ///
@@ -32,31 +43,73 @@ use super::event::ImgEvent;
 pub struct ImgClient {
     items: mpsc::Receiver<Item>,
     commands: mpsc::Sender<Command>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
+    /// Events to hand out before the next item: health changes, and what
+    /// [`connect`](Self::connect) read while waiting.
+    pending: VecDeque<ImgEvent>,
+    health: ImgHealth,
     done: bool,
 }
 
 impl ImgClient {
-    /// Starts the driver. Must be called inside a tokio runtime.
-    #[must_use]
-    pub fn start(config: ImgClientConfig) -> Self {
-        let (tx, items) = mpsc::channel(config.event_queue.max(1));
-        let (commands, command_rx) = mpsc::channel(16);
-        let task = tokio::spawn(driver::run(config, tx, command_rx));
-        Self {
-            items,
-            commands,
-            task,
-            done: false,
+    /// Starts the client and waits until the feed is up (`session_initialized`). Connection
+    /// failures before that are retried with backoff as usual (wrap the call in
+    /// [`tokio::time::timeout`] to bound the wait); every event read while waiting is kept and
+    /// comes first from [`next`](Self::next). The same shape as
+    /// [`WsClient::connect`](crate::ws::WsClient::connect).
+    ///
+    /// # Errors
+    ///
+    /// What [`start`](Self::start) returns, and the run's fatal error when it ends before the
+    /// session is initialised (an unknown or changed host key, refused authentication: see
+    /// [`ImgError::is_auth_refused`]; a `once` run whose connection failed).
+    pub async fn connect(config: ImgClientConfig) -> Result<Self, ImgError> {
+        let mut client = Self::start(config)?;
+        let mut waiting = VecDeque::new();
+        loop {
+            let Some(event) = client.next().await else {
+                return Err(ImgError::Closed);
+            };
+            let up = matches!(event, ImgEvent::Health(_) | ImgEvent::Finished);
+            match event {
+                ImgEvent::Fatal(error) => return Err(error),
+                event => waiting.push_back(event),
+            }
+            if up {
+                client.pending = waiting;
+                return Ok(client);
+            }
         }
     }
 
-    /// The next item, waiting for one.
+    /// Starts the driver without waiting for a connection.
     ///
-    /// `Some(Ok(event))` for every event; `Some(Err(error))` once when the run fails
-    /// ([`ImgError::is_fatal`]); [`ImgEvent::Finished`] once when a `once` run ends normally;
-    /// `None` after either of those.
-    pub async fn next(&mut self) -> Option<Result<ImgEvent, ImgError>> {
+    /// # Errors
+    ///
+    /// [`ImgError::Config`] outside a tokio runtime.
+    pub fn start(config: ImgClientConfig) -> Result<Self, ImgError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ImgError::Config("ImgClient::start must be called within a tokio runtime".into())
+        })?;
+        let (tx, items) = mpsc::channel(config.event_queue.max(1));
+        let (commands, command_rx) = mpsc::channel(16);
+        let task = runtime.spawn(driver::run(config, tx, command_rx));
+        Ok(Self {
+            items,
+            commands,
+            task: Some(task),
+            pending: VecDeque::new(),
+            health: ImgHealth::default(),
+            done: false,
+        })
+    }
+
+    /// The next event, waiting for one; `None` once the run has ended (after
+    /// [`ImgEvent::Fatal`] or [`ImgEvent::Finished`], or after [`close`](Self::close)).
+    pub async fn next(&mut self) -> Option<ImgEvent> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
         if self.done {
             return None;
         }
@@ -64,8 +117,11 @@ impl ImgClient {
         self.track(item)
     }
 
-    /// The next item if one is ready now, without waiting (`None` also when none is ready).
-    pub fn try_next(&mut self) -> Option<Result<ImgEvent, ImgError>> {
+    /// The next event if one is ready now, without waiting (`None` also when none is ready).
+    pub fn try_next(&mut self) -> Option<ImgEvent> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
         if self.done {
             return None;
         }
@@ -79,15 +135,42 @@ impl ImgClient {
         }
     }
 
-    fn track(
-        &mut self,
-        item: Option<Result<ImgEvent, ImgError>>,
-    ) -> Option<Result<ImgEvent, ImgError>> {
-        match &item {
-            None | Some(Err(_)) | Some(Ok(ImgEvent::Finished)) => self.done = true,
-            Some(Ok(_)) => {}
+    /// A [`Stream`] of the client's events, for code that composes streams. The stream ends
+    /// where [`next`](Self::next) returns `None`.
+    pub fn into_stream(self) -> impl Stream<Item = ImgEvent> + Send {
+        futures_util::stream::unfold(self, |mut client| async move {
+            client.next().await.map(|event| (event, client))
+        })
+    }
+
+    /// Stops the driver and closes the connection, waiting up to 2 s for it to finish.
+    pub async fn close(mut self) {
+        self.done = true;
+        self.items.close();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = tokio::time::timeout(CLOSE_WAIT, task).await;
         }
-        item
+    }
+
+    fn track(&mut self, item: Option<Result<ImgEvent, ImgError>>) -> Option<ImgEvent> {
+        let event = match item {
+            None => {
+                self.done = true;
+                return None;
+            }
+            Some(Ok(event)) => event,
+            Some(Err(error)) => ImgEvent::Fatal(error),
+        };
+        if event.is_terminal() {
+            self.done = true;
+        }
+        if let ImgEvent::Session(session) = &event
+            && let Some(change) = self.health.observe(session)
+        {
+            self.pending.push_back(ImgEvent::Health(change));
+        }
+        Some(event)
     }
 
     /// Sends a one-shot request (queued until the next connect when disconnected); a
@@ -114,6 +197,8 @@ impl ImgClient {
 
 impl Drop for ImgClient {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

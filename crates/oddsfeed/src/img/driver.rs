@@ -7,11 +7,11 @@ use oddsfeed_session::backoff::Backoff;
 use oddsfeed_session::img::{Action, ImgRequestError, ImgSession, RequestId};
 use tokio::sync::{mpsc, oneshot};
 
-use super::clock;
 use super::config::ImgClientConfig;
 use super::error::ImgError;
 use super::event::ImgEvent;
 use super::transport::{self, Link, Recv};
+use crate::clock;
 
 /// An item of the client's queue.
 pub(crate) type Item = Result<ImgEvent, ImgError>;
@@ -105,7 +105,7 @@ pub(crate) async fn run(
                 {
                     return;
                 }
-                let delay = backoff.next_delay(fastrand::f64());
+                let delay = backoff.next_delay(clock::jitter());
                 if !wait(&tx, &mut session, &mut commands, delay, backoff.attempt()).await {
                     return;
                 }
@@ -122,7 +122,7 @@ pub(crate) async fn run(
         match outcome {
             Outcome::Gone => return,
             Outcome::Action(Action::Reconnect { delay }) => {
-                let delay = delay.resolve(&mut backoff, fastrand::f64());
+                let delay = delay.resolve(&mut backoff, clock::jitter());
                 if !wait(&tx, &mut session, &mut commands, delay, backoff.attempt()).await {
                     return;
                 }

@@ -82,14 +82,11 @@ impl ImgError {
         !matches!(self, Self::Connect { .. } | Self::Request(_))
     }
 
-    /// The process exit code for this error (CLI.md "Exit codes"): 3 when the server refused
-    /// the credentials, 1 otherwise.
+    /// Whether the server refused the credentials (SSH public-key authentication). The CLI
+    /// exits 3 for these, 1 for the other fatal errors.
     #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::AuthRefused { .. } => 3,
-            _ => 1,
-        }
+    pub fn is_auth_refused(&self) -> bool {
+        matches!(self, Self::AuthRefused { .. })
     }
 }
 
@@ -136,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn fatality_and_exit_codes() {
+    fn fatality_and_auth_refusal() {
         assert!(
             ImgError::HostKeyUnknown {
                 host: "h".into(),
@@ -144,16 +141,15 @@ mod tests {
             }
             .is_fatal()
         );
-        assert_eq!(
-            ImgError::HostKeyUnknown {
+        assert!(
+            !ImgError::HostKeyUnknown {
                 host: "h".into(),
                 port: 1
             }
-            .exit_code(),
-            1
+            .is_auth_refused()
         );
         assert!(ImgError::AuthRefused { user: "u".into() }.is_fatal());
-        assert_eq!(ImgError::AuthRefused { user: "u".into() }.exit_code(), 3);
+        assert!(ImgError::AuthRefused { user: "u".into() }.is_auth_refused());
         assert!(
             !ImgError::Connect {
                 addr: "a".into(),

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use oddsfeed_session::img::Event;
 
+use super::error::ImgError;
+use crate::health::Health;
+
 /// One item from the client: a transport-level step of the driver, or an event of the
 /// session (data lines included).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,13 +42,18 @@ pub enum ImgEvent {
     },
     /// An event of the session: data lines and health (see [`Event`]).
     Session(Event),
-    /// A `once` run ended because the server closed the connection: exit 0.
+    /// The feed's health changed (`health`): follows the event that changed it. See
+    /// [`crate::health`] for what a trading system should do in each state.
+    Health(Health),
+    /// The run ended with an error (`fatal`); no event follows.
+    Fatal(ImgError),
+    /// A `once` run ended because the server closed the connection. No event follows.
     Finished,
 }
 
 impl ImgEvent {
-    /// The CLI.md event name (`connecting`, `connected`, `connect_failed`, `backoff`,
-    /// `finished`, or the session event's [`Event::name`]).
+    /// The event name of docs/CLI.md (`connecting`, `connected`, `connect_failed`, `backoff`,
+    /// `health`, `fatal`, `finished`, or the session event's [`Event::name`]).
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
@@ -54,7 +62,16 @@ impl ImgEvent {
             Self::ConnectFailed { .. } => "connect_failed",
             Self::Backoff { .. } => "backoff",
             Self::Session(event) => event.name(),
+            Self::Health(_) => "health",
+            Self::Fatal(_) => "fatal",
             Self::Finished => "finished",
         }
+    }
+
+    /// Whether this is the last event of the run ([`Fatal`](Self::Fatal) or
+    /// [`Finished`](Self::Finished)).
+    #[must_use]
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Fatal(_) | Self::Finished)
     }
 }

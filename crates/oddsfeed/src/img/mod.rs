@@ -1,6 +1,6 @@
 //! Client for the IMG Arena-style newline-JSON feed over SSH (PROTOCOL.md Part A).
 //!
-//! [`ImgClient::start`] runs a driver task around the sans-IO
+//! [`ImgClient::connect`] runs a driver task around the sans-IO
 //! [`ImgSession`](oddsfeed_session::img::ImgSession): it opens the [`Transport`] (SSH with a
 //! verified host key and public-key authentication, or plain TCP for local simulators),
 //! feeds the session bytes and time, writes its lines, and reconnects with jittered
@@ -21,14 +21,15 @@
 //! });
 //! let config = ImgClientConfig::new(transport)
 //!     .with_request(Request::subscribe(&SubscriptionFilter::default()));
-//! let mut client = ImgClient::start(config);
-//! while let Some(item) = client.next().await {
-//!     match item? {
+//! let mut client = ImgClient::connect(config).await?;
+//! while let Some(event) = client.next().await {
+//!     match event {
 //!         ImgEvent::Session(Event::SessionInitialized { reconnect: true, .. }) => {
 //!             // A new snapshot follows: reset the local state.
 //!         }
 //!         ImgEvent::Session(Event::HeartbeatStale { .. }) => { /* suspend all markets */ }
 //!         ImgEvent::Session(Event::Push(push)) => println!("{}", push.raw),
+//!         ImgEvent::Fatal(error) => return Err(error),
 //!         _ => {}
 //!     }
 //! }
@@ -37,7 +38,6 @@
 //! ```
 
 mod client;
-mod clock;
 mod config;
 mod driver;
 mod error;

@@ -1,9 +1,11 @@
 //! [`WsClient`]: the application's handle on a running WebSocket feed.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::Stream;
 use oddsfeed_model::{EntryId, ResumeState};
 use oddsfeed_session::ws::{Stats, WsSession};
 use tokio::sync::mpsc::error::TryRecvError;
@@ -17,6 +19,8 @@ use super::error::ClientError;
 use super::event::ClientEvent;
 use super::tls;
 use super::transport::Connect;
+use crate::clock;
+use crate::health::WsHealth;
 use crate::state::CursorStore;
 
 /// How long [`WsClient::close`] waits for the driver to close its connections.
@@ -124,7 +128,7 @@ impl ClientStats {
 ///
 /// # async fn run() -> Result<(), oddsfeed::ws::ClientError> {
 /// let config = WsClientConfig::builder("wss://v5.oddspapi.io/ws", ApiKey::new("KEY")).build()?;
-/// let mut client = WsClient::connect(config)?;
+/// let mut client = WsClient::connect(config).await?;
 /// while let Some(event) = client.next().await {
 ///     match event {
 ///         ClientEvent::Data(msg) => println!("{}", msg.raw),
@@ -137,6 +141,10 @@ impl ClientStats {
 /// ```
 pub struct WsClient {
     rx: mpsc::Receiver<Vec<ClientEvent>>,
+    /// Events to hand out before the next batch: health changes, and what
+    /// [`connect`](Self::connect) read while waiting for the login.
+    pending: VecDeque<ClientEvent>,
+    health: WsHealth,
     /// The rest of the batch being read.
     batch: std::vec::IntoIter<ClientEvent>,
     /// Data taken since the session last heard of it: per channel seen, the newest entryId taken
@@ -166,8 +174,49 @@ impl std::fmt::Debug for WsClient {
 }
 
 impl WsClient {
-    /// Loads the cursors from the configured store and starts the driver task. Must be called
-    /// within a tokio runtime. The first events are [`ClientEvent::Connecting`] and then the
+    /// Starts the client and waits until the feed is up: the server accepted the login
+    /// (`login_ok`). Connection failures before that are retried with backoff as usual (wrap
+    /// the call in [`tokio::time::timeout`] to bound the wait); every event read while waiting
+    /// is kept and comes first from [`next`](Self::next).
+    ///
+    /// This is how an application normally starts a client; [`start`](Self::start) returns at
+    /// once instead (for a program that shows the connection attempts as they happen).
+    /// [`ImgClient::connect`](crate::img::ImgClient::connect) is the same for the IMG feed.
+    ///
+    /// # Errors
+    ///
+    /// What [`start`](Self::start) returns, and the run's fatal error when it ends before the
+    /// login succeeds (a refused key: [`ClientError::is_auth_refused`]; a `once` run whose
+    /// connection failed).
+    pub async fn connect(config: WsClientConfig) -> Result<Self, ClientError> {
+        let mut client = Self::start(config)?;
+        let mut waiting = VecDeque::new();
+        loop {
+            let Some(event) = client.next().await else {
+                return Err(ClientError::Closed);
+            };
+            let up = matches!(event, ClientEvent::Health(_) | ClientEvent::Finished);
+            match event {
+                ClientEvent::Fatal(error) => return Err(error),
+                event => waiting.push_back(event),
+            }
+            if up {
+                client.pending = waiting;
+                return Ok(client);
+            }
+        }
+    }
+
+    /// A [`Stream`] of the client's events, for code that composes streams. The stream ends
+    /// where [`next`](Self::next) returns `None`.
+    pub fn into_stream(self) -> impl Stream<Item = ClientEvent> + Send {
+        futures_util::stream::unfold(self, |mut client| async move {
+            client.next().await.map(|event| (event, client))
+        })
+    }
+
+    /// Loads the cursors from the configured store and starts the driver task, without waiting
+    /// for a connection. Must be called within a tokio runtime. The first events are [`ClientEvent::Connecting`] and then the
     /// session's `connected` and `login_ok` (preceded by an `insecure_tls` warning when a
     /// `wss://` URL is used with [`TlsMode::InsecureNoVerify`](super::TlsMode::InsecureNoVerify)).
     ///
@@ -175,9 +224,9 @@ impl WsClient {
     ///
     /// [`ClientError::State`] when the store cannot be read, [`ClientError::Tls`] when TLS cannot
     /// be set up for a `wss://` URL, [`ClientError::Config`] outside a tokio runtime.
-    pub fn connect(config: WsClientConfig) -> Result<Self, ClientError> {
+    pub fn start(config: WsClientConfig) -> Result<Self, ClientError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            ClientError::Config("WsClient::connect must be called within a tokio runtime".into())
+            ClientError::Config("WsClient::start must be called within a tokio runtime".into())
         })?;
         let resume = config.store.load()?.unwrap_or_default();
         let tls = if config.is_tls() {
@@ -220,6 +269,8 @@ impl WsClient {
         let handle = runtime.spawn(driver.run());
         Ok(Self {
             rx,
+            pending: VecDeque::new(),
+            health: WsHealth::default(),
             batch: Vec::new().into_iter(),
             consumed: Vec::new(),
             shared,
@@ -227,7 +278,7 @@ impl WsClient {
             shutdown: Some(shutdown_tx),
             store: config.store,
             save_interval: config.save_interval,
-            last_save: Instant::now(),
+            last_save: clock::tokio_now(),
             saved: Some(resume),
             dirty: false,
             ended: false,
@@ -242,8 +293,11 @@ impl WsClient {
     /// since the last save; a failed save ends the run with [`ClientEvent::Fatal`].
     pub async fn next(&mut self) -> Option<ClientEvent> {
         loop {
-            if let Some(fatal) = self.autosave_if_due() {
+            if let Some(fatal) = self.autosave_if_due().await {
                 return Some(fatal);
+            }
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
             }
             if let Some(event) = self.batch.next() {
                 return self.take(Some(event));
@@ -262,29 +316,27 @@ impl WsClient {
         }
     }
 
-    /// The next event if one is queued, without waiting. `Err(TryRecvError::Empty)` means the
-    /// feed is idle right now (a good moment to flush output); `Err(TryRecvError::Disconnected)`
-    /// means the run has ended.
-    ///
-    /// # Errors
-    ///
-    /// As above.
-    pub fn try_next(&mut self) -> Result<ClientEvent, TryRecvError> {
-        if let Some(fatal) = self.autosave_if_due() {
-            return Ok(fatal);
-        }
+    /// The next event if one is queued, without waiting; `None` when none is ready now (the
+    /// feed is idle: a good moment to flush output) or when the run has ended (then
+    /// [`next`](Self::next) returns `None` at once). The same shape as
+    /// [`ImgClient::try_next`](crate::img::ImgClient::try_next). Unlike `next` it never saves
+    /// the cursors (a save waits on the disk); the next call of `next` catches up.
+    pub fn try_next(&mut self) -> Option<ClientEvent> {
         loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
             if let Some(event) = self.batch.next() {
-                return self.take(Some(event)).ok_or(TryRecvError::Disconnected);
+                return self.take(Some(event));
             }
             self.apply_consumed();
             match self.rx.try_recv() {
                 Ok(batch) => self.batch = batch.into_iter(),
                 Err(TryRecvError::Disconnected) => {
                     self.ended = true;
-                    return Err(TryRecvError::Disconnected);
+                    return None;
                 }
-                Err(TryRecvError::Empty) => return Err(TryRecvError::Empty),
+                Err(TryRecvError::Empty) => return None,
             }
         }
     }
@@ -317,15 +369,30 @@ impl WsClient {
     /// # Errors
     ///
     /// [`ClientError::State`] when the store cannot write.
-    pub fn save_state(&mut self) -> Result<(), ClientError> {
+    ///
+    /// The store's write (for [`FileStore`](crate::state::FileStore): write, fsync, rename,
+    /// directory fsync) runs on tokio's blocking pool, never on the runtime thread that drives
+    /// connections.
+    pub async fn save_state(&mut self) -> Result<(), ClientError> {
         self.apply_consumed();
         let state = self.resume_state();
-        self.last_save = Instant::now();
+        self.last_save = clock::tokio_now();
         self.dirty = false;
         if self.saved.as_ref() == Some(&state) {
             return Ok(());
         }
-        self.store.save(&state)?;
+        let store = Arc::clone(&self.store);
+        let to_save = state.clone();
+        match tokio::task::spawn_blocking(move || store.save(&to_save)).await {
+            Ok(result) => result?,
+            Err(join) => {
+                self.dirty = true;
+                return Err(ClientError::State(crate::state::StateError::Io {
+                    path: "<cursor store>".into(),
+                    source: std::io::Error::other(format!("the save task failed: {join}")),
+                }));
+            }
+        }
         self.saved = Some(state);
         Ok(())
     }
@@ -338,7 +405,7 @@ impl WsClient {
     /// [`ClientError::State`] when the final save fails.
     pub async fn close(mut self) -> Result<(), ClientError> {
         self.stop_driver().await;
-        self.save_state()
+        self.save_state().await
     }
 
     async fn stop_driver(&mut self) {
@@ -369,6 +436,11 @@ impl WsClient {
         self.dirty = true;
         if event.is_terminal() {
             self.ended = true;
+        }
+        if let ClientEvent::Session(session) = &event
+            && let Some(change) = self.health.observe(session)
+        {
+            self.pending.push_back(ClientEvent::Health(change));
         }
         Some(event)
     }
@@ -407,12 +479,14 @@ impl WsClient {
         }
     }
 
-    fn autosave_if_due(&mut self) -> Option<ClientEvent> {
-        let due = self.next_save_at().is_some_and(|at| Instant::now() >= at);
+    async fn autosave_if_due(&mut self) -> Option<ClientEvent> {
+        let due = self
+            .next_save_at()
+            .is_some_and(|at| clock::tokio_now() >= at);
         if !due {
             return None;
         }
-        match self.save_state() {
+        match self.save_state().await {
             Ok(()) => None,
             Err(error) => {
                 if let Some(shutdown) = self.shutdown.take() {

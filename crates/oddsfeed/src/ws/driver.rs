@@ -32,6 +32,7 @@ use super::client::Shared;
 use super::error::ClientError;
 use super::event::ClientEvent;
 use super::transport::{Connect, ConnectFailure, WsStream};
+use crate::clock;
 
 /// How long a closing connection may take to finish its close handshake in the background.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -91,7 +92,7 @@ impl Driver {
             tx,
             batch_max,
             outbox: Vec::with_capacity(batch_max),
-            session_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            session_timer: Box::pin(tokio::time::sleep_until(clock::tokio_now())),
             session_timer_at: None,
             shutdown,
             connect,
@@ -134,7 +135,7 @@ impl Driver {
             else {
                 return;
             };
-            self.on_frame(index, item, Instant::now().into_std());
+            self.on_frame(index, item, clock::now());
         }
     }
 
@@ -164,7 +165,7 @@ impl Driver {
         if let Some(deadline) = session_deadline {
             self.arm_session_timer(deadline);
         }
-        let far = Instant::now() + Duration::from_secs(86_400);
+        let far = clock::tokio_now() + Duration::from_secs(86_400);
         let reconnect_at = self.reconnect_at.unwrap_or(far);
         let session_timer = &mut self.session_timer;
         let session_timer_at = &mut self.session_timer_at;
@@ -198,7 +199,7 @@ impl Driver {
 
     /// Feeds one input to the session (or acts on it directly).
     async fn handle(&mut self, input: Input) -> ControlFlow<()> {
-        let now = Instant::now().into_std();
+        let now = clock::now();
         match input {
             Input::Shutdown => return ControlFlow::Break(()),
             Input::SessionTimer => self.shared.lock().handle_timeout(now),
@@ -391,7 +392,7 @@ impl Driver {
                 kind: "transport_error",
                 detail: format!("connection {}: sending failed: {error}", conn.id),
             });
-            let now = Instant::now().into_std();
+            let now = clock::now();
             self.shared.lock().handle_closed(conn.id, None, now);
         }
     }
@@ -405,14 +406,11 @@ impl Driver {
             Action::Reconnect { delay } => {
                 let (delay, attempt) = {
                     let mut session = self.shared.lock();
-                    let delay = delay.resolve(session.backoff_mut(), fastrand::f64());
+                    let delay = delay.resolve(session.backoff_mut(), clock::jitter());
                     (delay, session.backoff().attempt())
                 };
-                self.outbox.push(ClientEvent::Backoff {
-                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    attempt,
-                });
-                self.reconnect_at = Some(Instant::now() + delay);
+                self.outbox.push(ClientEvent::Backoff { delay, attempt });
+                self.reconnect_at = Some(clock::tokio_now() + delay);
             }
             Action::Close { conn, code } => {
                 if let Some(index) = self.conns.iter().position(|c| c.id == conn) {

@@ -24,6 +24,9 @@ pub enum ClientError {
     /// The session stopped for good: the server refused the login, or reported a client bug.
     #[error(transparent)]
     Session(SessionError),
+    /// The client's driver task ended before the run did (it panicked or was dropped).
+    #[error("the WebSocket client is closed")]
+    Closed,
 }
 
 impl ClientError {
@@ -33,14 +36,11 @@ impl ClientError {
         true
     }
 
-    /// The CLI exit code for this error (CLI.md "Exit codes"): 3 when the server refused the
-    /// credentials, 1 otherwise.
+    /// Whether the server refused the credentials (see
+    /// [`SessionError::is_auth_refused`]). The CLI exits 3 for these, 1 for the others.
     #[must_use]
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Self::Session(e) => e.exit_code(),
-            _ => 1,
-        }
+    pub fn is_auth_refused(&self) -> bool {
+        matches!(self, Self::Session(e) if e.is_auth_refused())
     }
 }
 
@@ -49,7 +49,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn texts_and_exit_codes() {
+    fn texts_and_auth_refusal() {
         let refused = ClientError::Session(SessionError::LoginRefused {
             code: "login_failed".into(),
             message: "invalid apiKey".into(),
@@ -58,10 +58,10 @@ mod tests {
             refused.to_string(),
             "server refused the login: login_failed: invalid apiKey"
         );
-        assert_eq!(refused.exit_code(), 3);
+        assert!(refused.is_auth_refused());
         let tls = ClientError::Tls("certificate rejected: UnknownIssuer".into());
         assert_eq!(tls.to_string(), "TLS: certificate rejected: UnknownIssuer");
-        assert_eq!(tls.exit_code(), 1);
+        assert!(!tls.is_auth_refused());
         assert!(tls.is_fatal());
         let config = ClientError::Config("url: unsupported scheme \"http\"".into());
         assert_eq!(

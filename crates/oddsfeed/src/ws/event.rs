@@ -1,9 +1,12 @@
 //! [`ClientEvent`]: what [`WsClient::next`](super::WsClient::next) hands the application.
 
+use std::time::Duration;
+
 use oddsfeed_model::ws::DataMessage;
 use oddsfeed_session::ws::Event;
 
 use super::error::ClientError;
+use crate::health::Health;
 
 /// One thing that happened, in the order it happened.
 ///
@@ -29,8 +32,8 @@ pub enum ClientEvent {
     },
     /// The next connection attempt waits this long (`backoff`).
     Backoff {
-        /// The delay, in milliseconds (full jitter: anywhere from 0 to the current ceiling).
-        delay_ms: u64,
+        /// The delay (full jitter: anywhere from 0 to the current ceiling).
+        delay: Duration,
         /// The reconnect attempt this delay precedes (1 for the first after a good connection).
         attempt: u32,
     },
@@ -43,6 +46,9 @@ pub enum ClientEvent {
         /// Details for the log (never the API key).
         detail: String,
     },
+    /// The feed's health changed (`health`): follows the event that changed it. See
+    /// [`crate::health`] for what a trading system should do in each state.
+    Health(Health),
     /// The run ended with an error (`fatal`); no event follows.
     Fatal(ClientError),
     /// The run ended normally (`finished`): the server closed and the client runs once. No event
@@ -51,8 +57,8 @@ pub enum ClientEvent {
 }
 
 impl ClientEvent {
-    /// The CLI.md event name: `data`, the session event's name, `connecting`, `backoff`, the
-    /// warning's kind, `fatal` or `finished`.
+    /// The event name of docs/CLI.md: `data`, the session event's name, `connecting`,
+    /// `backoff`, the warning's kind, `health`, `fatal` or `finished`.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
@@ -61,6 +67,7 @@ impl ClientEvent {
             Self::Connecting { .. } => "connecting",
             Self::Backoff { .. } => "backoff",
             Self::Warning { kind, .. } => kind,
+            Self::Health(_) => "health",
             Self::Fatal(_) => "fatal",
             Self::Finished => "finished",
         }
@@ -97,7 +104,7 @@ mod tests {
         );
         assert_eq!(
             ClientEvent::Backoff {
-                delay_ms: 10,
+                delay: Duration::from_millis(10),
                 attempt: 1
             }
             .name(),

@@ -49,5 +49,7 @@ pub use oddsfeed_session::ws::{
     CloseInfo, ConnId, DecodeError, DecodeReason, Event, Stats, WarningKind, WsConfig, WsFilters,
 };
 #[doc(no_inline)]
+/// Trust anchors for [`TlsMode::VerifyWithRoots`]: rustls' own type, re-exported so that a
+/// program can verify a private CA's certificates without depending on rustls itself (the one
+/// foreign type of this crate's API: wrapping it would only copy its constructors).
 pub use rustls::RootCertStore;
-pub use tokio::sync::mpsc::error::TryRecvError;

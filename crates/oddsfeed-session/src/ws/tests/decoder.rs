@@ -28,6 +28,7 @@ fn summary(out: &Out) -> Vec<String> {
                 m.entry_id.map(|i| i.to_string()).unwrap_or_default()
             ),
             Ok(WsMessage::Control(c)) => format!("control:{}", c.kind()),
+            Ok(other) => format!("other:{other:?}"),
             Err(e) => format!("err:{}", e.reason),
         })
         .collect()

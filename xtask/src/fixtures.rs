@@ -26,7 +26,7 @@ pub(crate) const FIXTURE_SEED: u64 = 20_251_222;
 /// Messages per channel used to train each dictionary.
 pub(crate) const TRAINING_MESSAGES: u64 = 3000;
 
-/// Largest dictionary the trainer may produce (PROTOCOL.md B.6: ~32 KB).
+/// Largest dictionary the trainer may produce (docs/PROTOCOL.md B.6: ~32 KB).
 pub(crate) const DICT_MAX_BYTES: usize = 32 << 10;
 
 /// Messages in each checked-in decode corpus.
@@ -259,13 +259,13 @@ fn readme(dicts: &[SimDict]) -> String {
     }
     let _ = write!(
         s,
-        "- `ws/*.json`: one WebSocket message per file (PROTOCOL.md Part B), compact JSON + `\\n`:\n\
+        "- `ws/*.json`: one WebSocket message per file (docs/PROTOCOL.md Part B), compact JSON + `\\n`:\n\
          \x20 control frames `login` (apiKey `YOUR_API_KEY`), `login_ok`, `login_ok_downgraded`,\n\
          \x20 `dict_odds`, `error_login_failed`, `resume_complete`, `snapshot_required`,\n\
          \x20 `reconnect`, `unknown_control`; data messages `data_odds`, `data_fixtures`,\n\
          \x20 `data_bookmakers`, `data_scores`, `data_clocks` (from the simulator's generator,\n\
          \x20 seed {FIXTURE_SEED}) and `data_unknown_channel`.\n\
-         - `img/*.json`: one IMG newline-JSON message per file (PROTOCOL.md A.3–A.7): requests,\n\
+         - `img/*.json`: one IMG newline-JSON message per file (docs/PROTOCOL.md A.3–A.7): requests,\n\
          \x20 responses, one push per type, the `slow reader` disconnect notice, an unknown object.\n\
          - `frames/<mode>/data_*.bin`: the `ws/data_*.json` messages (without the `\\n`) as the\n\
          \x20 simulator frames them in each receive type (`json`: the text; `binary`: one\n\

@@ -1,4 +1,4 @@
-//! Command-line arguments, exactly as `shared/CLI.md` specifies them.
+//! Command-line arguments, exactly as `docs/CLI.md` specifies them.
 
 use std::path::PathBuf;
 

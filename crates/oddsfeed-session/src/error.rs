@@ -24,7 +24,7 @@ pub enum SessionError {
     },
 
     /// The server closed with 1008 (policy violation) before `login_ok` and sent no `error` frame;
-    /// PROTOCOL.md B.11 treats this as an authentication refusal.
+    /// docs/PROTOCOL.md B.11 treats this as an authentication refusal.
     #[error("server refused the login: closed with 1008 before login_ok{}", reason_suffix(.reason))]
     ClosedBeforeLoginOk {
         /// The close reason text, possibly empty.
@@ -90,7 +90,7 @@ impl SessionError {
         )
     }
 
-    /// The process exit code the CLI uses when this error ends the run (CLI.md "Exit codes"): 3 for a
+    /// The process exit code the CLI uses when this error ends the run (docs/CLI.md "Exit codes"): 3 for a
     /// refusal of the credentials, 1 for everything else.
     #[must_use]
     pub fn exit_code(&self) -> i32 {

@@ -1,5 +1,5 @@
 //! The trained zstd dictionaries the simulator announces in `zstd-dict` mode
-//! (PROTOCOL.md B.6).
+//! (docs/PROTOCOL.md B.6).
 //!
 //! Three channels have one: `odds`, `fixtures` and `bookmakers`. `scores` and
 //! `clocks` have none and use dictless frames (dictId 0). The dictionaries

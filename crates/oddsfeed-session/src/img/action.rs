@@ -26,7 +26,7 @@ impl ReconnectDelay {
     }
 }
 
-/// How a run that stops for good should exit (CLI.md "Exit codes").
+/// How a run that stops for good should exit (docs/CLI.md "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitHint {
     /// The server refused the credentials: exit 3.

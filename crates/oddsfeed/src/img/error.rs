@@ -82,7 +82,7 @@ impl ImgError {
         !matches!(self, Self::Connect { .. } | Self::Request(_))
     }
 
-    /// The process exit code for this error (CLI.md "Exit codes"): 3 when the server refused
+    /// The process exit code for this error (docs/CLI.md "Exit codes"): 3 when the server refused
     /// the credentials, 1 otherwise.
     #[must_use]
     pub fn exit_code(&self) -> u8 {

@@ -44,7 +44,7 @@ pub enum ImgEvent {
 }
 
 impl ImgEvent {
-    /// The CLI.md event name (`connecting`, `connected`, `connect_failed`, `backoff`,
+    /// The docs/CLI.md event name (`connecting`, `connected`, `connect_failed`, `backoff`,
     /// `finished`, or the session event's [`Event::name`]).
     #[must_use]
     pub fn name(&self) -> &'static str {

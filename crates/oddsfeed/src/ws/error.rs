@@ -33,7 +33,7 @@ impl ClientError {
         true
     }
 
-    /// The CLI exit code for this error (CLI.md "Exit codes"): 3 when the server refused the
+    /// The CLI exit code for this error (docs/CLI.md "Exit codes"): 3 when the server refused the
     /// credentials, 1 otherwise.
     #[must_use]
     pub fn exit_code(&self) -> i32 {

@@ -12,7 +12,7 @@ use super::error::ClientError;
 /// [`ClientEvent::Session`]; the rest is what only the connection driver knows (connecting,
 /// backoff, the end of the run).
 ///
-/// [`name`](Self::name) gives the CLI.md event name of each.
+/// [`name`](Self::name) gives the docs/CLI.md event name of each.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientEvent {
@@ -51,7 +51,7 @@ pub enum ClientEvent {
 }
 
 impl ClientEvent {
-    /// The CLI.md event name: `data`, the session event's name, `connecting`, `backoff`, the
+    /// The docs/CLI.md event name: `data`, the session event's name, `connecting`, `backoff`, the
     /// warning's kind, `fatal` or `finished`.
     #[must_use]
     pub fn name(&self) -> &'static str {

@@ -11,7 +11,7 @@
 //!   (`odds`, `fixtures`, `bookmakers`, `scores`, `clocks`) with strictly
 //!   increasing entryIds per channel. The caller supplies the time.
 //! - [`dicts`]: the three trained zstd dictionaries (`odds`, `fixtures`,
-//!   `bookmakers`) embedded from `fixtures/dicts/`, with fixed dictionary ids.
+//!   `bookmakers`) embedded from the crate's `dicts/` folder, with fixed dictionary ids.
 //! - [`encode`]: turns one JSON message into the frame a given receive type puts
 //!   on the wire (text JSON, one MessagePack map, one zstd frame with or without
 //!   a dictionary), plus the `dict` control frame and the fault frames of

@@ -1,4 +1,4 @@
-"""Shared helpers of the Python decode loops: read a decode corpus (CLI.md `bench decode`
+"""Shared helpers of the Python decode loops: read a decode corpus (docs/CLI.md `bench decode`
 layout), time passes, and print the same one-line JSON report as `oddsfeed bench decode`.
 
 Only the standard library is used here, so the loops' own imports are the only difference

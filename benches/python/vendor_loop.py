@@ -1,4 +1,4 @@
-"""The vendor's Python example decode loop (shared/seeds/002: "Python examples", plus the
+"""The vendor's Python example decode loop (the OddsPapi "Compression" page: "Python examples", plus the
 dictionary store the same page describes for zstd-dict), reading a recorded corpus instead
 of a socket. Everything per frame is as the example does it: one module-level
 ZstdDecompressor, `max_output_size=64 MiB` on every call (the feed's frames carry no content

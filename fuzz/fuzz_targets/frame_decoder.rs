@@ -1,5 +1,5 @@
 //! Fuzz target: `oddsfeed_session::ws::FrameDecoder`, the B.5 decode rules for
-//! one whole WebSocket message (PROTOCOL.md B.5, "Robustness rules").
+//! one whole WebSocket message (docs/PROTOCOL.md B.5, "Robustness rules").
 //!
 //! Byte 0 configures the decoder: bits 0-2 the mode (none, json, binary,
 //! zstd, zstd-dict), bit 3 a text (else binary) frame, bit 4 preload the

@@ -1,4 +1,4 @@
-//! Fuzz target: `oddsfeed_wire::LineDecoder` (PROTOCOL.md A.1, "Robustness rules").
+//! Fuzz target: `oddsfeed_wire::LineDecoder` (docs/PROTOCOL.md A.1, "Robustness rules").
 //!
 //! Input layout: byte 0 picks the line limit (low 7 bits, 0..=127) and the CR
 //! mode (top bit); bytes 1..=4 are a cycle of chunk sizes (each 1..=256); the

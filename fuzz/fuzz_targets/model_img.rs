@@ -1,4 +1,4 @@
-//! Fuzz target: `oddsfeed_model::parse_img_line` (PROTOCOL.md A.3-A.7,
+//! Fuzz target: `oddsfeed_model::parse_img_line` (docs/PROTOCOL.md A.3-A.7,
 //! "Robustness rules") on arbitrary UTF-8, and `parse_img_bytes` on any bytes.
 //!
 //! Invariants checked:

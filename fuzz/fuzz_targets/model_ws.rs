@@ -1,4 +1,4 @@
-//! Fuzz target: the WebSocket parsers of `oddsfeed_model` (PROTOCOL.md B.5,
+//! Fuzz target: the WebSocket parsers of `oddsfeed_model` (docs/PROTOCOL.md B.5,
 //! "Robustness rules"): `parse_ws_fast` (simd-json, on a copy of the input),
 //! `parse_ws_json` (serde_json), `parse_ws_text`, `msgpack_to_json` and
 //! `parse_ws_msgpack`.

@@ -1,5 +1,5 @@
 //! Fuzz target: `oddsfeed_session::img::ImgSession`, driven through a sequence
-//! of operations read from the input (PROTOCOL.md Part A, "Robustness rules").
+//! of operations read from the input (docs/PROTOCOL.md Part A, "Robustness rules").
 //!
 //! Byte 0 configures the session: bit 0 `include_finished`, bit 1 untagged
 //! `init`, bit 2 `once`, bit 3 a 256-byte line limit (else 4 KiB), bit 4 at

@@ -1,5 +1,5 @@
 //! Fuzz target: `oddsfeed_session::ws::WsSession`, driven through a sequence
-//! of operations read from the input (PROTOCOL.md Part B, "Robustness rules").
+//! of operations read from the input (docs/PROTOCOL.md Part B, "Robustness rules").
 //!
 //! Byte 0 configures the session: bits 0-1 the requested receive type, bit 2
 //! `once`, bit 3 start from a saved resume state. Then, until the input runs

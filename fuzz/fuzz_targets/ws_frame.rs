@@ -1,5 +1,5 @@
 //! Fuzz target: the WebSocket message helpers of `oddsfeed_wire::ws`
-//! (PROTOCOL.md B.5 rules 1-3): `sniff`, `text_to_utf8`, `text_documents`,
+//! (docs/PROTOCOL.md B.5 rules 1-3): `sniff`, `text_to_utf8`, `text_documents`,
 //! `check_frame_size`.
 //!
 //! The whole input is one WebSocket message. Invariants checked:

@@ -1,4 +1,4 @@
-//! Fuzz target: `oddsfeed_zstd::Decompressor` and `DictStore` (PROTOCOL.md
+//! Fuzz target: `oddsfeed_zstd::Decompressor` and `DictStore` (docs/PROTOCOL.md
 //! B.5 "zstd steps", B.6, "Robustness rules").
 //!
 //! The store starts with the three fixture dictionaries (odds 740826216,

@@ -1,4 +1,4 @@
-//! One fixture per IMG newline-JSON message type (PROTOCOL.md A.3–A.7).
+//! One fixture per IMG newline-JSON message type (docs/PROTOCOL.md A.3–A.7).
 
 use serde_json::{Value, json};
 

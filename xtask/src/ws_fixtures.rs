@@ -1,4 +1,4 @@
-//! One fixture per WebSocket message type (PROTOCOL.md Part B): control
+//! One fixture per WebSocket message type (docs/PROTOCOL.md Part B): control
 //! frames built here, data messages taken from the simulator's generator.
 
 use oddsfeed_sim::dicts::SimDict;

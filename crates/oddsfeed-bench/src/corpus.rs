@@ -1,4 +1,4 @@
-//! [`Corpus`]: a decode corpus (CLI.md `bench decode` layout) held in memory.
+//! [`Corpus`]: a decode corpus (docs/CLI.md `bench decode` layout) held in memory.
 
 use std::fmt;
 use std::fs;

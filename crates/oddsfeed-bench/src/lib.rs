@@ -2,7 +2,7 @@
 //!
 //! What it holds:
 //!
-//! - [`Corpus`]: a decode corpus in the `oddsfeed bench decode` layout (CLI.md), read into
+//! - [`Corpus`]: a decode corpus in the `oddsfeed bench decode` layout (docs/CLI.md), read into
 //!   memory, with the checked-in fixture corpora one call away ([`fixture_corpus_dir`]).
 //! - [`stages`]: single-layer passes over a corpus that bound what a full decode can reach:
 //!   decompression alone (raw `zstd-safe`, no checks), JSON parsing alone (simd-json tape, no

@@ -1,5 +1,5 @@
 //! `oddsfeed bench decode`: decodes a recorded corpus exactly the way the client does and prints
-//! one JSON line with the throughput of the best pass (CLI.md `bench decode`).
+//! one JSON line with the throughput of the best pass (docs/CLI.md `bench decode`).
 //!
 //! The decode path is the client's own: every frame goes through an
 //! [`oddsfeed_session::ws::FrameDecoder`] set to the corpus' receive type (size check, zstd with
@@ -85,7 +85,7 @@ fn receive_type(arg: ReceiveTypeArg) -> ReceiveType {
 }
 
 /// How a frame of each mode reached the client: text frames in `json` mode, binary otherwise
-/// (PROTOCOL.md B.5).
+/// (docs/PROTOCOL.md B.5).
 fn frame_kind(mode: ReceiveType) -> FrameKind {
     match mode {
         ReceiveType::Json => FrameKind::Text,
@@ -198,7 +198,7 @@ fn load_dicts(dir: &Path) -> Result<DictStore, BenchError> {
     Ok(store)
 }
 
-/// The JSON line of CLI.md, field for field.
+/// The JSON line of docs/CLI.md, field for field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 struct Report {
     mode: &'static str,

@@ -214,7 +214,7 @@ fn stdout_failed(log: &EventLog, e: &io::Error) -> u8 {
     1
 }
 
-/// The CLI.md name and fields of an item for stderr; `None` for pure data (pushes, unknown
+/// The docs/CLI.md name and fields of an item for stderr; `None` for pure data (pushes, unknown
 /// objects), which only go to stdout.
 fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> {
     let mut f = Map::new();

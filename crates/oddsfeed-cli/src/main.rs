@@ -1,5 +1,5 @@
 //! The `oddsfeed` command line: feed clients, simulators, the demo and the decode benchmark.
-//! The contract (names, flags, outputs, exit codes) is `shared/CLI.md`.
+//! The contract (names, flags, outputs, exit codes) is `docs/CLI.md`.
 
 mod args;
 mod bench;

@@ -1,4 +1,4 @@
-//! stdout and stderr discipline shared by the feed-reading subcommands (CLI.md "Output rules").
+//! stdout and stderr discipline shared by the feed-reading subcommands (docs/CLI.md "Output rules").
 //!
 //! stdout carries data only, one compact JSON message per line, block-buffered when it is
 //! not a terminal and flushed whenever the feed goes idle and before exit. stderr carries

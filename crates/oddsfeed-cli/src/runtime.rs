@@ -37,7 +37,7 @@ pub fn block_on<F: Future>(future: F, shutdown: Shutdown) -> Result<F::Output, S
     Ok(output)
 }
 
-/// Prints the simulators' `listening on ADDR` line (CLI.md) to stderr.
+/// Prints the simulators' `listening on ADDR` line (docs/CLI.md) to stderr.
 pub fn announce_listening(addr: impl Display) {
     eprintln!("listening on {addr}");
 }

@@ -22,7 +22,7 @@ use crate::args::{ReceiveTypeArg, WsArgs};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
 
-/// Least time between two saves of the `--state` file (CLI.md).
+/// Least time between two saves of the `--state` file (docs/CLI.md).
 const SAVE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Runs the subcommand.
@@ -313,7 +313,7 @@ pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
     }
 }
 
-/// The CLI.md name and fields of an event; `None` for data.
+/// The docs/CLI.md name and fields of an event; `None` for data.
 pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
     let mut f = Fields::default();
     match event {

@@ -1,5 +1,5 @@
 //! `oddsfeed bench decode` on the checked-in corpora (fixtures/corpus/<mode>/): one JSON line
-//! with exactly the CLI.md fields, counts that match the corpus files, and the failure modes.
+//! with exactly the docs/CLI.md fields, counts that match the corpus files, and the failure modes.
 //! No timing is asserted beyond "positive and consistent".
 
 use std::fs;

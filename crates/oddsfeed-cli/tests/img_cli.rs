@@ -1,4 +1,4 @@
-//! `oddsfeed img` and `oddsfeed sim img` as separate processes (CLI.md contract): stdout
+//! `oddsfeed img` and `oddsfeed sim img` as separate processes (docs/CLI.md contract): stdout
 //! lines, heartbeat filtering, `--limit`, `--once`, reconnects, exit codes 0/1/2/3, the
 //! simulator's listen line, its init deadline and its `--stdio` mode.
 
@@ -92,7 +92,7 @@ fn heartbeats_are_printed_only_when_asked() {
 
 #[test]
 fn requests_are_sent_after_init_and_answered_in_order() {
-    // Pushes may come before the responses (PROTOCOL.md A.2): read well past them.
+    // Pushes may come before the responses (docs/PROTOCOL.md A.2): read well past them.
     let (_sim, port) = start_sim(&[
         "--tcp",
         "--heartbeat-ms",

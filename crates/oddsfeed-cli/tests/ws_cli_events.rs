@@ -1,4 +1,4 @@
-//! stderr events: one line per bad frame naming the PROTOCOL.md reason (human and JSONL), while
+//! stderr events: one line per bad frame naming the docs/PROTOCOL.md reason (human and JSONL), while
 //! stdout keeps every real message; `sim ws --write-corpus`; `demo`.
 
 mod common;
@@ -60,7 +60,7 @@ fn each_bad_frame_gets_a_decode_error_event_and_nothing_is_lost() {
     assert_eq!(errors[1]["dictId"], 4242);
     assert_eq!(errors[2]["dictId"], 0);
     assert_eq!(errors[0]["channel"], "odds", "{}", errors[0]);
-    // The named events of CLI.md, in order, around the data.
+    // The named events of docs/CLI.md, in order, around the data.
     let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(&names[..3], ["connecting", "connected", "login_ok"]);
     assert_eq!(events[2]["receiveType"], "zstd-dict");

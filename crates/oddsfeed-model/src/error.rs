@@ -91,7 +91,7 @@ impl ModelError {
         Self::InvalidUtf8 { raw: cap_raw(raw) }
     }
 
-    /// The reason name used in reports and `decode_error` events (PROTOCOL.md wording):
+    /// The reason name used in reports and `decode_error` events (docs/PROTOCOL.md wording):
     /// `bad_json`, `bad_msgpack`, `wrong_shape`, `invalid_utf8`, `bad_entry_id` or
     /// `unknown_receive_type`.
     pub fn reason(&self) -> &'static str {

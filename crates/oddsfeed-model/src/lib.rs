@@ -3,7 +3,7 @@
 //! This crate turns bytes into values and values into bytes. It does no I/O, starts no
 //! runtime and reads no clock. It covers:
 //!
-//! - the **WebSocket feed** (OddsPapi v5 style, PROTOCOL.md Part B) in [`ws`]: the
+//! - the **WebSocket feed** (OddsPapi v5 style, docs/PROTOCOL.md Part B) in [`ws`]: the
 //!   [`Login`](ws::Login) frame, server [`Control`](ws::Control) frames, and
 //!   [`DataMessage`](ws::DataMessage)s with payloads typed by channel, parsed from JSON
 //!   (simd-json fast path or serde_json) or MessagePack;

@@ -1,4 +1,4 @@
-//! MessagePack → JSON for the `binary` receive type (PROTOCOL.md B.5).
+//! MessagePack → JSON for the `binary` receive type (docs/PROTOCOL.md B.5).
 
 use rmpv::ValueRef;
 use serde_json::{Map, Number, Value};

@@ -8,10 +8,10 @@ use crate::entry_id::EntryId;
 use crate::error::ModelError;
 
 /// What a client must remember to resume a WebSocket session after a restart:
-/// the server's epoch and the last entry id delivered per channel (PROTOCOL.md B.9).
+/// the server's epoch and the last entry id delivered per channel (docs/PROTOCOL.md B.9).
 ///
 /// Serialised as `{"serverEpoch":"...","lastSeenId":{"scores":"1766418736962-198"}}`, the
-/// `--state` file format of CLI.md. It never holds the API key. Both fields are optional
+/// `--state` file format of docs/CLI.md. It never holds the API key. Both fields are optional
 /// when reading, so an empty object is a valid (empty) state.
 ///
 /// ```

@@ -1,6 +1,6 @@
 //! Reconnect backoff: exponential growth, a cap, full jitter, and a reset after a long-lived connection.
 //!
-//! Both feeds use the same policy (PROTOCOL.md A.7, "Backoff"): the first delay is drawn from
+//! Both feeds use the same policy (docs/PROTOCOL.md A.7, "Backoff"): the first delay is drawn from
 //! `[0, 500 ms]`, each further attempt doubles the ceiling up to 30 s, and a connection that stayed up
 //! for 60 s resets the sequence. The caller supplies the randomness (`rand_unit` in `[0, 1]`), so the
 //! policy is deterministic under test and this crate needs no random-number generator.
@@ -28,7 +28,7 @@ pub const DEFAULT_RESET_AFTER: Duration = Duration::from_secs(60);
 /// Default factor between consecutive ceilings.
 pub const DEFAULT_MULTIPLIER: u32 = 2;
 
-/// The knobs of a [`Backoff`]; every value is a policy choice (marked \[C\] in PROTOCOL.md), never a constant.
+/// The knobs of a [`Backoff`]; every value is a policy choice (marked \[C\] in docs/PROTOCOL.md), never a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackoffConfig {
     /// Ceiling of the first delay (default [`DEFAULT_INITIAL`], 500 ms).

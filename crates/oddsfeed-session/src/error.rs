@@ -24,7 +24,7 @@ pub enum SessionError {
     },
 
     /// The server closed with 1008 (policy violation) before `login_ok` and sent no `error` frame;
-    /// PROTOCOL.md B.11 treats this as an authentication refusal.
+    /// docs/PROTOCOL.md B.11 treats this as an authentication refusal.
     #[error("server refused the login: closed with 1008 before login_ok{}", reason_suffix(.reason))]
     ClosedBeforeLoginOk {
         /// The close reason text, possibly empty.

@@ -3,14 +3,14 @@
 //!
 //! What it does:
 //!
-//! - [`ws::WsSession`] runs the OddsPapi-style WebSocket protocol (PROTOCOL.md Part B): builds the
+//! - [`ws::WsSession`] runs the OddsPapi-style WebSocket protocol (docs/PROTOCOL.md Part B): builds the
 //!   login (with resume cursors), follows the negotiated `receiveType`, stores zstd dictionaries,
 //!   deduplicates by entryId, keeps resume cursors (delivered and consumed), handles `reconnect`
 //!   overlaps, raises `snapshot_required` for gaps it cannot close, pings idle connections, detects
 //!   dead ones, and maps close codes and `error` frames to "reconnect now / after backoff / stop".
 //! - [`ws::FrameDecoder`] applies the B.5 decode rules to one whole WebSocket message (size bound,
 //!   UTF-8, JSON documents, MessagePack, zstd with dictionaries and an output bound).
-//! - [`img::ImgSession`] runs the IMG-style newline-JSON feed (PROTOCOL.md Part A): `init`, standing
+//! - [`img::ImgSession`] runs the IMG-style newline-JSON feed (docs/PROTOCOL.md Part A): `init`, standing
 //!   requests, response correlation, heartbeat health and disconnect notices.
 //! - [`backoff::Backoff`] is the reconnect policy both feeds share (500 ms ×2 up to 30 s, full
 //!   jitter, reset after 60 s connected).

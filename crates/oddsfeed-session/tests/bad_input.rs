@@ -1,4 +1,4 @@
-//! The bad-input table of PROTOCOL.md ("Robustness rules"), one test per row, against the
+//! The bad-input table of docs/PROTOCOL.md ("Robustness rules"), one test per row, against the
 //! sans-IO sessions of both feeds (docs/RELIABILITY.md, "Bad-input table").
 //!
 //! Every row feeds a realistic stream in virtual time: the handshake (`login_ok` and the `odds`
@@ -54,7 +54,7 @@ fn entry(s: &str) -> EntryId {
 }
 
 // ================================================================================================
-// WebSocket feed (PROTOCOL.md Part B)
+// WebSocket feed (docs/PROTOCOL.md Part B)
 // ================================================================================================
 
 /// Row "oversize frame (B)": never buffer more than `max_frame`; skip with `frame_too_large`.
@@ -723,7 +723,7 @@ fn ws_duplicate_and_old_entry_ids_after_resume_are_dropped() {
 }
 
 // ================================================================================================
-// IMG feed (PROTOCOL.md Part A)
+// IMG feed (docs/PROTOCOL.md Part A)
 // ================================================================================================
 
 fn img_single_decode_error(events: &[ImgEvent]) -> &oddsfeed_session::img::DecodeError {

@@ -1,4 +1,4 @@
-//! Decode-benchmark corpora in the layout of `CLI.md` (`oddsfeed bench
+//! Decode-benchmark corpora in the layout of `docs/CLI.md` (`oddsfeed bench
 //! decode`).
 //!
 //! A corpus directory holds:

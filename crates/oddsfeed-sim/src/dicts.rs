@@ -1,11 +1,12 @@
 //! The trained zstd dictionaries the simulator announces in `zstd-dict` mode
-//! (PROTOCOL.md B.6).
+//! (docs/PROTOCOL.md B.6).
 //!
 //! Three channels have one: `odds`, `fixtures` and `bookmakers`. `scores` and
 //! `clocks` have none and use dictless frames (dictId 0). The dictionaries
 //! are trained by `cargo xtask fixtures` on the [`ws_gen`](crate::ws_gen)
-//! output of each channel, stored in `fixtures/dicts/`, and embedded here at
-//! compile time. Their ids are fixed ([`ODDS_DICT_ID`] and the next two), and
+//! output of each channel, stored in `fixtures/dicts/` and, as the copy
+//! embedded here at compile time, in this crate's `dicts/` folder (so the
+//! crate is self-contained). Their ids are fixed ([`ODDS_DICT_ID`] and the next two), and
 //! the id inside each dictionary's header equals it.
 
 use std::fmt;
@@ -51,19 +52,19 @@ static BUILTIN: [SimDict; 3] = [
         channel: "odds",
         version: "odds-v1",
         id: ODDS_DICT_ID,
-        bytes: include_bytes!("../../../fixtures/dicts/odds.dict"),
+        bytes: include_bytes!("../dicts/odds.dict"),
     },
     SimDict {
         channel: "fixtures",
         version: "fixtures-v1",
         id: FIXTURES_DICT_ID,
-        bytes: include_bytes!("../../../fixtures/dicts/fixtures.dict"),
+        bytes: include_bytes!("../dicts/fixtures.dict"),
     },
     SimDict {
         channel: "bookmakers",
         version: "bookmakers-v1",
         id: BOOKMAKERS_DICT_ID,
-        bytes: include_bytes!("../../../fixtures/dicts/bookmakers.dict"),
+        bytes: include_bytes!("../dicts/bookmakers.dict"),
     },
 ];
 

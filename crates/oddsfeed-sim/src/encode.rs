@@ -1,4 +1,4 @@
-//! Frame encoders for the four receive types (PROTOCOL.md B.5 "Simulator
+//! Frame encoders for the four receive types (docs/PROTOCOL.md B.5 "Simulator
 //! frames", B.6), and the fault frames of B.13.
 //!
 //! One message becomes one WebSocket message:
@@ -37,7 +37,7 @@ use crate::dicts::{self, SimDict};
 /// Default zstd compression level for data frames.
 pub const DEFAULT_LEVEL: i32 = 3;
 
-/// Largest data frame the simulator sends (PROTOCOL.md B.12); the oversize
+/// Largest data frame the simulator sends (docs/PROTOCOL.md B.12); the oversize
 /// fault frame is one byte more.
 pub const MAX_DATA_FRAME: usize = 4 << 20;
 
@@ -48,7 +48,7 @@ pub const BOMB_INFLATED_SIZE: u64 = 128 << 20;
 /// The dictId named by [`unknown_dict_frame`]; never announced.
 pub const UNKNOWN_DICT_ID: u32 = 4242;
 
-/// The receive types of PROTOCOL.md B.3, as the simulator encodes them.
+/// The receive types of docs/PROTOCOL.md B.3, as the simulator encodes them.
 ///
 /// The client-side model crate has its own enum; this one only says how to
 /// build frames.
@@ -65,7 +65,7 @@ pub enum SimReceiveType {
 }
 
 impl SimReceiveType {
-    /// All four, in the order of PROTOCOL.md B.3.
+    /// All four, in the order of docs/PROTOCOL.md B.3.
     pub const ALL: [SimReceiveType; 4] = [
         SimReceiveType::Json,
         SimReceiveType::Binary,
@@ -348,7 +348,7 @@ fn to_msgpack(value: serde_json::Value) -> rmpv::Value {
     }
 }
 
-/// The `dict` control frame announcing `dict` (PROTOCOL.md B.6): the
+/// The `dict` control frame announcing `dict` (docs/PROTOCOL.md B.6): the
 /// dictionary in standard base64 **with** padding, `dictId` a JSON integer.
 #[must_use]
 pub fn dict_frame_json(dict: &SimDict) -> String {
@@ -363,7 +363,7 @@ pub fn dict_frame_json(dict: &SimDict) -> String {
     .to_string()
 }
 
-/// The "bomb" fault frame of `--bomb-at` (PROTOCOL.md B.13).
+/// The "bomb" fault frame of `--bomb-at` (docs/PROTOCOL.md B.13).
 ///
 /// zstd modes: a dictless zstd frame of a few KiB that inflates to
 /// [`BOMB_INFLATED_SIZE`] zero bytes, with no content size. It is built once
@@ -446,7 +446,7 @@ fn build_bomb() -> Result<Vec<u8>, SimError> {
     }
 }
 
-/// The fault frame of `--unknown-dict-at` (PROTOCOL.md B.13): a valid zstd
+/// The fault frame of `--unknown-dict-at` (docs/PROTOCOL.md B.13): a valid zstd
 /// frame whose header names dictId [`UNKNOWN_DICT_ID`], which the simulator
 /// never announces. It holds an `odds` message compressed with a copy of the
 /// `odds` dictionary relabelled with that id.
@@ -475,10 +475,10 @@ pub const BAD_JSON: &str =
 /// Bytes used by [`bad_json_frame`] in `binary` mode: a one-entry map whose
 /// key and value are `0xC1`, a byte MessagePack never uses. Strict decoders
 /// reject the byte; lenient ones (rmpv reads it as nil) are left with a
-/// non-string key, which PROTOCOL.md B.5 rejects as `bad_msgpack`.
+/// non-string key, which docs/PROTOCOL.md B.5 rejects as `bad_msgpack`.
 pub const BAD_MSGPACK: [u8; 3] = [0x81, 0xC1, 0xC1];
 
-/// The fault frame of `--bad-json-at` (PROTOCOL.md B.13): [`BAD_JSON`] as a
+/// The fault frame of `--bad-json-at` (docs/PROTOCOL.md B.13): [`BAD_JSON`] as a
 /// text frame (`json`), compressed like an `odds` message (zstd modes), or
 /// [`BAD_MSGPACK`] (`binary`).
 ///

@@ -1,7 +1,7 @@
 //! Simulators for both odds feeds, with fault injection, usable from tests,
 //! benchmarks and the `oddsfeed sim` command.
 //!
-//! - `ws`: the WebSocket simulator (PROTOCOL.md Part B), and `img`: the IMG
+//! - `ws`: the WebSocket simulator (docs/PROTOCOL.md Part B), and `img`: the IMG
 //!   newline-JSON simulator (Part A). These do the networking.
 //!
 //! The WebSocket simulator is built on sans-IO pieces that never read a clock
@@ -11,12 +11,12 @@
 //!   (`odds`, `fixtures`, `bookmakers`, `scores`, `clocks`) with strictly
 //!   increasing entryIds per channel. The caller supplies the time.
 //! - [`dicts`]: the three trained zstd dictionaries (`odds`, `fixtures`,
-//!   `bookmakers`) embedded from `fixtures/dicts/`, with fixed dictionary ids.
+//!   `bookmakers`) embedded from the crate's `dicts/` folder, with fixed dictionary ids.
 //! - [`encode`]: turns one JSON message into the frame a given receive type puts
 //!   on the wire (text JSON, one MessagePack map, one zstd frame with or without
 //!   a dictionary), plus the `dict` control frame and the fault frames of
-//!   PROTOCOL.md B.13 (zstd bomb, unknown dictId, bad JSON).
-//! - [`corpus`]: writes a decode-benchmark corpus in the layout `CLI.md`
+//!   docs/PROTOCOL.md B.13 (zstd bomb, unknown dictId, bad JSON).
+//! - [`corpus`]: writes a decode-benchmark corpus in the layout `docs/CLI.md`
 //!   describes for `oddsfeed bench decode`.
 
 pub mod corpus;

@@ -1,5 +1,5 @@
 //! The IMG simulator over plain TCP on loopback: session flow, responses,
-//! subscriptions and the fault flags of PROTOCOL.md A.9.
+//! subscriptions and the fault flags of docs/PROTOCOL.md A.9.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! `sim ws` end to end, driven by a plain tokio-tungstenite client: login
 //! answers and refusals, every receive type, the stream limit, resume and
-//! replay, and the fault flags (PROTOCOL.md Part B).
+//! replay, and the fault flags (docs/PROTOCOL.md Part B).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -207,7 +207,7 @@ impl Client {
     }
 }
 
-/// Control by `type` (PROTOCOL.md B.5 rule 1), data by `channel` + `payload`.
+/// Control by `type` (docs/PROTOCOL.md B.5 rule 1), data by `channel` + `payload`.
 fn classify(value: Value, dict_id: u32, dicts: &mut HashMap<u32, Vec<u8>>) -> Got {
     let control = [
         "login_ok",

@@ -1,5 +1,5 @@
 //! Line encoders: compact JSON or a raw payload, terminated by one `\n`
-//! (PROTOCOL.md A.1, "Writer").
+//! (docs/PROTOCOL.md A.1, "Writer").
 
 use serde::Serialize;
 

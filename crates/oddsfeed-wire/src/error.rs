@@ -71,7 +71,7 @@ pub enum WireError {
 }
 
 impl WireError {
-    /// The machine-readable reason, as named in PROTOCOL.md ("Robustness
+    /// The machine-readable reason, as named in docs/PROTOCOL.md ("Robustness
     /// rules"): `line_too_long`, `invalid_utf8`, `frame_too_large`; the two
     /// encoder-side errors are `newline_in_payload` and `json_encode`.
     #[must_use]

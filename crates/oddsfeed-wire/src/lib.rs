@@ -4,7 +4,7 @@
 //! This crate turns raw transport bytes into units the rest of the stack can
 //! parse, with a hard bound on memory whatever the peer sends:
 //!
-//! - [`LineDecoder`] splits the newline-JSON feed (PROTOCOL.md Part A) into
+//! - [`LineDecoder`] splits the newline-JSON feed (docs/PROTOCOL.md Part A) into
 //!   [`Line`]s: `\n` ends a line, one `\r` before it is stripped, blank lines
 //!   are skipped, over-long lines are reported once and discarded
 //!   ([`WireError::LineTooLong`]), invalid UTF-8 is reported and skipped.

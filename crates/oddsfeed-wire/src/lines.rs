@@ -1,4 +1,4 @@
-//! [`LineDecoder`]: a bounded, sans-IO newline splitter (PROTOCOL.md A.1).
+//! [`LineDecoder`]: a bounded, sans-IO newline splitter (docs/PROTOCOL.md A.1).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use crate::error::MAX_SEEN_PREFIX;
 use crate::{Line, WireError};
 
-/// Default maximum line length: 4 MiB (PROTOCOL.md A.1).
+/// Default maximum line length: 4 MiB (docs/PROTOCOL.md A.1).
 ///
 /// The limit exists because a line is buffered until its `\n` arrives: without
 /// one, a peer that never sends a newline (by bug or on purpose) makes the
@@ -45,7 +45,7 @@ enum Item {
 /// returns `None`. At end of stream call [`finish`](Self::finish) until it
 /// returns `None` to get an unterminated last line.
 ///
-/// Rules (PROTOCOL.md A.1):
+/// Rules (docs/PROTOCOL.md A.1):
 /// - a line ends at `\n`; one `\r` right before it is stripped;
 /// - blank lines (empty after stripping) are skipped;
 /// - a line longer than [`max_line`](Self::max_line) bytes (excluding the
@@ -113,7 +113,7 @@ impl LineDecoder {
     /// Whether a lone `\r` also ends a line (default `false`).
     ///
     /// Turn it on when reading from a peer behind a PTY, where the Enter key
-    /// sends `\r` (PROTOCOL.md A.1). `\r\n` still ends a single line.
+    /// sends `\r` (docs/PROTOCOL.md A.1). `\r\n` still ends a single line.
     #[must_use]
     pub fn with_cr_terminator(mut self, on: bool) -> Self {
         self.cr_terminator = on;

@@ -1,8 +1,8 @@
-//! WebSocket message classification (PROTOCOL.md B.1, B.5 rules 1-3, B.12).
+//! WebSocket message classification (docs/PROTOCOL.md B.1, B.5 rules 1-3, B.12).
 //!
 //! The WebSocket protocol itself (handshake, framing, masking, ping/pong) is
 //! left to a WebSocket library; this module works on whole messages, which
-//! PROTOCOL.md calls "frames": it checks their size, splits text frames into
+//! docs/PROTOCOL.md calls "frames": it checks their size, splits text frames into
 //! JSON documents and sniffs the format of binary frames.
 
 use std::fmt;
@@ -10,7 +10,7 @@ use std::iter::FusedIterator;
 
 use crate::WireError;
 
-/// Default maximum size of one WebSocket message: 4 MiB (PROTOCOL.md B.12,
+/// Default maximum size of one WebSocket message: 4 MiB (docs/PROTOCOL.md B.12,
 /// the vendor example's `max_size=4194304`).
 ///
 /// A message is buffered whole before it can be decoded, so without a bound a
@@ -19,7 +19,7 @@ use crate::WireError;
 /// buffering it; [`check_frame_size`] is the check for layers that did not.
 pub const DEFAULT_MAX_FRAME: usize = 4 << 20;
 
-/// The two kinds of WebSocket data message (PROTOCOL.md B.1): text frames
+/// The two kinds of WebSocket data message (docs/PROTOCOL.md B.1): text frames
 /// carry control JSON (and data in `json` mode), binary frames carry data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameKind {
@@ -70,7 +70,7 @@ pub fn check_frame_size(len: usize, max_frame: usize) -> Result<(), WireError> {
     }
 }
 
-/// Splits a text frame into its JSON documents (PROTOCOL.md B.5 rule 1).
+/// Splits a text frame into its JSON documents (docs/PROTOCOL.md B.5 rule 1).
 ///
 /// Documents are separated by `\n`; each is trimmed of surrounding ASCII
 /// whitespace (which covers a trailing `\r`), and blank ones are skipped. The
@@ -114,7 +114,7 @@ impl<'a> Iterator for TextDocuments<'a> {
 impl FusedIterator for TextDocuments<'_> {}
 
 /// The format of a binary frame, guessed from its first bytes
-/// (PROTOCOL.md B.5 rule 3).
+/// (docs/PROTOCOL.md B.5 rule 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sniff {
     /// Starts with the zstd frame magic `28 B5 2F FD`.

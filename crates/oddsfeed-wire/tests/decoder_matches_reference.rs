@@ -40,7 +40,7 @@ fn view(item: Result<oddsfeed_wire::Line, WireError>) -> Out {
     }
 }
 
-/// The obvious whole-input implementation of PROTOCOL.md A.1.
+/// The obvious whole-input implementation of docs/PROTOCOL.md A.1.
 fn reference(input: &[u8], max_line: usize, cr_mode: bool) -> (Vec<Out>, u64) {
     let mut out = Vec::new();
     let mut discarded = 0u64;

@@ -132,7 +132,7 @@ pub struct Decompressor {
 
 impl Decompressor {
     /// A decompressor whose output never exceeds `max_output` bytes
-    /// (PROTOCOL.md `max_decompressed`; see
+    /// (docs/PROTOCOL.md `max_decompressed`; see
     /// [`DEFAULT_MAX_DECOMPRESSED`](crate::DEFAULT_MAX_DECOMPRESSED)).
     ///
     /// Allocates at most [`INITIAL_OUTPUT_CAPACITY`] now, never the bound.
@@ -179,7 +179,7 @@ impl Decompressor {
     }
 
     /// Decodes `frame`, which must be exactly one zstd frame, choosing the
-    /// dictionary from `dicts` by the frame's dictId (PROTOCOL.md B.5 "zstd
+    /// dictionary from `dicts` by the frame's dictId (docs/PROTOCOL.md B.5 "zstd
     /// steps" 1–5; the size check of step 1 is the transport's).
     ///
     /// Returns the decompressed bytes as a mutable slice of the reused

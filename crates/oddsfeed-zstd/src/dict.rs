@@ -1,5 +1,5 @@
 //! Digested zstd dictionaries and the store that maps a frame's dictId to
-//! one (PROTOCOL.md B.6).
+//! one (docs/PROTOCOL.md B.6).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -93,7 +93,7 @@ impl fmt::Debug for Dictionary {
 /// - Cloning is cheap (one [`Arc`] bump). Clones are independent values:
 ///   inserting into one copies the map (not the dictionaries) if it is
 ///   shared, and never changes the other clones.
-/// - The store is meant to outlive a connection: PROTOCOL.md B.6 keeps
+/// - The store is meant to outlive a connection: docs/PROTOCOL.md B.6 keeps
 ///   dictionaries across reconnects.
 #[derive(Clone, Default)]
 pub struct DictStore {

@@ -80,7 +80,7 @@ pub enum ZstdError {
 }
 
 impl ZstdError {
-    /// The stable reason name used in `decode_error` reports (PROTOCOL.md,
+    /// The stable reason name used in `decode_error` reports (docs/PROTOCOL.md,
     /// B.5 and "Robustness rules").
     ///
     /// | variant | reason |

@@ -21,7 +21,7 @@ pub const BAD_MAGIC_PREFIX_LEN: usize = 16;
 /// Returns the Dictionary_ID of the zstd frame at the start of `frame`, or
 /// `0` when the header carries none (a dictless frame).
 ///
-/// This is the first half of PROTOCOL.md B.5 "zstd steps" 1–2; it looks at
+/// This is the first half of docs/PROTOCOL.md B.5 "zstd steps" 1–2; it looks at
 /// the header only and does not decode anything.
 ///
 /// # Errors

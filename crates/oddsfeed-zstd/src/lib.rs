@@ -2,7 +2,7 @@
 //! store keyed by dictId, one decoder per connection, and a hard bound on
 //! decompressed output.
 //!
-//! This crate implements the "zstd steps" of PROTOCOL.md B.5 and the
+//! This crate implements the "zstd steps" of docs/PROTOCOL.md B.5 and the
 //! dictionary rules of B.6. It takes byte slices and returns byte slices: no
 //! I/O, no async runtime, no clock, no JSON. What the decompressed bytes mean
 //! is `oddsfeed-model`'s business; when to call what is `oddsfeed-session`'s.
@@ -22,7 +22,7 @@
 //! - [`frame_dict_id`]: the dictId of a frame without decoding it (for
 //!   reports).
 //! - [`ZstdError`]: every failure, with [`ZstdError::reason`] giving the
-//!   PROTOCOL.md name (`bad_magic`, `unknown_dict`, ...). None is fatal: the
+//!   docs/PROTOCOL.md name (`bad_magic`, `unknown_dict`, ...). None is fatal: the
 //!   caller reports the frame it still holds, skips it and goes on.
 //!
 //! # What it deliberately does not do
@@ -82,7 +82,7 @@ pub use dict::{DICT_MAGIC, DictStore, Dictionary};
 pub use error::{DictRejection, ZstdError};
 pub use frame::{BAD_MAGIC_PREFIX_LEN, ZSTD_MAGIC, frame_dict_id};
 
-/// Default bound on one frame's decompressed output, 64 MiB (PROTOCOL.md
+/// Default bound on one frame's decompressed output, 64 MiB (docs/PROTOCOL.md
 /// B.12 `max_decompressed`, as in the vendor's example).
 ///
 /// Risk it covers: feed frames carry no content size, so without a bound a
@@ -91,11 +91,11 @@ pub use frame::{BAD_MAGIC_PREFIX_LEN, ZSTD_MAGIC, frame_dict_id};
 /// while decoding one frame.
 pub const DEFAULT_MAX_DECOMPRESSED: usize = 64 << 20;
 
-/// Largest dictionary accepted, 1 MiB (PROTOCOL.md B.6). Real ones are
+/// Largest dictionary accepted, 1 MiB (docs/PROTOCOL.md B.6). Real ones are
 /// ~32 KiB; the limit stops a `dict` frame from pinning arbitrary memory.
 pub const MAX_DICT_SIZE: usize = 1 << 20;
 
-/// Most dictionaries a [`DictStore`] holds, 64 (PROTOCOL.md B.6). A new id
+/// Most dictionaries a [`DictStore`] holds, 64 (docs/PROTOCOL.md B.6). A new id
 /// beyond that is rejected ([`DictRejection::StoreFull`]); replacing an
 /// existing id is always allowed.
 pub const MAX_DICTS: usize = 64;

@@ -3,11 +3,11 @@
 //! This is the crate application teams use. It drives the sans-IO session state machines of
 //! [`session`] over real sockets:
 //!
-//! - [`ws`]: the OddsPapi-style WebSocket feed (PROTOCOL.md Part B): API-key login, channels and
+//! - [`ws`]: the OddsPapi-style WebSocket feed (docs/PROTOCOL.md Part B): API-key login, channels and
 //!   filters, the four receive types (`json`, `binary` = MessagePack, `zstd`, `zstd-dict` with
 //!   server-pushed dictionaries), resume cursors across reconnects, `snapshot_required`,
 //!   `reconnect` overlaps, TLS with certificate verification.
-//! - [`img`]: the IMG Arena-style newline-JSON feed over SSH (PROTOCOL.md Part A): host-key
+//! - [`img`]: the IMG Arena-style newline-JSON feed over SSH (docs/PROTOCOL.md Part A): host-key
 //!   verification, public-key authentication, `init` and standing requests re-sent on every
 //!   reconnect, responses correlated with their requests, heartbeat health.
 //! - [`state`]: where resume cursors live between runs ([`state::FileStore`] is the CLI's

@@ -1,7 +1,7 @@
 //! Where a client keeps its resume cursors between runs.
 //!
 //! A WebSocket session resumes after a reconnect from its cursors: the server's epoch and the last
-//! entryId per channel ([`ResumeState`], PROTOCOL.md B.9). Inside one process the session keeps them
+//! entryId per channel ([`ResumeState`], docs/PROTOCOL.md B.9). Inside one process the session keeps them
 //! in memory; to survive a restart they must be written somewhere. A [`CursorStore`] is that
 //! somewhere:
 //!

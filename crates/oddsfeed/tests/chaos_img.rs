@@ -1,9 +1,9 @@
 //! Chaos test of the IMG client over TCP: the simulator disconnects it again and again, by a
-//! seeded schedule, with the two faults of PROTOCOL.md A.9 that end a connection: `drop_after`
+//! seeded schedule, with the two faults of docs/PROTOCOL.md A.9 that end a connection: `drop_after`
 //! (a close without a notice, a seeded number of pushes after the snapshot) and
 //! `slow_reader_kick` (a `slow reader` notice right after the snapshot, then a close).
 //!
-//! PROTOCOL.md A.7/A.8: there is no resume; after every reconnect the client must re-send `init`
+//! docs/PROTOCOL.md A.7/A.8: there is no resume; after every reconnect the client must re-send `init`
 //! and every standing subscription, in order, and report `session_initialized` with
 //! `reconnect: true`, after which a fresh snapshot replaces the application's state. The test
 //! checks both sides of every connection:

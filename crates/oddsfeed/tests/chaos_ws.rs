@@ -2,7 +2,7 @@
 //! a hundred seeded disruptions, and what it delivered is compared with everything the simulators
 //! produced.
 //!
-//! The disruptions (PROTOCOL.md B.9, B.11, B.13):
+//! The disruptions (docs/PROTOCOL.md B.9, B.11, B.13):
 //! - **drop**: a TCP proxy between client and simulator cuts every connection at once, at a
 //!   seeded point (after N data messages on the current connection), possibly mid-frame: an abrupt
 //!   close without a close frame;
@@ -15,8 +15,8 @@
 //!   (250 ms here) has passed over messages the client never got, so the resume hits
 //!   `resume_window_exceeded`.
 //!
-//! Every channel is a replay channel. The assertion (CLARIFICATIONS.md "No duplicate, no gap";
-//! PROTOCOL.md B.9 step 8 "no silent gaps"): for every channel, the client delivered each message
+//! Every channel is a replay channel. The assertion (docs/PROTOCOL.md B.9, "no duplicate, no gap";
+//! docs/PROTOCOL.md B.9 step 8 "no silent gaps"): for every channel, the client delivered each message
 //! of the simulators' stream at most once, in order, byte for byte as produced; any message it
 //! skipped lies between two delivered messages (or after the last one) with a `snapshot_required`
 //! for that channel, from the server or raised by the client, reported in between.

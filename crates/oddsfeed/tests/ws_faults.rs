@@ -1,5 +1,5 @@
 //! Bad frames from the simulator's fault flags: each is reported as a `decode_error` naming the
-//! PROTOCOL.md reason, skipped, and no other message is lost.
+//! docs/PROTOCOL.md reason, skipped, and no other message is lost.
 
 mod ws_common;
 

@@ -1,4 +1,4 @@
-//! The newline-JSON feed over SSH (PROTOCOL.md Part A): requests the client sends and the
+//! The newline-JSON feed over SSH (docs/PROTOCOL.md Part A): requests the client sends and the
 //! lines the server sends back.
 //!
 //! [`parse_img_line`] classifies one line (A.3 "Classify a line"):

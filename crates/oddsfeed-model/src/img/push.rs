@@ -1,4 +1,4 @@
-//! Pushes (PROTOCOL.md A.3, A.5).
+//! Pushes (docs/PROTOCOL.md A.3, A.5).
 
 use std::fmt;
 
@@ -110,7 +110,7 @@ impl Push {
     }
 }
 
-/// A push's `msg`, typed by the push's `type`. Shapes marked \[C\] in PROTOCOL.md A.5 are
+/// A push's `msg`, typed by the push's `type`. Shapes marked \[C\] in docs/PROTOCOL.md A.5 are
 /// provisional, so their fields are optional.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

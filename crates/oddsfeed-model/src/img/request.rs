@@ -1,4 +1,4 @@
-//! Client requests (PROTOCOL.md A.3, A.4).
+//! Client requests (docs/PROTOCOL.md A.3, A.4).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! Responses (PROTOCOL.md A.3) and disconnect notices (A.7).
+//! Responses (docs/PROTOCOL.md A.3) and disconnect notices (A.7).
 
 use std::fmt;
 use std::str::FromStr;

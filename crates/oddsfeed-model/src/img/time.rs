@@ -1,4 +1,4 @@
-//! IMG timestamps: `YYYY-MM-DD HH:MM:SS.ffffff`, UTC without a zone (PROTOCOL.md A.3).
+//! IMG timestamps: `YYYY-MM-DD HH:MM:SS.ffffff`, UTC without a zone (docs/PROTOCOL.md A.3).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Server control frames (PROTOCOL.md B.4, B.6, B.8).
+//! Server control frames (docs/PROTOCOL.md B.4, B.6, B.8).
 //!
 //! Control frames are read leniently: every field the server might leave out is an
 //! `Option`, a field of the wrong type reads as `None`, and a frame with an unknown `type`

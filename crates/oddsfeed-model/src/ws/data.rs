@@ -1,4 +1,4 @@
-//! Data messages (PROTOCOL.md B.7) and the streaming envelope reader behind the fast path.
+//! Data messages (docs/PROTOCOL.md B.7) and the streaming envelope reader behind the fast path.
 
 use std::fmt;
 

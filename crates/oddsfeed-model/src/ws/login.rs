@@ -1,4 +1,4 @@
-//! The client's only message on the WebSocket feed (PROTOCOL.md B.3) and the receive
+//! The client's only message on the WebSocket feed (docs/PROTOCOL.md B.3) and the receive
 //! types it negotiates.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use crate::entry_id::EntryId;
 use crate::error::{ModelError, cap_raw};
 use crate::resume::ResumeState;
 
-/// How the server encodes data frames (`receiveType`, PROTOCOL.md B.3/B.5).
+/// How the server encodes data frames (`receiveType`, docs/PROTOCOL.md B.3/B.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ReceiveType {
@@ -76,7 +76,7 @@ impl<'de> Deserialize<'de> for ReceiveType {
     }
 }
 
-/// The `login` frame (PROTOCOL.md B.3).
+/// The `login` frame (docs/PROTOCOL.md B.3).
 ///
 /// [`Login::to_wire_json`] writes exactly the B.3 shape, in B.3 key order, leaving out every
 /// optional field that is `None`; it carries the real API key because the server needs it, and

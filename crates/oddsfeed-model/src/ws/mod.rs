@@ -1,4 +1,4 @@
-//! The WebSocket feed (PROTOCOL.md Part B): the login, control frames, data messages and
+//! The WebSocket feed (docs/PROTOCOL.md Part B): the login, control frames, data messages and
 //! the decode rules that turn a frame's bytes into them.
 //!
 //! Every entry point classifies a JSON object by B.5 rule 1: a `type` in

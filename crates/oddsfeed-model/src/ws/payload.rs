@@ -1,4 +1,4 @@
-//! Typed views of data payloads, chosen by channel (PROTOCOL.md B.7).
+//! Typed views of data payloads, chosen by channel (docs/PROTOCOL.md B.7).
 //!
 //! The views are best effort: they read the fields the protocol names and ignore the rest
 //! (the message's `raw` text keeps everything). Numeric ids are accepted as numbers or as

@@ -2,20 +2,20 @@
 
 use std::time::Duration;
 
-/// Default [`ImgSessionConfig::heartbeat_stale_after`]: 10 s (PROTOCOL.md A.6).
+/// Default [`ImgSessionConfig::heartbeat_stale_after`]: 10 s (docs/PROTOCOL.md A.6).
 pub const DEFAULT_HEARTBEAT_STALE_AFTER: Duration = Duration::from_secs(10);
-/// Default [`ImgSessionConfig::dead_after`]: 10 s (PROTOCOL.md A.6).
+/// Default [`ImgSessionConfig::dead_after`]: 10 s (docs/PROTOCOL.md A.6).
 pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(10);
-/// Default [`ImgSessionConfig::init_response_timeout`]: 10 s (PROTOCOL.md A.6).
+/// Default [`ImgSessionConfig::init_response_timeout`]: 10 s (docs/PROTOCOL.md A.6).
 pub const DEFAULT_INIT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`ImgSessionConfig::max_outstanding`]: 1024 requests.
 pub const DEFAULT_MAX_OUTSTANDING: usize = 1024;
-/// Default [`ImgSessionConfig::rate_limit_floor`]: 10 s (PROTOCOL.md A.7).
+/// Default [`ImgSessionConfig::rate_limit_floor`]: 10 s (docs/PROTOCOL.md A.7).
 pub const DEFAULT_RATE_LIMIT_FLOOR: Duration = Duration::from_secs(10);
 /// Default [`ImgSessionConfig::raw_cap`]: 4 KiB.
 pub const DEFAULT_RAW_CAP: usize = 4096;
 
-/// Names of the requests the session treats specially (PROTOCOL.md A.4; all `[C]` except
+/// Names of the requests the session treats specially (docs/PROTOCOL.md A.4; all `[C]` except
 /// `init`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,7 +42,7 @@ impl Default for RequestNames {
 
 /// Configuration of an [`ImgSession`](super::ImgSession).
 ///
-/// Every value is a documented default from PROTOCOL.md Part A, never a hard-wired constant.
+/// Every value is a documented default from docs/PROTOCOL.md Part A, never a hard-wired constant.
 /// The struct is `#[non_exhaustive]`: start from [`ImgSessionConfig::default`] and change fields.
 ///
 /// ```
@@ -88,7 +88,7 @@ pub struct ImgSessionConfig {
     pub raw_cap: usize,
     /// Run one connection only: when it ends, finish instead of reconnecting. Default `false`.
     pub once: bool,
-    /// Request names (PROTOCOL.md A.4).
+    /// Request names (docs/PROTOCOL.md A.4).
     pub names: RequestNames,
     /// `status` of a successful init response. Default `session initialized`.
     pub init_status: String,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use oddsfeed_model::img::{DisconnectNotice, DisconnectReason, Push, Request, Response};
 
-/// Why a line from the server could not be decoded (PROTOCOL.md "Robustness rules").
+/// Why a line from the server could not be decoded (docs/PROTOCOL.md "Robustness rules").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DecodeReason {
@@ -20,7 +20,7 @@ pub enum DecodeReason {
 }
 
 impl DecodeReason {
-    /// The PROTOCOL.md name: `line_too_long`, `invalid_utf8`, `bad_json`, `wrong_shape`.
+    /// The docs/PROTOCOL.md name: `line_too_long`, `invalid_utf8`, `bad_json`, `wrong_shape`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -140,7 +140,7 @@ impl fmt::Display for DisconnectedReason {
     }
 }
 
-/// Something the application should know. [`Event::name`] gives the CLI.md event name.
+/// Something the application should know. [`Event::name`] gives the docs/CLI.md event name.
 ///
 /// Data events ([`Event::Response`], [`Event::Push`], [`Event::Disconnect`],
 /// [`Event::Unknown`]) each carry one line exactly as the server sent it; the others describe
@@ -152,7 +152,7 @@ pub enum Event {
     /// [`Event::Response`].
     ///
     /// With `reconnect: true` the snapshot that follows **replaces** the application's state:
-    /// there is no resume, and prices older than it must be discarded (PROTOCOL.md A.8).
+    /// there is no resume, and prices older than it must be discarded (docs/PROTOCOL.md A.8).
     SessionInitialized {
         /// The server's `session_id` (quote it to support), when sent.
         session_id: Option<String>,
@@ -212,7 +212,7 @@ pub enum Event {
 }
 
 impl Event {
-    /// The event name of CLI.md (`session_initialized`, `response`, `server_error`,
+    /// The event name of docs/CLI.md (`session_initialized`, `response`, `server_error`,
     /// `heartbeat_stale`, `heartbeat_ok`, `unmatched_response`, `heartbeat_time_backwards`,
     /// `decode_error`, `disconnected`), or `push` / `unknown` for the two data-only events.
     #[must_use]

@@ -1,4 +1,4 @@
-//! Sans-IO session for the IMG-style newline-JSON feed (PROTOCOL.md Part A).
+//! Sans-IO session for the IMG-style newline-JSON feed (docs/PROTOCOL.md Part A).
 //!
 //! [`ImgSession`] turns the bytes of one connection at a time into [`Event`]s, the lines to
 //! send and the next deadline. It does no I/O and never reads a clock: the driver passes `now`
@@ -14,7 +14,7 @@
 //! - tracks liveness on arrival time: `heartbeat_stale` / `heartbeat_ok` around the heartbeat
 //!   clock (which starts at the init response), a dead connection after silence, a deadline for
 //!   the init response;
-//! - maps the server's disconnect notices to a reconnect policy (PROTOCOL.md A.7);
+//! - maps the server's disconnect notices to a reconnect policy (docs/PROTOCOL.md A.7);
 //! - reports undecodable lines (`line_too_long`, `invalid_utf8`, `bad_json`, `wrong_shape`)
 //!   and goes on; unknown objects are passed through raw.
 //!

@@ -60,7 +60,7 @@ impl Outstanding {
     }
 
     /// Correlates a response: by `request_id` when it has one, else the oldest outstanding
-    /// request (PROTOCOL.md A.4).
+    /// request (docs/PROTOCOL.md A.4).
     pub(crate) fn take(&mut self, request_id: Option<&str>) -> Match {
         let found = match request_id {
             Some(id) => self

@@ -7,17 +7,17 @@ use oddsfeed_model::{ApiKey, ReceiveType};
 use crate::backoff::BackoffConfig;
 use crate::error::SessionError;
 
-/// Default bound on one WebSocket message: 4 MiB (PROTOCOL.md B.12).
+/// Default bound on one WebSocket message: 4 MiB (docs/PROTOCOL.md B.12).
 pub const DEFAULT_MAX_FRAME: usize = oddsfeed_wire::ws::DEFAULT_MAX_FRAME;
-/// Default bound on one decompressed zstd frame: 64 MiB (PROTOCOL.md B.5).
+/// Default bound on one decompressed zstd frame: 64 MiB (docs/PROTOCOL.md B.5).
 pub const DEFAULT_MAX_DECOMPRESSED: usize = oddsfeed_zstd::DEFAULT_MAX_DECOMPRESSED;
-/// Default wait for `login_ok` after connecting: 10 s (PROTOCOL.md B.10).
+/// Default wait for `login_ok` after connecting: 10 s (docs/PROTOCOL.md B.10).
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default silence after which the client sends a Ping: 15 s (PROTOCOL.md B.10).
+/// Default silence after which the client sends a Ping: 15 s (docs/PROTOCOL.md B.10).
 pub const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(15);
-/// Default silence after which a connection is dead: 30 s (PROTOCOL.md B.10).
+/// Default silence after which a connection is dead: 30 s (docs/PROTOCOL.md B.10).
 pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(30);
-/// Default least wait after "too many connections" (close 4003): 10 s (PROTOCOL.md B.11).
+/// Default least wait after "too many connections" (close 4003): 10 s (docs/PROTOCOL.md B.11).
 pub const DEFAULT_TOO_MANY_CONNECTIONS_FLOOR: Duration = Duration::from_secs(10);
 
 /// Longest accepted timer setting (`login_timeout`, `ping_after_idle`, `dead_after`,
@@ -25,7 +25,7 @@ pub const DEFAULT_TOO_MANY_CONNECTIONS_FLOOR: Duration = Duration::from_secs(10)
 /// keeps deadline arithmetic far from `Instant` overflow.
 pub const MAX_TIMER: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The login filters (PROTOCOL.md B.3). `None` leaves a field out of the login; the server then
+/// The login filters (docs/PROTOCOL.md B.3). `None` leaves a field out of the login; the server then
 /// applies its default (no restriction, `lang` `en`, both pregame and live).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WsFilters {

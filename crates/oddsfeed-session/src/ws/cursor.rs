@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use oddsfeed_model::{EntryId, ResumeState};
 
-/// The cursors of one session (PROTOCOL.md B.9).
+/// The cursors of one session (docs/PROTOCOL.md B.9).
 ///
 /// * `delivered[ch]`: the highest entryId handed to the application as an event. It drives dedupe
 ///   (step 2) and the `lastSeenId` of an in-process resume login (step 3).

@@ -6,7 +6,7 @@ use std::fmt;
 /// small enough that a stream of hostile frames cannot pile up memory in reports.
 pub const MAX_RAW_KEPT: usize = 4 << 10;
 
-/// Why a frame could not be decoded, named as PROTOCOL.md names it (B.5 and "Robustness rules").
+/// Why a frame could not be decoded, named as docs/PROTOCOL.md names it (B.5 and "Robustness rules").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum DecodeReason {
@@ -39,7 +39,7 @@ pub enum DecodeReason {
 }
 
 impl DecodeReason {
-    /// The PROTOCOL.md name, e.g. `"unknown_dict"`; the CLI prints it in `decode_error` events.
+    /// The docs/PROTOCOL.md name, e.g. `"unknown_dict"`; the CLI prints it in `decode_error` events.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -139,7 +139,7 @@ impl DecodeError {
         self
     }
 
-    /// The PROTOCOL.md reason name, e.g. `"output_bound_exceeded"`.
+    /// The docs/PROTOCOL.md reason name, e.g. `"output_bound_exceeded"`.
     #[must_use]
     pub fn reason_str(&self) -> &'static str {
         self.reason.as_str()

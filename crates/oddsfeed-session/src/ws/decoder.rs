@@ -1,4 +1,4 @@
-//! [`FrameDecoder`]: the PROTOCOL.md B.5 decode rules in one place.
+//! [`FrameDecoder`]: the docs/PROTOCOL.md B.5 decode rules in one place.
 
 use std::collections::HashMap;
 
@@ -29,7 +29,7 @@ pub struct DecoderStats {
     pub errors: u64,
 }
 
-/// Decodes whole WebSocket frames into messages by the negotiated mode (PROTOCOL.md B.5).
+/// Decodes whole WebSocket frames into messages by the negotiated mode (docs/PROTOCOL.md B.5).
 ///
 /// It holds what decoding needs across frames: the mode, a zstd [`Decompressor`] (one DCtx and a
 /// reused output buffer), the [`DictStore`], and a simd-json [`FastParser`] with its scratch
@@ -143,7 +143,7 @@ impl FrameDecoder {
         &self.decompressor
     }
 
-    /// Stores the dictionary of a `dict` frame (PROTOCOL.md B.6) and returns its size in bytes. The
+    /// Stores the dictionary of a `dict` frame (docs/PROTOCOL.md B.6) and returns its size in bytes. The
     /// channel is remembered to name it in later zstd errors.
     ///
     /// # Errors

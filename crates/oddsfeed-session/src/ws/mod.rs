@@ -1,4 +1,4 @@
-//! The OddsPapi-style WebSocket feed (PROTOCOL.md Part B) as a sans-IO state machine.
+//! The OddsPapi-style WebSocket feed (docs/PROTOCOL.md Part B) as a sans-IO state machine.
 //!
 //! [`WsSession`] decides what to send, what to tell the application and when to (re)connect;
 //! [`FrameDecoder`] turns one WebSocket message into messages by the negotiated mode. Neither opens

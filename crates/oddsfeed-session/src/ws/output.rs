@@ -113,7 +113,7 @@ impl ReconnectDelay {
     }
 }
 
-/// How the CLI should exit after a fatal stop (CLI.md "Exit codes").
+/// How the CLI should exit after a fatal stop (docs/CLI.md "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitHint {
     /// The server refused the credentials: exit 3.
@@ -226,7 +226,7 @@ impl fmt::Display for WarningKind {
     }
 }
 
-/// Something the application or the log should know. [`Event::name`] gives the CLI.md event name.
+/// Something the application or the log should know. [`Event::name`] gives the docs/CLI.md event name.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -292,7 +292,7 @@ pub enum Event {
         reason: String,
         /// The channels concerned.
         channels: Vec<String>,
-        /// True when the client raised it (PROTOCOL.md B.9 step 8), false when the server sent it.
+        /// True when the client raised it (docs/PROTOCOL.md B.9 step 8), false when the server sent it.
         raised_by_client: bool,
     },
     /// The server asked the client to move to a new connection (`reconnect_requested`).
@@ -340,7 +340,7 @@ pub enum Event {
 }
 
 impl Event {
-    /// The CLI.md event name (`connected`, `login_ok`, `decode_error`, ...); `data` for
+    /// The docs/CLI.md event name (`connected`, `login_ok`, `decode_error`, ...); `data` for
     /// [`Event::Data`]; the warning kind for [`Event::Warning`].
     #[must_use]
     pub fn name(&self) -> &'static str {

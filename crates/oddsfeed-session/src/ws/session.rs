@@ -123,7 +123,7 @@ enum TimerOutcome {
     Ping,
 }
 
-/// The sans-IO state machine of the OddsPapi-style WebSocket feed (PROTOCOL.md Part B).
+/// The sans-IO state machine of the OddsPapi-style WebSocket feed (docs/PROTOCOL.md Part B).
 ///
 /// It owns the login, the negotiated decoder, dictionaries, resume cursors, liveness timers and the
 /// reconnect policy; the caller owns sockets and the clock. See the [module docs](super) for the

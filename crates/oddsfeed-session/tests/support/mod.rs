@@ -133,7 +133,7 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// A `dict` control frame (PROTOCOL.md B.6).
+/// A `dict` control frame (docs/PROTOCOL.md B.6).
 pub fn dict_frame(channel: &str, version: &str, dict_id: u32, data: &str) -> String {
     format!(
         r#"{{"type":"dict","channel":"{channel}","dictVersion":"{version}","dictId":{dict_id},"encoding":"base64","data":"{data}"}}"#
@@ -441,7 +441,7 @@ pub fn img_time(secs: u64) -> String {
     )
 }
 
-/// The post-init snapshot of a small golf feed (PROTOCOL.md A.2, A.5).
+/// The post-init snapshot of a small golf feed (docs/PROTOCOL.md A.2, A.5).
 pub fn img_snapshot() -> Vec<String> {
     let t = img_time(0);
     vec![

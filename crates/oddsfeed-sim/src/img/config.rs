@@ -1,5 +1,5 @@
 //! Configuration of the IMG-style simulator: timings, limits, fault flags and
-//! the protocol choices PROTOCOL.md marks `[C]`.
+//! the protocol choices docs/PROTOCOL.md marks `[C]`.
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct ImgSimConfig {
     /// Interval between heartbeat pushes once a session is initialized, in
-    /// milliseconds. Default 3000 (PROTOCOL.md A.6). `0` disables heartbeats.
+    /// milliseconds. Default 3000 (docs/PROTOCOL.md A.6). `0` disables heartbeats.
     pub heartbeat_ms: u64,
     /// How many non-heartbeat pushes (the snapshot included) a connection gets
     /// before the server closes it. Default `None`: no limit, run forever.
@@ -32,24 +32,24 @@ pub struct ImgSimConfig {
     /// Default 1.
     pub seed: u64,
     /// How long a client may take to send `init` after connecting before the
-    /// `no init sent` notice and the close. Default 10 s (PROTOCOL.md A.2).
+    /// `no init sent` notice and the close. Default 10 s (docs/PROTOCOL.md A.2).
     pub init_deadline: Duration,
     /// Pace of live pushes once a subscription exists: one market change per
     /// interval. Default 20 ms. `Duration::ZERO` = as fast as the reader takes
     /// them (paced by the outbound queue, so never a `slow reader` for that).
     pub update_interval: Duration,
-    /// Fault injection (PROTOCOL.md A.9). Default: no faults.
+    /// Fault injection (docs/PROTOCOL.md A.9). Default: no faults.
     pub faults: ImgFaults,
     /// Bound of the per-connection outbound queue, in bytes. A line that would
     /// push the queue past it is not queued; a `slow reader` notice is sent
-    /// instead and the connection closes. Default 8 MiB (PROTOCOL.md A.8).
+    /// instead and the connection closes. Default 8 MiB (docs/PROTOCOL.md A.8).
     /// Without a bound a stalled reader would make the server buffer without
     /// limit.
     pub max_outbound_bytes: usize,
     /// Longest request line accepted, in bytes, without its terminator. Longer
     /// lines are discarded up to the next line end and answered with
     /// `invalid request` (so are lines that are not UTF-8). Default 4 MiB
-    /// (PROTOCOL.md A.1); guards the server's memory against a client that
+    /// (docs/PROTOCOL.md A.1); guards the server's memory against a client that
     /// never sends a newline.
     pub max_line_bytes: usize,
     /// Snapshot and subscription images are handed to the outbound queue only
@@ -60,9 +60,9 @@ pub struct ImgSimConfig {
     /// Once a session has decided to close, how long the server keeps trying to
     /// flush queued lines to a reader that does not read. Default 5 s.
     pub close_grace: Duration,
-    /// Request names (PROTOCOL.md A.4; `[C]` choices except `init`).
+    /// Request names (docs/PROTOCOL.md A.4; `[C]` choices except `init`).
     pub names: ImgRequestNames,
-    /// Keys of a subscription filter (PROTOCOL.md A.4).
+    /// Keys of a subscription filter (docs/PROTOCOL.md A.4).
     pub filter_keys: ImgFilterKeys,
     /// `status` of a successful `init` response. Default `session initialized`.
     pub init_status: String,
@@ -94,7 +94,7 @@ impl Default for ImgSimConfig {
     }
 }
 
-/// Fault injection switches (PROTOCOL.md A.9). All off by default.
+/// Fault injection switches (docs/PROTOCOL.md A.9). All off by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImgFaults {

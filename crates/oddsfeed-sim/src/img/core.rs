@@ -14,7 +14,7 @@ use super::config::ImgSimConfig;
 use super::time::format_publish_time;
 use super::world::{GolfWorld, Market, market_update_msg};
 
-/// A subscription filter (PROTOCOL.md A.4): absent keys do not restrict.
+/// A subscription filter (docs/PROTOCOL.md A.4): absent keys do not restrict.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Filter {
     event_ids: Option<BTreeSet<String>>,
@@ -71,7 +71,7 @@ struct Pending {
     ends_snapshot: bool,
 }
 
-/// Error texts of simulator responses (PROTOCOL.md A.4).
+/// Error texts of simulator responses (docs/PROTOCOL.md A.4).
 pub(crate) const INIT_REQUIRED: &str = "init required";
 pub(crate) const ALREADY_INITIALIZED: &str = "already initialized";
 pub(crate) const UNKNOWN_REQUEST: &str = "unknown request";
@@ -176,7 +176,7 @@ impl Core {
             .to_string()
     }
 
-    /// A disconnect notice line (PROTOCOL.md A.7).
+    /// A disconnect notice line (docs/PROTOCOL.md A.7).
     pub(crate) fn notice(&self, reason: &str) -> String {
         json!({"mode": "push", "status": "error", "session_id": self.session_id, "reason": reason})
             .to_string()

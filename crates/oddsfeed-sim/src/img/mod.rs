@@ -1,5 +1,5 @@
 //! IMG Arena-style simulator: newline-delimited JSON over SSH, plain TCP or
-//! stdio (PROTOCOL.md Part A, CLI.md `sim img`).
+//! stdio (docs/PROTOCOL.md Part A, docs/CLI.md `sim img`).
 //!
 //! What it does:
 //! - generates a deterministic golf world from a seed ([`GolfWorld`]);
@@ -10,7 +10,7 @@
 //!   `subscribe`/`unsubscribe` with filters, a `market_update` image of the
 //!   subscribed markets and then live `market_update`, `settlement`,
 //!   `remove_markets` and `market` pushes; responses echo `request_id`;
-//! - the faults of PROTOCOL.md A.9 ([`ImgFaults`]) and the `messages` budget;
+//! - the faults of docs/PROTOCOL.md A.9 ([`ImgFaults`]) and the `messages` budget;
 //! - an 8 MiB outbound queue per connection: overflow sends `slow reader` and
 //!   closes.
 //!

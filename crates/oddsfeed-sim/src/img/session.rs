@@ -70,7 +70,7 @@ impl SimShared {
 #[non_exhaustive]
 pub struct SessionOptions {
     /// The client asked for a PTY: a lone `\r` also ends a request line
-    /// (PROTOCOL.md A.1).
+    /// (docs/PROTOCOL.md A.1).
     pub pty: bool,
     /// Flush after every line instead of after every batch of queued lines
     /// (for stdio under a forced command).
@@ -117,7 +117,7 @@ pub struct SessionReport {
 }
 
 /// Serves one session on a reader/writer pair: the whole protocol of
-/// PROTOCOL.md Part A as the simulator speaks it. Returns when the session is
+/// docs/PROTOCOL.md Part A as the simulator speaks it. Returns when the session is
 /// over and the writer has been shut down (or given up on after
 /// [`ImgSimConfig::close_grace`]).
 pub async fn serve_session<R, W>(

@@ -1,4 +1,4 @@
-//! `YYYY-MM-DD HH:MM:SS.ffffff` UTC timestamps (PROTOCOL.md A.3), without a
+//! `YYYY-MM-DD HH:MM:SS.ffffff` UTC timestamps (docs/PROTOCOL.md A.3), without a
 //! date library.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn known_instants_match_the_calendar() {
-        // 2025-03-14 08:50:11.331473 UTC, the PROTOCOL.md example.
+        // 2025-03-14 08:50:11.331473 UTC, the docs/PROTOCOL.md example.
         assert_eq!(
             format_unix_micros(1_741_942_211, 331_473),
             "2025-03-14 08:50:11.331473"

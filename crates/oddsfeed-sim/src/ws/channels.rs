@@ -1,6 +1,6 @@
 //! The channels the simulator produces, and small sets of them.
 
-/// The channels `sim ws` produces, in their canonical order (PROTOCOL.md B.3).
+/// The channels `sim ws` produces, in their canonical order (docs/PROTOCOL.md B.3).
 pub const PRODUCED_CHANNELS: [&str; 5] = ["odds", "fixtures", "bookmakers", "scores", "clocks"];
 
 /// A set of produced channels, one bit per entry of [`PRODUCED_CHANNELS`].

@@ -1,5 +1,5 @@
 //! Configuration of the WebSocket simulator: stream size and pace, the replay
-//! buffer, fault flags (PROTOCOL.md B.13) and every timing and limit the
+//! buffer, fault flags (docs/PROTOCOL.md B.13) and every timing and limit the
 //! protocol marks `[C]`.
 
 use std::fmt;
@@ -85,11 +85,11 @@ pub struct WsSimConfig {
     /// Default `None`.
     pub bad_json_at: Option<u64>,
     /// Most simultaneous logged-in connections per API key; the next login
-    /// gets `too_many_connections` and close 4003. Default 5 (PROTOCOL.md B.12).
+    /// gets `too_many_connections` and close 4003. Default 5 (docs/PROTOCOL.md B.12).
     pub max_connections_per_key: usize,
     /// Time a client has, from the TCP accept, to complete the WebSocket
     /// handshake and send its login; after it: error `login_timeout`, close
-    /// 4001. Default 10 s (PROTOCOL.md B.10).
+    /// 4001. Default 10 s (docs/PROTOCOL.md B.10).
     pub login_timeout: Duration,
     /// Interval between server WebSocket Pings. Default 15 s.
     pub ping_interval: Duration,
@@ -101,14 +101,14 @@ pub struct WsSimConfig {
     /// twice the most a resume replay may queue. A reader that lags further is
     /// closed with 4002; a replay that would pass half of it stops with
     /// `snapshot_required`/`client_backpressure`. Default 16 MiB
-    /// (PROTOCOL.md B.12). It is also the memory the live tail of the stream
+    /// (docs/PROTOCOL.md B.12). It is also the memory the live tail of the stream
     /// may use.
     pub outbound_queue_bytes: usize,
     /// How long a connection keeps streaming after its `reconnect` frame,
-    /// before the 1001 close. Default 3 s (PROTOCOL.md B.14).
+    /// before the 1001 close. Default 3 s (docs/PROTOCOL.md B.14).
     pub reconnect_grace: Duration,
     /// Largest inbound WebSocket message and frame accepted, in bytes; a bigger
-    /// one ends the connection. Default 1 MiB (PROTOCOL.md B.12): a login is a
+    /// one ends the connection. Default 1 MiB (docs/PROTOCOL.md B.12): a login is a
     /// few hundred bytes, so nothing legitimate comes near it.
     pub max_inbound: usize,
     /// Channels the simulator produces. Default all five: `odds`, `fixtures`,

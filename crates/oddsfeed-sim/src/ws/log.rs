@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::channels::ChannelSet;
 
-/// An entryId `(ts_ms, seq)`; compared numerically (PROTOCOL.md B.7).
+/// An entryId `(ts_ms, seq)`; compared numerically (docs/PROTOCOL.md B.7).
 pub(crate) type EntryId = (u64, u64);
 
 /// Writes an entryId as `<ts_ms>-<seq>`.
@@ -325,7 +325,7 @@ impl<S: MessageSource> StreamLog<S> {
     }
 
     /// Handles a login: applies `restart_epoch`, takes `serverEntryIds` and the
-    /// live position, and plans the resume (PROTOCOL.md B.9 "Simulator").
+    /// live position, and plans the resume (docs/PROTOCOL.md B.9 "Simulator").
     /// `replay_budget` bounds the replay in bytes of JSON.
     pub(crate) fn login(
         &mut self,

@@ -1,4 +1,4 @@
-//! Reading the client's `login` (PROTOCOL.md B.3) and writing the server's
+//! Reading the client's `login` (docs/PROTOCOL.md B.3) and writing the server's
 //! control frames (B.4, B.8, B.11). Sans-IO: text in, text out.
 
 use serde_json::{Map, Value, json};
@@ -77,7 +77,7 @@ impl Refusal {
         }
     }
 
-    /// The WebSocket close code that follows the error frame (PROTOCOL.md B.11).
+    /// The WebSocket close code that follows the error frame (docs/PROTOCOL.md B.11).
     pub(crate) fn close_code(self) -> u16 {
         match self {
             Refusal::NotLogin | Refusal::BadKey | Refusal::NoChannel => 1008,
@@ -168,7 +168,7 @@ fn entry_ids(ids: &[(&'static str, EntryId)]) -> Value {
     Value::Object(map)
 }
 
-/// The full `login_ok` of PROTOCOL.md B.4.
+/// The full `login_ok` of docs/PROTOCOL.md B.4.
 pub(crate) fn login_ok_frame(login: &Login, plan: &LoginPlan, window_ms: u64) -> String {
     json!({
         "type": "login_ok",
@@ -185,7 +185,7 @@ pub(crate) fn login_ok_frame(login: &Login, plan: &LoginPlan, window_ms: u64) ->
     .to_string()
 }
 
-/// A `snapshot_required` frame (PROTOCOL.md B.8); `serverEntryIds` covers the
+/// A `snapshot_required` frame (docs/PROTOCOL.md B.8); `serverEntryIds` covers the
 /// listed channels that have produced anything.
 pub(crate) fn snapshot_frame(
     reason: SnapshotReason,

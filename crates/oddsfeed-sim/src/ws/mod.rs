@@ -1,4 +1,4 @@
-//! The WebSocket simulator (`oddsfeed sim ws`, PROTOCOL.md Part B).
+//! The WebSocket simulator (`oddsfeed sim ws`, docs/PROTOCOL.md Part B).
 //!
 //! [`WsSim`] listens on `ws://ADDR/ws` (other paths get a 404; a TCP
 //! connection that closes without a handshake is ignored; permessage-deflate

@@ -1,5 +1,5 @@
 //! Deterministic generator of realistic WebSocket data messages
-//! (PROTOCOL.md B.7).
+//! (docs/PROTOCOL.md B.7).
 //!
 //! [`WsGenerator`] produces the compact JSON envelope
 //! `{"channel":..,"type":"UPDATE","payload":{..},"ts":..,"entryId":"<ts>-<seq>"}`

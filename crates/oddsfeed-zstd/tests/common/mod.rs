@@ -6,7 +6,7 @@
 
 use zstd_safe::{CCtx, CDict, CParameter};
 
-/// The dictId the feed's `odds` dictionary uses in PROTOCOL.md examples.
+/// The dictId the feed's `odds` dictionary uses in docs/PROTOCOL.md examples.
 pub const ODDS_ID: u32 = 740_826_216;
 /// A second id, small enough for a 2-byte Dictionary_ID field.
 pub const FIXTURES_ID: u32 = 1102;

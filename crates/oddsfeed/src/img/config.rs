@@ -71,7 +71,7 @@ pub enum Transport {
         addr: String,
     },
     /// SSH with public-key authentication, one `session` channel running a `shell` without a
-    /// PTY (PROTOCOL.md A.1).
+    /// PTY (docs/PROTOCOL.md A.1).
     Ssh(SshSettings),
 }
 

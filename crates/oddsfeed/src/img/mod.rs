@@ -1,4 +1,4 @@
-//! Client for the IMG Arena-style newline-JSON feed over SSH (PROTOCOL.md Part A).
+//! Client for the IMG Arena-style newline-JSON feed over SSH (docs/PROTOCOL.md Part A).
 //!
 //! [`ImgClient::connect`] runs a driver task around the sans-IO
 //! [`ImgSession`](oddsfeed_session::img::ImgSession): it opens the [`Transport`] (SSH with a

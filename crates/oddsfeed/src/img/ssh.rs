@@ -159,7 +159,7 @@ pub(crate) async fn connect(
         detail,
     };
     let config = Arc::new(client::Config {
-        // PROTOCOL.md A.6: no client keepalive; liveness comes from the feed's heartbeats.
+        // docs/PROTOCOL.md A.6: no client keepalive; liveness comes from the feed's heartbeats.
         keepalive_interval: None,
         inactivity_timeout: None,
         nodelay: true,

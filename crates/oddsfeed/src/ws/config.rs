@@ -17,7 +17,7 @@ use crate::state::{CursorStore, MemoryStore};
 pub const DEFAULT_EVENT_QUEUE: usize = 1024;
 /// Default time allowed for TCP connect, TLS and the WebSocket handshake together: 10 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default least time between two automatic saves of the resume cursors: 200 ms (CLI.md `--state`).
+/// Default least time between two automatic saves of the resume cursors: 200 ms (docs/CLI.md `--state`).
 pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Everything a [`WsClient`](super::WsClient) needs: where to connect, the session settings (API

@@ -15,7 +15,7 @@ use crate::health::Health;
 /// [`ClientEvent::Session`]; the rest is what only the connection driver knows (connecting,
 /// backoff, the end of the run).
 ///
-/// [`name`](Self::name) gives the CLI.md event name of each.
+/// [`name`](Self::name) gives the docs/CLI.md event name of each.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientEvent {

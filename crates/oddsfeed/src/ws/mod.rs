@@ -1,4 +1,4 @@
-//! The OddsPapi-style WebSocket feed client (PROTOCOL.md Part B) on tokio.
+//! The OddsPapi-style WebSocket feed client (docs/PROTOCOL.md Part B) on tokio.
 //!
 //! [`WsClient::connect`] takes a [`WsClientConfig`] and spawns a driver task that owns the
 //! sockets and runs the sans-IO [`WsSession`](oddsfeed_session::ws::WsSession): it connects
@@ -13,7 +13,7 @@
 //! - **Order and no duplicates.** Data messages come in feed order, deduplicated by entryId per
 //!   channel across reconnects and `reconnect` overlaps.
 //! - **No silent gaps.** After a reconnect, every channel the server could not replay is reported
-//!   with a `snapshot_required` event (raised by the server or, PROTOCOL.md B.9 step 8, by the
+//!   with a `snapshot_required` event (raised by the server or, docs/PROTOCOL.md B.9 step 8, by the
 //!   client).
 //! - **Cursors follow the application.** A message's entryId becomes the persisted cursor only
 //!   once the application has received it; a [`CursorStore`](crate::state::CursorStore) keeps

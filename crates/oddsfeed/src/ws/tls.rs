@@ -11,7 +11,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 use super::error::ClientError;
 
-/// How a `wss://` connection checks the server's certificate (PROTOCOL.md "Security").
+/// How a `wss://` connection checks the server's certificate (docs/PROTOCOL.md "Security").
 ///
 /// `ws://` URLs use no TLS and ignore this setting.
 #[derive(Clone, Default)]

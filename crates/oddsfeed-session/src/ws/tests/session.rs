@@ -1,4 +1,4 @@
-//! `WsSession`: every rule of PROTOCOL.md B.9–B.11, in virtual time.
+//! `WsSession`: every rule of docs/PROTOCOL.md B.9–B.11, in virtual time.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Some(ClientEvent::Data(msg)) => {
                 messages += 1;
-                if messages % 1000 == 0 {
+                if messages.is_multiple_of(1000) {
                     eprintln!("{messages} messages; last on {}", msg.channel);
                 }
             }

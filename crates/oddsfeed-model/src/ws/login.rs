@@ -15,7 +15,6 @@ use crate::resume::ResumeState;
 
 /// How the server encodes data frames (`receiveType`, docs/PROTOCOL.md B.3/B.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ReceiveType {
     /// Plain JSON text frames (the protocol default).
     Json,

@@ -230,8 +230,6 @@ impl FrameDecoder {
             (FrameKind::Binary, Some(ReceiveType::Zstd | ReceiveType::ZstdDict)) => {
                 self.decode_zstd(payload, out);
             }
-            // A receive type the model learns later: tell the formats apart by their bytes.
-            (FrameKind::Binary, Some(_)) => self.decode_sniffed(payload, out),
         }
     }
 

@@ -214,13 +214,13 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
         if now >= next_refresh {
             next_refresh = now + REFRESH;
             summary.seconds = (now - start).as_secs_f64();
-            summary.absorb(&client.stats());
+            summary.absorb(&client.detailed_stats());
             bar.set_message(summary.progress_line());
             bar.tick();
         }
     };
     summary.seconds = start.elapsed().as_secs_f64();
-    summary.absorb(&client.stats());
+    summary.absorb(&client.detailed_stats());
     bar.finish_and_clear();
     let _ = client.close().await;
     // Dropping the handle stops the simulator without waiting for its connections.

@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod demo;
 mod img;
+mod ops;
 #[allow(dead_code)]
 mod output;
 mod runtime;
@@ -21,6 +22,8 @@ use args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // RUST_LOG is honoured by every subcommand (wire libraries capped so no key can show).
+    output::init_tracing();
     match cli.command {
         Command::Ws(args) => ws::run(args),
         Command::Img(args) => img::run(args),

@@ -44,7 +44,6 @@ pub fn run(args: SimWsArgs) -> ExitCode {
         };
     }
 
-    init_tracing();
     let ip: IpAddr = match args.bind.parse() {
         Ok(ip) => ip,
         Err(e) => {
@@ -73,11 +72,6 @@ pub fn run(args: SimWsArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Logs the simulator's tracing output to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=debug`).
-pub(crate) fn init_tracing() {
-    crate::output::init_tracing();
 }
 
 /// The simulator's receive type for a command-line value.

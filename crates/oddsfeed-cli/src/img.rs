@@ -155,7 +155,9 @@ async fn run_client(
     }
     // Stop the driver (closing the connection) before the last counts are read.
     drop(client);
-    ops.finish(log);
+    if code == 0 {
+        ops.finish(log);
+    }
     code
 }
 

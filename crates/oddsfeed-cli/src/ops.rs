@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::args::OpsArgs;
+use crate::args::{EventsFormat, OpsArgs};
 use crate::output::EventLog;
 
 /// SIGINT / SIGTERM: the run stops cleanly (stdout flushed, state saved) and exits 0.
@@ -135,8 +135,9 @@ impl Ops {
         self.next = Some(next);
     }
 
-    /// A last `stats` event at the end of the run (unless `--stats-secs 0`), so that the final
-    /// counts are on record.
+    /// A last `stats` event at the end of a successful run (unless `--stats-secs 0`), so that
+    /// the final counts are on record. Not after a fatal error, whose reason stays the last
+    /// stderr line.
     pub(crate) fn finish(&self, log: &EventLog) {
         if self.every.is_some() {
             emit_stats(log, &self.metrics.stats());
@@ -145,8 +146,26 @@ impl Ops {
 }
 
 /// The `stats` event: counts since start, with the keys of [`FeedStats`].
+///
+/// The human line spells `decode_errors` as `undecodable` and the channels as `name:count`
+/// pairs, so that a person (or a script) looking for `decode_error` lines in the human log finds
+/// only the decode errors themselves.
 pub(crate) fn emit_stats(log: &EventLog, stats: &FeedStats) {
-    log.emit("stats", serde_json::to_value(stats).unwrap_or(Value::Null));
+    let Value::Object(mut fields) = serde_json::to_value(stats).unwrap_or(Value::Null) else {
+        return;
+    };
+    if log.format() == EventsFormat::Human {
+        if let Some(n) = fields.remove("decode_errors") {
+            fields.insert("undecodable".to_owned(), n);
+        }
+        let channels: Vec<String> = stats
+            .channels
+            .iter()
+            .map(|(name, n)| format!("{name}:{n}"))
+            .collect();
+        fields.insert("channels".to_owned(), Value::String(channels.join(",")));
+    }
+    log.emit("stats", Value::Object(fields));
 }
 
 /// Sleeps until `at`, or forever when `None`.

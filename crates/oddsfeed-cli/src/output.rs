@@ -23,6 +23,11 @@ impl EventLog {
         Self { format }
     }
 
+    /// The format of the lines.
+    pub fn format(&self) -> EventsFormat {
+        self.format
+    }
+
     /// Emits one event named `name` with `fields` (an object; other values are ignored).
     ///
     /// Human format: `oddsfeed: <name> key=value ...`; JSONL: `{"event":"<name>",...}`.

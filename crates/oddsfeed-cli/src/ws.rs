@@ -120,7 +120,9 @@ async fn run_client(args: WsArgs, log: EventLog) -> u8 {
                 log.fatal(&e.to_string());
                 return 1;
             }
-            ops.finish(&log);
+            if code == 0 {
+                ops.finish(&log);
+            }
             code
         }
         End::Unsaved(code) => code,

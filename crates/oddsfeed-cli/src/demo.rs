@@ -191,10 +191,13 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
     let start = Instant::now();
     let end = start + Duration::from_secs(args.seconds);
     let mut next_refresh = start + REFRESH;
+    // SIGINT / SIGTERM end the demo early, with its summary, exit 0.
+    let signals = crate::ops::Signals::install();
     let outcome = loop {
         let event = tokio::select! {
             event = client.next() => event,
             () = tokio::time::sleep_until(end) => break Ok(()),
+            () = signals.wait() => break Ok(()),
         };
         match event {
             Some(ClientEvent::Data(msg)) => {

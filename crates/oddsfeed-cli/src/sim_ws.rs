@@ -60,10 +60,13 @@ pub fn run(args: SimWsArgs) -> ExitCode {
     };
     let url = format!("ws://{}/ws", sim.local_addr());
     let serve = async move {
+        // SIGINT / SIGTERM stop the simulator cleanly (exit 0).
+        let signals = crate::ops::Signals::install();
         announce_listening(url);
-        sim.run()
-            .await
-            .map_err(|e| format!("simulator failed: {e}"))
+        tokio::select! {
+            result = sim.run() => result.map_err(|e| format!("simulator failed: {e}")),
+            () = signals.wait() => Ok(()),
+        }
     };
     match runtime::block_on(serve, Shutdown::Wait).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,

@@ -498,3 +498,17 @@ fn rust_log_trace_never_shows_the_key() {
     assert_eq!(out.code(), 3, "stderr:\n{}", out.stderr);
     assert!(!out.stderr.contains("wrong-key-77a1"));
 }
+
+#[test]
+fn simulators_and_demo_stop_cleanly_on_sigterm() {
+    for args in [
+        vec!["sim", "ws", "--port", "0", "--forever"],
+        vec!["sim", "img", "--port", "0", "--tcp", "--forever"],
+        vec!["demo", "--seconds", "60"],
+    ] {
+        let running = spawn(&args, &[]);
+        thread::sleep(Duration::from_millis(1500));
+        let out = terminate(running);
+        assert_eq!(out.code(), 0, "{args:?} stderr:\n{}", out.stderr);
+    }
+}

@@ -152,6 +152,9 @@ pub struct WsArgs {
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
+    /// Metrics and periodic stats.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// `oddsfeed img`.
@@ -196,6 +199,22 @@ pub struct ImgArgs {
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
+    /// Metrics and periodic stats.
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// Operations flags shared by the feed-reading subcommands (`ws`, `img`; `replay` and `relay` may
+/// flatten them too).
+#[derive(Debug, Clone, Args)]
+pub struct OpsArgs {
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics while running (port 0: any free port,
+    /// named in the `metrics` event).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Emit a `stats` event every N seconds (0: never).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub stats_secs: u64,
 }
 
 /// `oddsfeed sim ...`.

@@ -191,10 +191,13 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
     let start = Instant::now();
     let end = start + Duration::from_secs(args.seconds);
     let mut next_refresh = start + REFRESH;
+    // SIGINT / SIGTERM end the demo early, with its summary, exit 0.
+    let signals = crate::ops::Signals::install();
     let outcome = loop {
         let event = tokio::select! {
             event = client.next() => event,
             () = tokio::time::sleep_until(end) => break Ok(()),
+            () = signals.wait() => break Ok(()),
         };
         match event {
             Some(ClientEvent::Data(msg)) => {
@@ -214,13 +217,13 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
         if now >= next_refresh {
             next_refresh = now + REFRESH;
             summary.seconds = (now - start).as_secs_f64();
-            summary.absorb(&client.stats());
+            summary.absorb(&client.detailed_stats());
             bar.set_message(summary.progress_line());
             bar.tick();
         }
     };
     summary.seconds = start.elapsed().as_secs_f64();
-    summary.absorb(&client.stats());
+    summary.absorb(&client.detailed_stats());
     bar.finish_and_clear();
     let _ = client.close().await;
     // Dropping the handle stops the simulator without waiting for its connections.

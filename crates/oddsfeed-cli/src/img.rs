@@ -15,7 +15,8 @@ use oddsfeed::model::img::{PushKind, Request};
 use oddsfeed::session::img::Event;
 use serde_json::{Map, Value, json};
 
-use crate::args::ImgArgs;
+use crate::args::{ImgArgs, OpsArgs};
+use crate::ops::{Ops, Signals, sleep_until_opt};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
 
@@ -42,7 +43,7 @@ pub fn run(args: ImgArgs) -> ExitCode {
             }),
         );
     }
-    let client = run_client(config, &log, args.heartbeats, args.limit);
+    let client = run_client(config, &log, args.heartbeats, args.limit, &args.ops);
     match runtime::block_on(client, Shutdown::Brief) {
         Ok(code) => ExitCode::from(code),
         Err(reason) => {
@@ -81,7 +82,8 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
     };
     let mut config = ImgClientConfig::new(transport)
         .with_include_finished(args.include_finished)
-        .with_once(args.once);
+        .with_once(args.once)
+        .with_heartbeats_counted(args.heartbeats);
     for (index, text) in args.requests.iter().enumerate() {
         config = config.with_request(
             parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?,
@@ -120,10 +122,12 @@ async fn run_client(
     log: &EventLog,
     heartbeats: bool,
     limit: Option<u64>,
+    ops_args: &OpsArgs,
 ) -> u8 {
     if limit == Some(0) {
         return 0;
     }
+    let signals = Signals::install();
     let mut client = match ImgClient::start(config) {
         Ok(client) => client,
         Err(error) => {
@@ -131,13 +135,34 @@ async fn run_client(
             return crate::exit::img_code(&error);
         }
     };
+    let mut ops = match Ops::start(ops_args, client.metrics(), log).await {
+        Ok(ops) => ops,
+        Err(reason) => {
+            log.fatal(&reason);
+            return 1;
+        }
+    };
     let mut out = DataOut::new();
-    let code = pump(&mut client, &mut out, log, heartbeats, limit).await;
+    let code = pump(
+        &mut client,
+        &mut out,
+        log,
+        heartbeats,
+        limit,
+        &signals,
+        &mut ops,
+    )
+    .await;
     if let Err(e) = out.flush()
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         log.fatal(&format!("cannot write to stdout: {e}"));
         return 1;
+    }
+    // Stop the driver (closing the connection) before the last counts are read.
+    drop(client);
+    if code == 0 {
+        ops.finish(log);
     }
     code
 }
@@ -149,8 +174,15 @@ async fn pump(
     log: &EventLog,
     heartbeats: bool,
     limit: Option<u64>,
+    signals: &Signals,
+    ops: &mut Ops,
 ) -> u8 {
     loop {
+        if signals.received() {
+            Signals::report(log);
+            return 0;
+        }
+        ops.tick(log);
         let item = match client.try_next() {
             Some(item) => Some(item),
             None => {
@@ -160,10 +192,8 @@ async fn pump(
                 }
                 tokio::select! {
                     item = client.next() => item,
-                    _ = tokio::signal::ctrl_c() => {
-                        log.emit("interrupted", json!({ "exitCode": 130 }));
-                        return 130;
-                    }
+                    () = signals.wait() => continue,
+                    () = sleep_until_opt(ops.due_at()) => continue,
                 }
             }
         };

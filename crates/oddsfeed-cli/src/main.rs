@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod exit;
 mod img;
+mod ops;
 #[allow(dead_code)]
 mod output;
 mod runtime;
@@ -22,6 +23,8 @@ use args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // RUST_LOG is honoured by every subcommand (wire libraries capped so no key can show).
+    output::init_tracing();
     match cli.command {
         Command::Ws(args) => ws::run(args),
         Command::Img(args) => img::run(args),

@@ -23,6 +23,11 @@ impl EventLog {
         Self { format }
     }
 
+    /// The format of the lines.
+    pub fn format(&self) -> EventsFormat {
+        self.format
+    }
+
     /// Emits one event named `name` with `fields` (an object; other values are ignored).
     ///
     /// Human format: `oddsfeed: <name> key=value ...`; JSONL: `{"event":"<name>",...}`.
@@ -33,8 +38,9 @@ impl EventLog {
         };
         let line = match self.format {
             EventsFormat::Jsonl => {
-                let mut obj = Map::with_capacity(fields.len() + 1);
+                let mut obj = Map::with_capacity(fields.len() + 2);
                 obj.insert("event".to_owned(), Value::String(name.to_owned()));
+                obj.insert("ts".to_owned(), Value::String(utc_now_millis()));
                 obj.extend(fields);
                 Value::Object(obj).to_string()
             }
@@ -58,6 +64,23 @@ impl EventLog {
     /// Emits a fatal one-line reason (`oddsfeed: error: ...` or an `error` event).
     pub fn fatal(&self, message: &str) {
         self.emit("fatal", serde_json::json!({ "message": message }));
+    }
+}
+
+/// Now in UTC, RFC 3339 with exactly three fractional digits and `Z`
+/// (`2026-12-06T10:15:02.123Z`): the `ts` of every JSONL event.
+pub fn utc_now_millis() -> String {
+    rfc3339_millis(std::time::SystemTime::now())
+}
+
+fn rfc3339_millis(at: std::time::SystemTime) -> String {
+    let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    // Truncated, not rounded, to milliseconds: a timestamp never runs ahead of the clock.
+    let nanos = since_epoch.subsec_millis() * 1_000_000;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(at) => at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => "1970-01-01T00:00:00.000Z".to_owned(),
     }
 }
 
@@ -127,4 +150,17 @@ pub fn init_tracing() {
         .with_writer(io::stderr)
         .with_filter(EnvFilter::from_default_env().and(no_frame_dumps));
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps_have_three_fraction_digits_and_z() {
+        let at = UNIX_EPOCH + Duration::from_nanos(1_796_552_102_123_999_999);
+        assert_eq!(rfc3339_millis(at), "2026-12-06T10:15:02.123Z");
+        assert_eq!(rfc3339_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
 }

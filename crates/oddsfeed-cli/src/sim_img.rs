@@ -41,7 +41,15 @@ pub fn run(args: SimImgArgs) -> ExitCode {
         }
     };
     // stdin is read on a blocking thread that may never return: do not wait for it.
-    match runtime::block_on(serve(mode, &args, cfg), Shutdown::Background).and_then(|r| r) {
+    let until_signal = async {
+        // SIGINT / SIGTERM stop the simulator cleanly (exit 0).
+        let signals = crate::ops::Signals::install();
+        tokio::select! {
+            result = serve(mode, &args, cfg) => result,
+            () = signals.wait() => Ok(()),
+        }
+    };
+    match runtime::block_on(until_signal, Shutdown::Background).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("oddsfeed: error: {message}");

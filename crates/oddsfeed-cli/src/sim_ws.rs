@@ -44,7 +44,6 @@ pub fn run(args: SimWsArgs) -> ExitCode {
         };
     }
 
-    init_tracing();
     let ip: IpAddr = match args.bind.parse() {
         Ok(ip) => ip,
         Err(e) => {
@@ -61,10 +60,13 @@ pub fn run(args: SimWsArgs) -> ExitCode {
     };
     let url = format!("ws://{}/ws", sim.local_addr());
     let serve = async move {
+        // SIGINT / SIGTERM stop the simulator cleanly (exit 0).
+        let signals = crate::ops::Signals::install();
         announce_listening(url);
-        sim.run()
-            .await
-            .map_err(|e| format!("simulator failed: {e}"))
+        tokio::select! {
+            result = sim.run() => result.map_err(|e| format!("simulator failed: {e}")),
+            () = signals.wait() => Ok(()),
+        }
     };
     match runtime::block_on(serve, Shutdown::Wait).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,11 +75,6 @@ pub fn run(args: SimWsArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Logs the simulator's tracing output to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=debug`).
-pub(crate) fn init_tracing() {
-    crate::output::init_tracing();
 }
 
 /// The simulator's receive type for a command-line value.

@@ -3,22 +3,21 @@
 //! stdout: each data message's JSON as received (`DataMessage.raw`), one per line, in feed order.
 //! stderr: the session's events (human or JSONL). `--state`: cursors of the messages printed,
 //! saved atomically at most every 200 ms (always after flushing stdout, so the file never claims
-//! a message that is still in the stdout buffer) and before exit.
+//! a message that is still in the stdout buffer) and before exit. SIGINT and SIGTERM end the run
+//! the same way (exit 0), also while connecting or backing off.
 
 use std::io;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
 use oddsfeed::ws::{ClientEvent, Event, TlsMode, WsClient, WsClientConfig, WsFilters};
-use serde_json::{Map, Value, json};
-use tokio::sync::Notify;
+use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::args::{ReceiveTypeArg, WsArgs};
+use crate::ops::{Ops, Signals, sleep_until_opt};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
 
@@ -100,9 +99,16 @@ async fn run_client(args: WsArgs, log: EventLog) -> u8 {
             return crate::exit::ws_code(&e);
         }
     };
-    let mut out = DataOut::new();
     let signals = Signals::install();
-    let end = pump(&mut client, &mut out, &log, args.limit, &signals).await;
+    let mut ops = match Ops::start(&args.ops, client.metrics(), &log).await {
+        Ok(ops) => ops,
+        Err(reason) => {
+            log.fatal(&reason);
+            return 1;
+        }
+    };
+    let mut out = DataOut::new();
+    let end = pump(&mut client, &mut out, &log, args.limit, &signals, &mut ops).await;
     match end {
         End::Clean(code) => {
             if let Err(e) = out.flush() {
@@ -112,6 +118,9 @@ async fn run_client(args: WsArgs, log: EventLog) -> u8 {
             if let Err(e) = client.close().await {
                 log.fatal(&e.to_string());
                 return 1;
+            }
+            if code == 0 {
+                ops.finish(&log);
             }
             code
         }
@@ -126,16 +135,18 @@ async fn pump(
     log: &EventLog,
     limit: Option<u64>,
     signals: &Signals,
+    ops: &mut Ops,
 ) -> End {
     if limit == Some(0) {
         return End::Clean(0);
     }
     let mut saver = Saver::new();
     loop {
-        if let Some(code) = signals.received() {
-            log.emit("interrupted", json!({ "exitCode": code }));
-            return End::Clean(code);
+        if signals.received() {
+            Signals::report(log);
+            return End::Clean(0);
         }
+        ops.tick(log);
         let event = match client.try_next() {
             Some(event) => event,
             None => {
@@ -155,6 +166,7 @@ async fn pump(
                         continue;
                     }
                     () = signals.wait() => continue,
+                    () = sleep_until_opt(ops.due_at()) => continue,
                 };
                 match next {
                     Some(event) => event,
@@ -210,55 +222,6 @@ fn ended_without_reason(log: &EventLog) -> End {
     End::Clean(1)
 }
 
-/// SIGINT / SIGTERM: stop cleanly (flush stdout, save the state) with exit 130 / 143.
-pub(crate) struct Signals {
-    code: Arc<AtomicU8>,
-    notify: Arc<Notify>,
-}
-
-impl Signals {
-    /// Starts listening (needs the tokio runtime). If the handlers cannot be installed, signals
-    /// keep their default effect.
-    pub(crate) fn install() -> Self {
-        let code = Arc::new(AtomicU8::new(0));
-        let notify = Arc::new(Notify::new());
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            if let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) {
-                let (code, notify) = (Arc::clone(&code), Arc::clone(&notify));
-                tokio::spawn(async move {
-                    let received = tokio::select! {
-                        _ = int.recv() => 130,
-                        _ = term.recv() => 143,
-                    };
-                    code.store(received, Ordering::SeqCst);
-                    notify.notify_one();
-                });
-            }
-        }
-        Self { code, notify }
-    }
-
-    /// The exit code of the signal received, if one was.
-    pub(crate) fn received(&self) -> Option<u8> {
-        match self.code.load(Ordering::SeqCst) {
-            0 => None,
-            code => Some(code),
-        }
-    }
-
-    /// Waits until a signal arrives.
-    pub(crate) async fn wait(&self) {
-        if self.received().is_none() {
-            self.notify.notified().await;
-        }
-    }
-}
-
 /// The `--state` cadence: at most one save per [`SAVE_INTERVAL`], only when something changed.
 struct Saver {
     last: Instant,
@@ -296,13 +259,6 @@ impl Saver {
             log.fatal(&e.to_string());
             End::Unsaved(1)
         })
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -456,6 +412,7 @@ impl Fields {
 mod tests {
     use super::*;
     use oddsfeed::ws::{DecodeError, DecodeReason};
+    use serde_json::json;
 
     #[test]
     fn decode_error_fields_name_reason_channel_and_dict() {

@@ -10,6 +10,8 @@
 //! - [`img`]: the IMG Arena-style newline-JSON feed over SSH (docs/PROTOCOL.md Part A): host-key
 //!   verification, public-key authentication, `init` and standing requests re-sent on every
 //!   reconnect, responses correlated with their requests, heartbeat health.
+//! - [`stats`]: the counters and the lag histogram both clients keep (`stats()`); with the
+//!   `prometheus` feature, `metrics` serves them in Prometheus text format.
 //! - [`state`]: where resume cursors live between runs ([`state::FileStore`] is the CLI's
 //!   `--state` file, written atomically).
 //!
@@ -57,7 +59,10 @@
 mod clock;
 pub mod health;
 pub mod img;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 pub mod state;
+pub mod stats;
 pub mod ws;
 
 pub use oddsfeed_model as model;

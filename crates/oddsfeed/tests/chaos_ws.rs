@@ -678,7 +678,7 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
         awaiting_login = true;
     }
 
-    let stats = client.stats();
+    let stats = client.detailed_stats();
     if let Err(e) = client.close().await {
         panic!("closing the client: {e}");
     }

@@ -534,7 +534,7 @@ async fn events_and_errors_of_a_failing_connection_never_show_the_key() {
         panic!("{events:?}");
     };
     assert_eq!(shown, "ws://127.0.0.1:9/ws");
-    let text = format!("{events:?} {client:?} {:?}", client.stats());
+    let text = format!("{events:?} {client:?} {:?}", client.detailed_stats());
     assert!(!text.contains(KEY), "{text}");
 }
 

@@ -135,7 +135,7 @@ async fn ws_stalled_application_holds_the_server_back_with_bounded_memory_and_lo
     let base = rss_kib();
     let start = Instant::now();
     let mut growth = 0;
-    let mut wire = client.stats().wire_bytes;
+    let mut wire = client.detailed_stats().wire_bytes;
     let mut wire_still_since = start;
     let sent_at_start = sim.stats().data_frames_sent;
     while start.elapsed() < STALL || wire_still_since.elapsed() < Duration::from_secs(1) {
@@ -147,7 +147,7 @@ async fn ws_stalled_application_holds_the_server_back_with_bounded_memory_and_lo
         if let (Some(base), Some(now)) = (base, rss_kib()) {
             growth = growth.max(now.saturating_sub(base));
         }
-        let now = client.stats().wire_bytes;
+        let now = client.detailed_stats().wire_bytes;
         if now != wire {
             wire = now;
             wire_still_since = Instant::now();

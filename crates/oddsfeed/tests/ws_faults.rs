@@ -40,7 +40,7 @@ async fn run_with_fault(
     assert_eq!(run.data.len() as u64, MESSAGES, "events: {:?}", run.names());
     assert_matches_generator(SEED, &run.data);
     assert_eq!(sim.stats().faults_fired, 1);
-    assert_eq!(client.stats().decode_errors_total(), 1);
+    assert_eq!(client.detailed_stats().decode_errors_total(), 1);
     drop(client);
     let _ = sim.shutdown().await;
     run
@@ -134,7 +134,7 @@ async fn oversize_frame_is_reported_and_the_client_resumes() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].reason, DecodeReason::FrameTooLarge);
     assert_eq!(errors[0].reason_str(), "frame_too_large");
-    assert_eq!(client.stats().frames_too_large, 1);
+    assert_eq!(client.detailed_stats().frames_too_large, 1);
     // A second connection resumed.
     let connected: Vec<bool> = run
         .session_events("connected")

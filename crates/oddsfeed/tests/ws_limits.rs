@@ -82,7 +82,7 @@ async fn refused_key_is_fatal_with_exit_3_and_never_shown() {
     // Only one connection: a refusal is not retried.
     assert_eq!(run.session_events("connected").len(), 1);
     assert!(run.data.is_empty());
-    let everything = format!("{:?} {:?} {client:?}", run.events, client.stats());
+    let everything = format!("{:?} {:?} {client:?}", run.events, client.detailed_stats());
     assert!(!everything.contains(KEY));
     assert!(
         client.next().await.is_none(),

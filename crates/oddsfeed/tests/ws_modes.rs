@@ -59,7 +59,7 @@ async fn run_mode(mode: ReceiveType) {
     assert!(run.session_events("decode_error").is_empty());
     assert!(run.session_events("downgraded").is_empty());
 
-    let stats = client.stats();
+    let stats = client.detailed_stats();
     assert_eq!(stats.session.data_delivered, MESSAGES);
     assert_eq!(stats.session.duplicates_dropped, 0);
     assert_eq!(stats.decode_errors_total(), 0);
@@ -111,7 +111,7 @@ async fn no_zstd_server_downgrades_to_json() {
     assert!(run.session_events("dict").is_empty());
     assert_eq!(run.data.len(), 300);
     assert_matches_generator(SEED, &run.data);
-    assert_eq!(client.stats().decode_errors_total(), 0);
+    assert_eq!(client.detailed_stats().decode_errors_total(), 0);
     drop(client);
     let _ = sim.shutdown().await;
 }

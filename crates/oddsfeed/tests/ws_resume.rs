@@ -194,7 +194,7 @@ async fn reconnect_frame_run() -> u64 {
     assert_no_gap(&sim, &run, &ALL_CHANNELS);
     assert_eq!(missing_from_stream(SEED, &run.data, N), []);
     assert!(snapshots(&run).is_empty(), "{:?}", snapshots(&run));
-    let duplicates = client.stats().session.duplicates_dropped;
+    let duplicates = client.detailed_stats().session.duplicates_dropped;
     drop(client);
     let _ = sim.shutdown().await;
     duplicates

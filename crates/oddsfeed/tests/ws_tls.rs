@@ -80,7 +80,7 @@ async fn self_signed_certificate_is_refused_by_default() {
     assert!(run.data.is_empty());
     // Not retried: a certificate problem does not go away by itself.
     assert!(run.session_events("connected").is_empty());
-    assert_eq!(client.stats().connect_attempts, 1);
+    assert_eq!(client.detailed_stats().connect_attempts, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,12 @@
 //! [`ImgClient`]: the application's handle on a running IMG feed consumer.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::Stream;
-use oddsfeed_model::img::Request;
+use oddsfeed_model::img::{ImgTime, PushKind, Request};
+use oddsfeed_session::img::Event;
 use oddsfeed_session::img::RequestId;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -14,6 +16,7 @@ use super::driver::{self, Command, Item};
 use super::error::ImgError;
 use super::event::ImgEvent;
 use crate::health::ImgHealth;
+use crate::stats::{FeedKind, FeedMetrics, FeedStats};
 
 /// How long [`ImgClient::close`] waits for the driver to stop.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -49,6 +52,8 @@ pub struct ImgClient {
     pending: VecDeque<ImgEvent>,
     health: ImgHealth,
     done: bool,
+    metrics: Arc<FeedMetrics>,
+    count_heartbeats: bool,
 }
 
 impl ImgClient {
@@ -93,7 +98,9 @@ impl ImgClient {
         })?;
         let (tx, items) = mpsc::channel(config.event_queue.max(1));
         let (commands, command_rx) = mpsc::channel(16);
-        let task = runtime.spawn(driver::run(config, tx, command_rx));
+        let metrics = Arc::new(FeedMetrics::new(FeedKind::Img));
+        let count_heartbeats = config.count_heartbeats;
+        let task = runtime.spawn(driver::run(config, tx, command_rx, Arc::clone(&metrics)));
         Ok(Self {
             items,
             commands,
@@ -101,6 +108,8 @@ impl ImgClient {
             pending: VecDeque::new(),
             health: ImgHealth::default(),
             done: false,
+            metrics,
+            count_heartbeats,
         })
     }
 
@@ -157,6 +166,7 @@ impl ImgClient {
         let event = match item {
             None => {
                 self.done = true;
+                self.metrics.record_disconnected(None);
                 return None;
             }
             Some(Ok(event)) => event,
@@ -164,6 +174,9 @@ impl ImgClient {
         };
         if event.is_terminal() {
             self.done = true;
+            self.metrics.record_disconnected(None);
+        } else {
+            count_taken(&self.metrics, &event, self.count_heartbeats);
         }
         if let ImgEvent::Session(session) = &event
             && let Some(change) = self.health.observe(session)
@@ -171,6 +184,23 @@ impl ImgClient {
             self.pending.push_back(ImgEvent::Health(change));
         }
         Some(event)
+    }
+
+    /// The counts of the run so far (messages per kind, lines, bytes, decode errors,
+    /// reconnects): the keys of the CLI's `stats` event, as for
+    /// [`WsClient::stats`](crate::ws::WsClient::stats). Messages, decode errors and reconnects
+    /// count what the application has taken from [`next`](Self::next); heartbeats count only
+    /// with [`ImgClientConfig::count_heartbeats`].
+    #[must_use]
+    pub fn stats(&self) -> FeedStats {
+        self.metrics.stats()
+    }
+
+    /// The recorder behind [`stats`](Self::stats), with the lag histogram and the gauges, to
+    /// export (see `oddsfeed::metrics` with the `prometheus` feature).
+    #[must_use]
+    pub fn metrics(&self) -> Arc<FeedMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// Sends a one-shot request (queued until the next connect when disconnected); a
@@ -192,6 +222,41 @@ impl ImgClient {
             Ok(result) => result.map_err(ImgError::from),
             Err(_) => Err(ImgError::Closed),
         }
+    }
+}
+
+/// Counts an item the application has taken (see [`crate::stats`]). The message kind is the push
+/// type, `resp` for responses, `disconnect` for notices and `unknown` for other objects; the lag
+/// is that of pushes with a well-formed `publish_time`.
+fn count_taken(metrics: &FeedMetrics, event: &ImgEvent, count_heartbeats: bool) {
+    let session = match event {
+        ImgEvent::Connected { .. } => {
+            metrics.record_connection();
+            return;
+        }
+        ImgEvent::Session(session) => session,
+        _ => return,
+    };
+    match session {
+        Event::Push(push) => {
+            if push.kind == PushKind::Heartbeat && !count_heartbeats {
+                return;
+            }
+            let lag = match &push.publish_time {
+                Some(ImgTime::Parsed(at)) => Some(crate::stats::lag_since(*at)),
+                _ => None,
+            };
+            metrics.record_message(push.kind.as_str(), lag);
+        }
+        Event::Response { .. } => metrics.record_message("resp", None),
+        Event::Disconnect(_) => metrics.record_message("disconnect", None),
+        Event::Unknown { .. } => metrics.record_message("unknown", None),
+        Event::SessionInitialized { .. } => metrics.record_logged_in(0),
+        Event::Disconnected { .. } => metrics.record_disconnected(None),
+        Event::DecodeError(error) => metrics.record_decode_error(error.reason.as_str()),
+        Event::HeartbeatStale { .. } => metrics.set_heartbeat_stale(true),
+        Event::HeartbeatOk { .. } => metrics.set_heartbeat_stale(false),
+        _ => {}
     }
 }
 

@@ -122,6 +122,9 @@ pub struct ImgClientConfig {
     pub backoff: BackoffConfig,
     /// Size of one socket read, in bytes. Default 64 KiB.
     pub read_buffer: usize,
+    /// Whether heartbeat pushes count as messages in [`ImgClient::stats`](super::ImgClient::stats)
+    /// and the metrics (the CLI sets it when `--heartbeats` prints them). Default false.
+    pub count_heartbeats: bool,
 }
 
 impl ImgClientConfig {
@@ -136,7 +139,16 @@ impl ImgClientConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             backoff: BackoffConfig::default(),
             read_buffer: DEFAULT_READ_BUFFER,
+            count_heartbeats: false,
         }
+    }
+
+    /// Counts heartbeat pushes as messages in the stats and metrics (see
+    /// [`count_heartbeats`](Self::count_heartbeats)).
+    #[must_use]
+    pub fn with_heartbeats_counted(mut self, on: bool) -> Self {
+        self.count_heartbeats = on;
+        self
     }
 
     /// Asks for finished events too (`init` with `{"include_finished":true}`).

@@ -1,5 +1,6 @@
 //! The driver task: connects, runs the session over the link, reconnects with backoff.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use oddsfeed_model::img::Request;
@@ -12,6 +13,7 @@ use super::error::ImgError;
 use super::event::ImgEvent;
 use super::transport::{self, Link, Recv};
 use crate::clock;
+use crate::stats::FeedMetrics;
 
 /// An item of the client's queue.
 pub(crate) type Item = Result<ImgEvent, ImgError>;
@@ -38,6 +40,7 @@ pub(crate) async fn run(
     config: ImgClientConfig,
     tx: mpsc::Sender<Item>,
     mut commands: mpsc::Receiver<Command>,
+    metrics: Arc<FeedMetrics>,
 ) {
     if let Err(error) = config.validate() {
         let _ = tx.send(Err(error)).await;
@@ -117,7 +120,7 @@ pub(crate) async fn run(
         }
         let connected_at = clock::now();
         session.handle_connected(connected_at);
-        let outcome = run_connection(&mut session, link, &tx, &mut commands).await;
+        let outcome = run_connection(&mut session, link, &tx, &mut commands, &metrics).await;
         backoff.connection_lasted(clock::now().saturating_duration_since(connected_at));
         match outcome {
             Outcome::Gone => return,
@@ -183,6 +186,7 @@ async fn run_connection(
     mut link: Link,
     tx: &mpsc::Sender<Item>,
     commands: &mut mpsc::Receiver<Command>,
+    metrics: &FeedMetrics,
 ) -> Outcome {
     loop {
         while let Some(line) = session.poll_transmit() {
@@ -214,11 +218,23 @@ async fn run_connection(
                 }
             },
             received = link.recv() => match received {
-                Ok(Recv::Data(bytes)) => session.handle_bytes(bytes, clock::now()),
+                Ok(Recv::Data(bytes)) => {
+                    let lines_before = lines_seen(session);
+                    session.handle_bytes(bytes, clock::now());
+                    // IMG lines are not compressed: decoded bytes are wire bytes.
+                    metrics.record_frames(lines_seen(session) - lines_before, bytes.len() as u64);
+                    metrics.add_decoded_bytes(bytes.len() as u64);
+                }
                 Ok(Recv::Eof) => session.handle_closed(clock::now()),
                 Err(error) => session.handle_transport_error(&error.to_string(), clock::now()),
             },
             () = clock::sleep_until(deadline) => session.handle_timeout(clock::now()),
         }
     }
+}
+
+/// Lines the session has taken in so far, decoded or not.
+fn lines_seen(session: &ImgSession) -> u64 {
+    let stats = session.stats();
+    stats.lines + stats.decode_errors
 }

@@ -22,6 +22,7 @@ use super::transport::Connect;
 use crate::clock;
 use crate::health::WsHealth;
 use crate::state::CursorStore;
+use crate::stats::{FeedKind, FeedMetrics, FeedStats};
 
 /// How long [`WsClient::close`] waits for the driver to close its connections.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -55,6 +56,8 @@ pub(crate) struct Counters {
 pub(crate) struct Shared {
     session: Mutex<WsSession>,
     pub counters: Counters,
+    /// What [`WsClient::stats`] and the metrics show.
+    pub metrics: Arc<FeedMetrics>,
 }
 
 impl Shared {
@@ -244,6 +247,7 @@ impl WsClient {
         let shared = Arc::new(Shared {
             session: Mutex::new(WsSession::new(config.session.clone(), resume.clone())),
             counters: Counters::default(),
+            metrics: Arc::new(FeedMetrics::new(FeedKind::Ws)),
         });
         let (batch_max, slots) = queue_shape(config.event_queue);
         let (tx, rx) = mpsc::channel(slots);
@@ -350,9 +354,25 @@ impl WsClient {
         session.resume_state()
     }
 
-    /// The counters so far.
+    /// The counts of the run so far (messages per channel, frames, bytes, decode errors,
+    /// reconnects): the keys of the CLI's `stats` event. Messages, decode errors and reconnects
+    /// count what the application has taken from [`next`](Self::next).
     #[must_use]
-    pub fn stats(&self) -> ClientStats {
+    pub fn stats(&self) -> FeedStats {
+        self.shared.metrics.stats()
+    }
+
+    /// The recorder behind [`stats`](Self::stats), with the lag histogram and the gauges, to
+    /// export (see `oddsfeed::metrics` with the `prometheus` feature).
+    #[must_use]
+    pub fn metrics(&self) -> Arc<FeedMetrics> {
+        Arc::clone(&self.shared.metrics)
+    }
+
+    /// The session's and the transport's detailed counters (duplicates dropped, dictionaries,
+    /// frames refused as too large, connect attempts, ...).
+    #[must_use]
+    pub fn detailed_stats(&self) -> ClientStats {
         let session = self.shared.lock().stats().clone();
         let c = &self.shared.counters;
         ClientStats {
@@ -431,6 +451,7 @@ impl WsClient {
         {
             self.note_consumed(&msg.channel, id);
         }
+        count_taken(&self.shared.metrics, &event);
         // Any event may change the state (a new epoch, cleared cursors): look at it on the next
         // save.
         self.dirty = true;
@@ -506,6 +527,37 @@ impl Drop for WsClient {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// Counts an event the application has taken (see [`crate::stats`] for what is counted where).
+fn count_taken(metrics: &FeedMetrics, event: &ClientEvent) {
+    use oddsfeed_session::ws::Event;
+    match event {
+        ClientEvent::Data(msg) => {
+            let lag = msg.ts.map(crate::stats::lag_since_millis);
+            metrics.record_message(&msg.channel, lag);
+        }
+        ClientEvent::Session(session) => match session {
+            Event::DecodeError(error) if error.reason.drops_frame() => {
+                metrics.record_decode_error(error.reason_str());
+            }
+            Event::Connected { .. } => metrics.record_connection(),
+            Event::LoginOk { conn, .. } => metrics.record_logged_in(conn.get()),
+            Event::Disconnected { conn, .. } => {
+                metrics.record_disconnected(conn.map(|c| c.get()));
+            }
+            Event::SnapshotRequired {
+                reason, channels, ..
+            } => {
+                for channel in channels {
+                    metrics.record_snapshot_required(channel, reason);
+                }
+            }
+            _ => {}
+        },
+        ClientEvent::Fatal(_) | ClientEvent::Finished => metrics.record_disconnected(None),
+        _ => {}
     }
 }
 

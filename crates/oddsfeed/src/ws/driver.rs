@@ -149,6 +149,9 @@ impl Driver {
             .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
         self.actions
             .extend(std::iter::from_fn(|| session.poll_action()));
+        self.shared
+            .metrics
+            .set_decoded_bytes(session.decoder().stats().bytes_out);
         !self.transmits.is_empty() || !self.actions.is_empty()
     }
 
@@ -246,6 +249,7 @@ impl Driver {
                 counters
                     .wire_bytes
                     .fetch_add(text.len() as u64, Ordering::Relaxed);
+                self.shared.metrics.record_frame(text.len());
                 self.shared
                     .lock()
                     .handle_frame(id, FrameKind::Text, text.as_bytes(), now);
@@ -254,6 +258,7 @@ impl Driver {
                 counters
                     .wire_bytes
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                self.shared.metrics.record_frame(bytes.len());
                 self.shared
                     .lock()
                     .handle_frame(id, FrameKind::Binary, &bytes, now);

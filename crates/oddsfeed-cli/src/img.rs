@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::args::ImgArgs;
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
+use crate::ws::Signals;
 
 /// Most characters of an undecodable line quoted in a `decode_error` event.
 const RAW_IN_EVENT: usize = 256;
@@ -82,6 +83,9 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
     let mut config = ImgClientConfig::new(transport)
         .with_include_finished(args.include_finished)
         .with_once(args.once);
+    if let Some(path) = &args.record {
+        config = config.with_record(path.clone());
+    }
     for (index, text) in args.requests.iter().enumerate() {
         config = config.with_request(
             parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?,
@@ -132,11 +136,17 @@ async fn run_client(
         }
     };
     let mut out = DataOut::new();
-    let code = pump(&mut client, &mut out, log, heartbeats, limit).await;
+    let signals = Signals::install();
+    let code = pump(&mut client, &mut out, log, heartbeats, limit, &signals).await;
     if let Err(e) = out.flush()
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         log.fatal(&format!("cannot write to stdout: {e}"));
+        return 1;
+    }
+    // Completes the recording, if any.
+    if let Err(e) = client.finish().await {
+        log.fatal(&e.to_string());
         return 1;
     }
     code
@@ -149,6 +159,7 @@ async fn pump(
     log: &EventLog,
     heartbeats: bool,
     limit: Option<u64>,
+    signals: &Signals,
 ) -> u8 {
     loop {
         let item = match client.try_next() {
@@ -160,9 +171,10 @@ async fn pump(
                 }
                 tokio::select! {
                     item = client.next() => item,
-                    _ = tokio::signal::ctrl_c() => {
-                        log.emit("interrupted", json!({ "exitCode": 130 }));
-                        return 130;
+                    () = signals.wait() => {
+                        let code = signals.received().unwrap_or(130);
+                        log.emit("interrupted", json!({ "exitCode": code }));
+                        return code;
                     }
                 }
             }
@@ -181,24 +193,40 @@ async fn pump(
             }
             Some(event) => event,
         };
-        if let ImgEvent::Session(session) = &event
-            && let Some(raw) = session.raw_line()
-            && (heartbeats || !is_heartbeat(session))
-        {
-            if let Err(e) = out.line(raw) {
-                return stdout_failed(log, &e);
-            }
-            if limit.is_some_and(|n| out.lines() >= n) {
-                return 0;
-            }
-        }
-        if let Some((name, fields)) = event_fields(&event) {
-            log.emit(name, Value::Object(fields));
+        match print_item(out, log, &event, heartbeats) {
+            Err(e) => return stdout_failed(log, &e),
+            Ok(true) if limit.is_some_and(|n| out.lines() >= n) => return 0,
+            Ok(_) => {}
         }
         if matches!(event, ImgEvent::Finished) {
             return 0;
         }
     }
+}
+
+/// Prints one item as `oddsfeed img` does: the server's line, as received, on stdout (heartbeats
+/// only when asked), then the event line on stderr, if it has one. Returns whether a stdout line
+/// was written (the caller checks `--limit`). Used by `img` and `replay`.
+pub(crate) fn print_item(
+    out: &mut DataOut,
+    log: &EventLog,
+    event: &ImgEvent,
+    heartbeats: bool,
+) -> io::Result<bool> {
+    if let ImgEvent::Session(session) = event
+        && let Some(raw) = session.raw_line()
+        && (heartbeats || !is_heartbeat(session))
+    {
+        out.line(raw)?;
+        if let Some((name, fields)) = event_fields(event) {
+            log.emit(name, Value::Object(fields));
+        }
+        return Ok(true);
+    }
+    if let Some((name, fields)) = event_fields(event) {
+        log.emit(name, Value::Object(fields));
+    }
+    Ok(false)
 }
 
 fn is_heartbeat(event: &Event) -> bool {
@@ -238,6 +266,12 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
         ImgEvent::Finished => {}
         // Health events restate events printed already; a fatal error is printed by the caller.
         ImgEvent::Health(_) | ImgEvent::Fatal(_) => return None,
+        ImgEvent::RecordFailed { error } => put("error", json!(error)),
+        ImgEvent::RecordingTruncated(t) => {
+            put("offset", json!(t.offset));
+            put("ignored_bytes", json!(t.ignored_bytes));
+            put("reason", json!(t.reason.as_str()));
+        }
         ImgEvent::Session(session) => match session {
             Event::Push(_) | Event::Unknown { .. } => return None,
             Event::SessionInitialized {

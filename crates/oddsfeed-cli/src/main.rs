@@ -8,6 +8,7 @@ mod exit;
 mod img;
 #[allow(dead_code)]
 mod output;
+mod replay;
 mod runtime;
 mod sim;
 mod sim_img;
@@ -28,5 +29,6 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Replay(args) => replay::run(args),
     }
 }

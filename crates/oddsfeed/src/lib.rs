@@ -57,10 +57,13 @@
 mod clock;
 pub mod health;
 pub mod img;
+mod record;
+pub mod replay;
 pub mod state;
 pub mod ws;
 
 pub use oddsfeed_model as model;
+pub use oddsfeed_record as recording;
 pub use oddsfeed_session as session;
 pub use oddsfeed_wire as wire;
 pub use oddsfeed_zstd as zstd;

@@ -122,6 +122,9 @@ pub struct ImgClientConfig {
     pub backoff: BackoffConfig,
     /// Size of one socket read, in bytes. Default 64 KiB.
     pub read_buffer: usize,
+    /// Where every line received is recorded (heartbeats included), with arrival times and
+    /// connection numbers, if anywhere. See [`ImgClientConfig::with_record`].
+    pub record: Option<PathBuf>,
 }
 
 impl ImgClientConfig {
@@ -136,7 +139,20 @@ impl ImgClientConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             backoff: BackoffConfig::default(),
             read_buffer: DEFAULT_READ_BUFFER,
+            record: None,
         }
+    }
+
+    /// Records every line the client receives (heartbeats included), as received, with arrival
+    /// times and connection numbers, to the file at `path` (created or truncated at start). The
+    /// format is `oddsfeed-record`'s (docs/RECORDING.md); [`ImgReplay`](crate::replay::ImgReplay)
+    /// plays it back. Finish it with [`ImgClient::close`](super::ImgClient::close). A disk
+    /// slower than the feed slows the reading of the connection down (nothing is dropped); a
+    /// failed write switches recording off with an [`ImgEvent::RecordFailed`](super::ImgEvent::RecordFailed).
+    #[must_use]
+    pub fn with_record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record = Some(path.into());
+        self
     }
 
     /// Asks for finished events too (`init` with `{"include_finished":true}`).

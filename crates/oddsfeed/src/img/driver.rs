@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use oddsfeed_model::img::Request;
+use oddsfeed_record::RecordKind;
 use oddsfeed_session::backoff::Backoff;
 use oddsfeed_session::img::{Action, ImgRequestError, ImgSession, RequestId};
 use tokio::sync::{mpsc, oneshot};
@@ -12,6 +13,7 @@ use super::error::ImgError;
 use super::event::ImgEvent;
 use super::transport::{self, Link, Recv};
 use crate::clock;
+use crate::record::Tee;
 
 /// An item of the client's queue.
 pub(crate) type Item = Result<ImgEvent, ImgError>;
@@ -33,12 +35,35 @@ enum Outcome {
     Gone,
 }
 
-/// Runs until the run is over or the application is gone.
+/// Runs until the run is over or the application is gone; then hands the last recorded lines to
+/// the recording.
 pub(crate) async fn run(
     config: ImgClientConfig,
     tx: mpsc::Sender<Item>,
-    mut commands: mpsc::Receiver<Command>,
+    commands: mpsc::Receiver<Command>,
+    tee: Result<Option<Tee>, ImgError>,
 ) {
+    let mut tee = match tee {
+        Ok(tee) => tee,
+        Err(error) => {
+            let _ = tx.send(Err(error)).await;
+            return;
+        }
+    };
+    run_feed(config, &tx, commands, &mut tee).await;
+    if let Some(tee) = &mut tee {
+        tee.flush_partial();
+        let _ = tee.send().await;
+    }
+}
+
+async fn run_feed(
+    config: ImgClientConfig,
+    tx: &mpsc::Sender<Item>,
+    mut commands: mpsc::Receiver<Command>,
+    tee: &mut Option<Tee>,
+) {
+    let tx = tx.clone();
     if let Err(error) = config.validate() {
         let _ = tx.send(Err(error)).await;
         return;
@@ -56,6 +81,7 @@ pub(crate) async fn run(
     let mut identity = None;
     let addr = config.transport.addr().to_owned();
     let mut attempt: u64 = 0;
+    let mut conn_number: u64 = 0;
     loop {
         attempt += 1;
         if !emit(
@@ -116,8 +142,31 @@ pub(crate) async fn run(
             return;
         }
         let connected_at = clock::now();
+        conn_number += 1;
+        if let Some(tee) = tee.as_mut() {
+            tee.record(RecordKind::ConnStart, conn_number, &[]);
+        }
         session.handle_connected(connected_at);
-        let outcome = run_connection(&mut session, link, &tx, &mut commands).await;
+        let outcome = run_connection(
+            &mut session,
+            link,
+            &tx,
+            &mut commands,
+            &mut Recording {
+                tee: tee.as_mut(),
+                conn: conn_number,
+            },
+        )
+        .await;
+        if let Some(tee) = tee.as_mut() {
+            tee.flush_partial();
+            tee.conn_end(conn_number, None);
+            if let Some(error) = tee.send().await
+                && !emit(&tx, Ok(ImgEvent::RecordFailed { error })).await
+            {
+                return;
+            }
+        }
         backoff.connection_lasted(clock::now().saturating_duration_since(connected_at));
         match outcome {
             Outcome::Gone => return,
@@ -177,14 +226,28 @@ fn apply(session: &mut ImgSession, command: Command) {
     }
 }
 
+/// The recording tee of one connection.
+struct Recording<'a> {
+    tee: Option<&'a mut Tee>,
+    conn: u64,
+}
+
 /// Runs the session over one link until the session ends the connection.
 async fn run_connection(
     session: &mut ImgSession,
     mut link: Link,
     tx: &mpsc::Sender<Item>,
     commands: &mut mpsc::Receiver<Command>,
+    recording: &mut Recording<'_>,
 ) -> Outcome {
     loop {
+        if let Some(tee) = recording.tee.as_mut()
+            && let Some(error) = tee.send().await
+            && !emit(tx, Ok(ImgEvent::RecordFailed { error })).await
+        {
+            link.close().await;
+            return Outcome::Gone;
+        }
         while let Some(line) = session.poll_transmit() {
             if let Err(error) = link.send(&line).await {
                 session.handle_transport_error(&error.to_string(), clock::now());
@@ -214,7 +277,12 @@ async fn run_connection(
                 }
             },
             received = link.recv() => match received {
-                Ok(Recv::Data(bytes)) => session.handle_bytes(bytes, clock::now()),
+                Ok(Recv::Data(bytes)) => {
+                    if let Some(tee) = recording.tee.as_mut() {
+                        tee.record_lines(recording.conn, bytes);
+                    }
+                    session.handle_bytes(bytes, clock::now());
+                }
                 Ok(Recv::Eof) => session.handle_closed(clock::now()),
                 Err(error) => session.handle_transport_error(&error.to_string(), clock::now()),
             },

@@ -167,4 +167,18 @@ I=$fixtures/img
     byte 5; le16 5000                          # dead
 } | seed session_img limits-flow; note
 
+# --- record_reader: a small real recording, torn and bit-flipped ------------
+rec="$fuzz_dir/seeds/record_reader/small.rec"
+if [[ -f $rec ]]; then
+    seed record_reader small < "$rec"; note
+    len=$(size "$rec")
+    for cut in 7 24 $((len / 3)) $((len / 2)) $((len - 1)); do
+        head -c "$cut" "$rec" | seed record_reader "torn-$cut"; note
+    done
+    for at in 9 30 $((len / 2)); do
+        { head -c "$at" "$rec"; tail -c +$((at + 1)) "$rec" | head -c 1 | tr '\000-\377' '\200-\377\000-\177'; tail -c +$((at + 2)) "$rec"; } \
+            | seed record_reader "flip-$at"; note
+    done
+fi
+
 echo "seed.sh: wrote $count seeds under $corpus"

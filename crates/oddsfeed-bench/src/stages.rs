@@ -229,7 +229,7 @@ impl Ceiling {
         let compressed = match corpus.mode() {
             ReceiveType::Zstd | ReceiveType::ZstdDict => true,
             ReceiveType::Json => false,
-            ReceiveType::Binary => {
+            _ => {
                 return Err(StageError(
                     "the ceiling stages need JSON or zstd frames, not MessagePack".to_owned(),
                 ));
@@ -282,7 +282,7 @@ pub fn json_messages(corpus: &Corpus) -> Result<Vec<Vec<u8>>, StageError> {
                 .map(|frame| raw.decompress(frame).map(|json| json.to_vec()))
                 .collect()
         }
-        ReceiveType::Binary => Err(StageError(
+        _ => Err(StageError(
             "a binary corpus holds MessagePack, not JSON".to_owned(),
         )),
     }
@@ -318,7 +318,7 @@ impl Pipeline {
         *decoder.dicts_mut() = corpus.dict_store().map_err(StageError)?;
         let kind = match mode {
             ReceiveType::Json => FrameKind::Text,
-            ReceiveType::Binary | ReceiveType::Zstd | ReceiveType::ZstdDict => FrameKind::Binary,
+            _ => FrameKind::Binary,
         };
         Ok(Self {
             decoder,

@@ -28,6 +28,8 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a `--record` file through the live decoding path and print what the live run printed.
+    Replay(ReplayArgs),
 }
 
 /// How session events are written to stderr.
@@ -149,6 +151,9 @@ pub struct WsArgs {
     /// Skip TLS certificate verification (dangerous; for test servers only).
     #[arg(long)]
     pub insecure: bool,
+    /// Record every frame received, as received, to FILE (docs/RECORDING.md).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
@@ -196,12 +201,37 @@ pub struct ImgArgs {
     /// Do not reconnect; exit when the server closes.
     #[arg(long)]
     pub once: bool,
+    /// Record every line received (heartbeats included), as received, to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
     /// Metrics and periodic stats.
     #[command(flatten)]
     pub ops: OpsArgs,
+}
+
+/// `oddsfeed replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording (`--record FILE` of `ws` or `img`).
+    pub file: PathBuf,
+    /// Keep the recorded gaps between arrivals (real time).
+    #[arg(long, conflicts_with = "speed")]
+    pub pace: bool,
+    /// Keep the recorded gaps divided by X (2 = twice as fast).
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+    /// Exit 0 after this many data lines on stdout.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Also print heartbeat pushes (IMG recordings).
+    #[arg(long)]
+    pub heartbeats: bool,
+    /// Event format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub events: EventsFormat,
 }
 
 /// Operations flags shared by the feed-reading subcommands (`ws`, `img`; `replay` and `relay` may
@@ -367,7 +397,7 @@ pub enum BenchCommand {
 /// `oddsfeed bench decode`.
 #[derive(Debug, Args)]
 pub struct BenchDecodeArgs {
-    /// Corpus directory (`frames.bin` and `<dictId>.dict` files).
+    /// Corpus directory (`frames.bin` and `<dictId>.dict` files), or a `ws --record` file.
     #[arg(long)]
     pub corpus: PathBuf,
     /// Receive type the corpus was recorded in.

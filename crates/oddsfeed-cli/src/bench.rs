@@ -49,9 +49,14 @@ fn decode(args: &BenchDecodeArgs) -> ExitCode {
         eprintln!("oddsfeed: error: --threads must be at least 1");
         return ExitCode::from(2);
     }
-    let mode = receive_type(args.mode);
-    let result = Corpus::load(&args.corpus)
-        .and_then(|corpus| run_decode(&corpus, mode, args.passes, args.threads));
+    let loaded = if args.corpus.is_file() {
+        // A `ws --record` file: its data frames, in the receive type it recorded.
+        Corpus::from_recording(&args.corpus)
+    } else {
+        Corpus::load(&args.corpus).map(|corpus| (corpus, receive_type(args.mode)))
+    };
+    let result =
+        loaded.and_then(|(corpus, mode)| run_decode(&corpus, mode, args.passes, args.threads));
     let report = match result {
         Ok(report) => report,
         Err(e) => {
@@ -89,7 +94,7 @@ fn receive_type(arg: ReceiveTypeArg) -> ReceiveType {
 fn frame_kind(mode: ReceiveType) -> FrameKind {
     match mode {
         ReceiveType::Json => FrameKind::Text,
-        ReceiveType::Binary | ReceiveType::Zstd | ReceiveType::ZstdDict => FrameKind::Binary,
+        _ => FrameKind::Binary,
     }
 }
 
@@ -98,6 +103,8 @@ fn frame_kind(mode: ReceiveType) -> FrameKind {
 enum BenchError {
     /// A corpus file could not be read.
     Read { path: PathBuf, source: io::Error },
+    /// A recording could not be used as a corpus.
+    Recording { path: PathBuf, reason: String },
     /// `frames.bin` ends inside a record.
     Truncated { path: PathBuf, offset: usize },
     /// A `<dictId>.dict` file was refused by the dictionary store.
@@ -116,6 +123,7 @@ impl fmt::Display for BenchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Self::Recording { path, reason } => write!(f, "{}: {reason}", path.display()),
             Self::Truncated { path, offset } => write!(
                 f,
                 "{}: truncated record at byte {offset} (expected u32 little-endian length + frame)",
@@ -163,6 +171,77 @@ impl Corpus {
             frames,
             dicts,
         })
+    }
+
+    /// The data frames of a WebSocket recording (`ws --record`), in its recorded receive type,
+    /// with the dictionaries its `dict` frames carried. Control frames are left out; a torn tail
+    /// is ignored.
+    fn from_recording(path: &Path) -> Result<(Self, ReceiveType), BenchError> {
+        use oddsfeed::recording::{Feed, Item, RecordKind, SliceReader};
+        let bytes = fs::read(path).map_err(|source| BenchError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let refuse = |reason: String| BenchError::Recording {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut reader = SliceReader::new(&bytes).map_err(|e| refuse(e.to_string()))?;
+        if reader.header().feed != Feed::Ws {
+            return Err(refuse("not a WebSocket recording".to_owned()));
+        }
+        let mut mode = None;
+        let mut data = Vec::new();
+        let mut frames = Vec::new();
+        let mut dicts = DictStore::new();
+        while let Some(Item::Record(record)) = reader.next() {
+            match record.kind {
+                RecordKind::ReceiveType if mode.is_none() => {
+                    mode = std::str::from_utf8(record.payload)
+                        .ok()
+                        .and_then(|name| name.parse::<ReceiveType>().ok());
+                }
+                RecordKind::Text => {
+                    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(record.payload)
+                    else {
+                        continue;
+                    };
+                    if doc.get("type").and_then(|t| t.as_str()) == Some("dict") {
+                        let id = doc.get("dictId").and_then(serde_json::Value::as_u64);
+                        let encoding = doc.get("encoding").and_then(|v| v.as_str());
+                        let text = doc.get("data").and_then(|v| v.as_str());
+                        if let (Some(id), Some(text)) = (id, text) {
+                            let id = u32::try_from(id).map_err(|e| refuse(e.to_string()))?;
+                            // Re-sent on every connection: the first copy is enough.
+                            if dicts.get(id).is_none() {
+                                dicts
+                                    .insert_base64(id, encoding.unwrap_or("base64"), text)
+                                    .map_err(|e| refuse(format!("dictionary {id}: {e}")))?;
+                            }
+                        }
+                    } else if doc.get("entryId").is_some() {
+                        let start = data.len();
+                        data.extend_from_slice(record.payload);
+                        frames.push(start..data.len());
+                    }
+                }
+                RecordKind::Binary => {
+                    let start = data.len();
+                    data.extend_from_slice(record.payload);
+                    frames.push(start..data.len());
+                }
+                _ => {}
+            }
+        }
+        let mode = mode.ok_or_else(|| refuse("no negotiated receive type recorded".to_owned()))?;
+        Ok((
+            Self {
+                data,
+                frames,
+                dicts,
+            },
+            mode,
+        ))
     }
 
     fn frame(&self, range: &Range<usize>) -> &[u8] {

@@ -84,6 +84,9 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
         .with_include_finished(args.include_finished)
         .with_once(args.once)
         .with_heartbeats_counted(args.heartbeats);
+    if let Some(path) = &args.record {
+        config = config.with_record(path.clone());
+    }
     for (index, text) in args.requests.iter().enumerate() {
         config = config.with_request(
             parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?,
@@ -159,8 +162,11 @@ async fn run_client(
         log.fatal(&format!("cannot write to stdout: {e}"));
         return 1;
     }
-    // Stop the driver (closing the connection) before the last counts are read.
-    drop(client);
+    // Completes the recording, if any, and stops the driver before the last counts are read.
+    if let Err(e) = client.finish().await {
+        log.fatal(&e.to_string());
+        return 1;
+    }
     if code == 0 {
         ops.finish(log);
     }
@@ -211,24 +217,40 @@ async fn pump(
             }
             Some(event) => event,
         };
-        if let ImgEvent::Session(session) = &event
-            && let Some(raw) = session.raw_line()
-            && (heartbeats || !is_heartbeat(session))
-        {
-            if let Err(e) = out.line(raw) {
-                return stdout_failed(log, &e);
-            }
-            if limit.is_some_and(|n| out.lines() >= n) {
-                return 0;
-            }
-        }
-        if let Some((name, fields)) = event_fields(&event) {
-            log.emit(name, Value::Object(fields));
+        match print_item(out, log, &event, heartbeats) {
+            Err(e) => return stdout_failed(log, &e),
+            Ok(true) if limit.is_some_and(|n| out.lines() >= n) => return 0,
+            Ok(_) => {}
         }
         if matches!(event, ImgEvent::Finished) {
             return 0;
         }
     }
+}
+
+/// Prints one item as `oddsfeed img` does: the server's line, as received, on stdout (heartbeats
+/// only when asked), then the event line on stderr, if it has one. Returns whether a stdout line
+/// was written (the caller checks `--limit`). Used by `img` and `replay`.
+pub(crate) fn print_item(
+    out: &mut DataOut,
+    log: &EventLog,
+    event: &ImgEvent,
+    heartbeats: bool,
+) -> io::Result<bool> {
+    if let ImgEvent::Session(session) = event
+        && let Some(raw) = session.raw_line()
+        && (heartbeats || !is_heartbeat(session))
+    {
+        out.line(raw)?;
+        if let Some((name, fields)) = event_fields(event) {
+            log.emit(name, Value::Object(fields));
+        }
+        return Ok(true);
+    }
+    if let Some((name, fields)) = event_fields(event) {
+        log.emit(name, Value::Object(fields));
+    }
+    Ok(false)
 }
 
 fn is_heartbeat(event: &Event) -> bool {
@@ -268,6 +290,12 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
         ImgEvent::Finished => {}
         // Health events restate events printed already; a fatal error is printed by the caller.
         ImgEvent::Health(_) | ImgEvent::Fatal(_) => return None,
+        ImgEvent::RecordFailed { error } => put("error", json!(error)),
+        ImgEvent::RecordingTruncated(t) => {
+            put("offset", json!(t.offset));
+            put("ignored_bytes", json!(t.ignored_bytes));
+            put("reason", json!(t.reason.as_str()));
+        }
         ImgEvent::Session(session) => match session {
             Event::Push(_) | Event::Unknown { .. } => return None,
             Event::SessionInitialized {

@@ -9,6 +9,7 @@ mod img;
 mod ops;
 #[allow(dead_code)]
 mod output;
+mod replay;
 mod runtime;
 mod sim;
 mod sim_img;
@@ -31,5 +32,6 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Replay(args) => replay::run(args),
     }
 }

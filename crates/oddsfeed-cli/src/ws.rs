@@ -73,6 +73,9 @@ fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
     if let Some(path) = &args.state {
         builder = builder.store(FileStore::new(path.clone()));
     }
+    if let Some(path) = &args.record {
+        builder = builder.record(path.clone());
+    }
     builder.build().map_err(|e| e.to_string())
 }
 
@@ -175,8 +178,8 @@ async fn pump(
             }
         };
         match event {
-            ClientEvent::Data(msg) => {
-                if let Err(e) = out.line(&msg.raw) {
+            ClientEvent::Data(_) => {
+                if let Err(e) = print_event(out, log, &event) {
                     return stdout_failed(log, &e);
                 }
                 saver.touch();
@@ -262,6 +265,22 @@ impl Saver {
     }
 }
 
+/// Prints one event as `oddsfeed ws` does: a data message's JSON, as received, as one stdout
+/// line; anything else as one stderr event line. Used by `ws` and `replay`.
+pub(crate) fn print_event(
+    out: &mut DataOut,
+    log: &EventLog,
+    event: &ClientEvent,
+) -> io::Result<()> {
+    match event {
+        ClientEvent::Data(msg) => out.line(&msg.raw),
+        other => {
+            emit_event(log, other);
+            Ok(())
+        }
+    }
+}
+
 /// Writes one event line to stderr (data events are not events: they go to stdout).
 pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
     if let Some((name, fields)) = event_fields(event) {
@@ -290,6 +309,7 @@ pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<Str
             f.put("exitCode", crate::exit::ws_code(error));
         }
         ClientEvent::Finished => {}
+        ClientEvent::RecordingTruncated(t) => truncation_fields(t, &mut f.0),
         _ => {}
     }
     Some((event.name(), f.0))
@@ -390,6 +410,14 @@ fn session_fields(event: &Event, f: &mut Fields) {
         Event::Warning { detail, .. } => f.put("detail", detail.as_str()),
         _ => {}
     }
+}
+
+/// The fields of a `recording_truncated` event: where the ignored tail starts, how long it is,
+/// and why.
+pub(crate) fn truncation_fields(t: &oddsfeed::recording::Truncation, f: &mut Map<String, Value>) {
+    f.insert("offset".to_owned(), t.offset.into());
+    f.insert("ignored_bytes".to_owned(), t.ignored_bytes.into());
+    f.insert("reason".to_owned(), t.reason.as_str().into());
 }
 
 /// An ordered field map that leaves out absent values.

@@ -61,11 +61,14 @@ pub mod health;
 pub mod img;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
+mod record;
+pub mod replay;
 pub mod state;
 pub mod stats;
 pub mod ws;
 
 pub use oddsfeed_model as model;
+pub use oddsfeed_record as recording;
 pub use oddsfeed_session as session;
 pub use oddsfeed_wire as wire;
 pub use oddsfeed_zstd as zstd;

@@ -16,6 +16,7 @@ use super::driver::{self, Command, Item};
 use super::error::ImgError;
 use super::event::ImgEvent;
 use crate::health::ImgHealth;
+use crate::record::{Finished, Tee};
 use crate::stats::{FeedKind, FeedMetrics, FeedStats};
 
 /// How long [`ImgClient::close`] waits for the driver to stop.
@@ -54,6 +55,8 @@ pub struct ImgClient {
     done: bool,
     metrics: Arc<FeedMetrics>,
     count_heartbeats: bool,
+    /// The recording's writer thread, when recording.
+    recording: Option<Finished>,
 }
 
 impl ImgClient {
@@ -96,11 +99,26 @@ impl ImgClient {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             ImgError::Config("ImgClient::start must be called within a tokio runtime".into())
         })?;
+        let (tee, recording) = match &config.record {
+            Some(path) => {
+                let (tee, finished) = Tee::create(path, &img_header(&config)).map_err(|e| {
+                    ImgError::Record(format!("cannot create {}: {e}", path.display()))
+                })?;
+                (Some(tee), Some(finished))
+            }
+            None => (None, None),
+        };
         let (tx, items) = mpsc::channel(config.event_queue.max(1));
         let (commands, command_rx) = mpsc::channel(16);
         let metrics = Arc::new(FeedMetrics::new(FeedKind::Img));
         let count_heartbeats = config.count_heartbeats;
-        let task = runtime.spawn(driver::run(config, tx, command_rx, Arc::clone(&metrics)));
+        let task = runtime.spawn(driver::run(
+            config,
+            tx,
+            command_rx,
+            Arc::clone(&metrics),
+            Ok(tee),
+        ));
         Ok(Self {
             items,
             commands,
@@ -110,6 +128,7 @@ impl ImgClient {
             done: false,
             metrics,
             count_heartbeats,
+            recording,
         })
     }
 
@@ -153,12 +172,32 @@ impl ImgClient {
     }
 
     /// Stops the driver and closes the connection, waiting up to 2 s for it to finish.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
+        if let Err(error) = self.finish().await {
+            tracing::warn!(%error, "the recording was not finished");
+        }
+    }
+
+    /// As [`close`](Self::close), but lets the driver hand its last recorded lines over first
+    /// and waits for the recording (if any) to be written and synced.
+    ///
+    /// # Errors
+    ///
+    /// [`ImgError::Record`] when the recording could not be finished.
+    pub async fn finish(mut self) -> Result<(), ImgError> {
         self.done = true;
         self.items.close();
-        if let Some(task) = self.task.take() {
+        // Dropping the command sender tells the driver the application is gone.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.commands, closed));
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(CLOSE_WAIT, &mut task).await.is_err()
+        {
             task.abort();
-            let _ = tokio::time::timeout(CLOSE_WAIT, task).await;
+        }
+        match self.recording.take() {
+            Some(recording) => recording.wait().await.map_err(ImgError::Record),
+            None => Ok(()),
         }
     }
 
@@ -258,6 +297,18 @@ fn count_taken(metrics: &FeedMetrics, event: &ImgEvent, count_heartbeats: bool) 
         Event::HeartbeatOk { .. } => metrics.set_heartbeat_stale(false),
         _ => {}
     }
+}
+
+/// The recording header of an IMG run: what `init` and the standing requests carry, so a replay
+/// correlates responses as the live run did.
+fn img_header(config: &ImgClientConfig) -> oddsfeed_record::Header {
+    let meta = serde_json::json!({
+        "includeFinished": config.session.include_finished,
+        "tagInit": config.session.tag_init,
+        "requests": config.requests,
+    });
+    oddsfeed_record::Header::new(oddsfeed_record::Feed::Img, crate::record::now_ns())
+        .with_meta(meta.to_string())
 }
 
 impl Drop for ImgClient {

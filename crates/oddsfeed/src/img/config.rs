@@ -125,6 +125,9 @@ pub struct ImgClientConfig {
     /// Whether heartbeat pushes count as messages in [`ImgClient::stats`](super::ImgClient::stats)
     /// and the metrics (the CLI sets it when `--heartbeats` prints them). Default false.
     pub count_heartbeats: bool,
+    /// Where every line received is recorded (heartbeats included), with arrival times and
+    /// connection numbers, if anywhere. See [`ImgClientConfig::with_record`].
+    pub record: Option<PathBuf>,
 }
 
 impl ImgClientConfig {
@@ -140,6 +143,7 @@ impl ImgClientConfig {
             backoff: BackoffConfig::default(),
             read_buffer: DEFAULT_READ_BUFFER,
             count_heartbeats: false,
+            record: None,
         }
     }
 
@@ -148,6 +152,18 @@ impl ImgClientConfig {
     #[must_use]
     pub fn with_heartbeats_counted(mut self, on: bool) -> Self {
         self.count_heartbeats = on;
+        self
+    }
+
+    /// Records every line the client receives (heartbeats included), as received, with arrival
+    /// times and connection numbers, to the file at `path` (created or truncated at start). The
+    /// format is `oddsfeed-record`'s (docs/RECORDING.md); [`ImgReplay`](crate::replay::ImgReplay)
+    /// plays it back. Finish it with [`ImgClient::close`](super::ImgClient::close). A disk
+    /// slower than the feed slows the reading of the connection down (nothing is dropped); a
+    /// failed write switches recording off with an [`ImgEvent::RecordFailed`](super::ImgEvent::RecordFailed).
+    #[must_use]
+    pub fn with_record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record = Some(path.into());
         self
     }
 

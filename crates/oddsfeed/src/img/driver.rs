@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oddsfeed_model::img::Request;
+use oddsfeed_record::RecordKind;
 use oddsfeed_session::backoff::Backoff;
 use oddsfeed_session::img::{Action, ImgRequestError, ImgSession, RequestId};
 use tokio::sync::{mpsc, oneshot};
@@ -13,6 +14,7 @@ use super::error::ImgError;
 use super::event::ImgEvent;
 use super::transport::{self, Link, Recv};
 use crate::clock;
+use crate::record::Tee;
 use crate::stats::FeedMetrics;
 
 /// An item of the client's queue.
@@ -35,13 +37,37 @@ enum Outcome {
     Gone,
 }
 
-/// Runs until the run is over or the application is gone.
+/// Runs until the run is over or the application is gone; then hands the last recorded lines to
+/// the recording.
 pub(crate) async fn run(
     config: ImgClientConfig,
     tx: mpsc::Sender<Item>,
-    mut commands: mpsc::Receiver<Command>,
+    commands: mpsc::Receiver<Command>,
     metrics: Arc<FeedMetrics>,
+    tee: Result<Option<Tee>, ImgError>,
 ) {
+    let mut tee = match tee {
+        Ok(tee) => tee,
+        Err(error) => {
+            let _ = tx.send(Err(error)).await;
+            return;
+        }
+    };
+    run_feed(config, &tx, commands, &metrics, &mut tee).await;
+    if let Some(tee) = &mut tee {
+        tee.flush_partial();
+        let _ = tee.send().await;
+    }
+}
+
+async fn run_feed(
+    config: ImgClientConfig,
+    tx: &mpsc::Sender<Item>,
+    mut commands: mpsc::Receiver<Command>,
+    metrics: &FeedMetrics,
+    tee: &mut Option<Tee>,
+) {
+    let tx = tx.clone();
     if let Err(error) = config.validate() {
         let _ = tx.send(Err(error)).await;
         return;
@@ -59,6 +85,7 @@ pub(crate) async fn run(
     let mut identity = None;
     let addr = config.transport.addr().to_owned();
     let mut attempt: u64 = 0;
+    let mut conn_number: u64 = 0;
     loop {
         attempt += 1;
         if !emit(
@@ -119,8 +146,32 @@ pub(crate) async fn run(
             return;
         }
         let connected_at = clock::now();
+        conn_number += 1;
+        if let Some(tee) = tee.as_mut() {
+            tee.record(RecordKind::ConnStart, conn_number, &[]);
+        }
         session.handle_connected(connected_at);
-        let outcome = run_connection(&mut session, link, &tx, &mut commands, &metrics).await;
+        let outcome = run_connection(
+            &mut session,
+            link,
+            &tx,
+            &mut commands,
+            metrics,
+            &mut Recording {
+                tee: tee.as_mut(),
+                conn: conn_number,
+            },
+        )
+        .await;
+        if let Some(tee) = tee.as_mut() {
+            tee.flush_partial();
+            tee.conn_end(conn_number, None);
+            if let Some(error) = tee.send().await
+                && !emit(&tx, Ok(ImgEvent::RecordFailed { error })).await
+            {
+                return;
+            }
+        }
         backoff.connection_lasted(clock::now().saturating_duration_since(connected_at));
         match outcome {
             Outcome::Gone => return,
@@ -180,6 +231,12 @@ fn apply(session: &mut ImgSession, command: Command) {
     }
 }
 
+/// The recording tee of one connection.
+struct Recording<'a> {
+    tee: Option<&'a mut Tee>,
+    conn: u64,
+}
+
 /// Runs the session over one link until the session ends the connection.
 async fn run_connection(
     session: &mut ImgSession,
@@ -187,8 +244,16 @@ async fn run_connection(
     tx: &mpsc::Sender<Item>,
     commands: &mut mpsc::Receiver<Command>,
     metrics: &FeedMetrics,
+    recording: &mut Recording<'_>,
 ) -> Outcome {
     loop {
+        if let Some(tee) = recording.tee.as_mut()
+            && let Some(error) = tee.send().await
+            && !emit(tx, Ok(ImgEvent::RecordFailed { error })).await
+        {
+            link.close().await;
+            return Outcome::Gone;
+        }
         while let Some(line) = session.poll_transmit() {
             if let Err(error) = link.send(&line).await {
                 session.handle_transport_error(&error.to_string(), clock::now());
@@ -219,6 +284,9 @@ async fn run_connection(
             },
             received = link.recv() => match received {
                 Ok(Recv::Data(bytes)) => {
+                    if let Some(tee) = recording.tee.as_mut() {
+                        tee.record_lines(recording.conn, bytes);
+                    }
                     let lines_before = lines_seen(session);
                     session.handle_bytes(bytes, clock::now());
                     // IMG lines are not compressed: decoded bytes are wire bytes.

@@ -71,6 +71,9 @@ pub enum ImgError {
     /// The client's driver task is gone.
     #[error("the IMG client is closed")]
     Closed,
+    /// The recording file could not be created or finished.
+    #[error("recording: {0}")]
+    Record(String),
 }
 
 impl ImgError {

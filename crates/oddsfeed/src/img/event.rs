@@ -49,6 +49,14 @@ pub enum ImgEvent {
     Fatal(ImgError),
     /// A `once` run ended because the server closed the connection. No event follows.
     Finished,
+    /// Replay only ([`ImgReplay`](crate::replay::ImgReplay)): the recording ends in a torn or
+    /// corrupt record, ignored from here on (`recording_truncated`). The last event.
+    RecordingTruncated(oddsfeed_record::Truncation),
+    /// Writing the recording failed; the run goes on without recording (`record_failed`).
+    RecordFailed {
+        /// Why.
+        error: String,
+    },
 }
 
 impl ImgEvent {
@@ -65,6 +73,8 @@ impl ImgEvent {
             Self::Health(_) => "health",
             Self::Fatal(_) => "fatal",
             Self::Finished => "finished",
+            Self::RecordFailed { .. } => "record_failed",
+            Self::RecordingTruncated(_) => "recording_truncated",
         }
     }
 

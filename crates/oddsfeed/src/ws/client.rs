@@ -21,6 +21,7 @@ use super::tls;
 use super::transport::Connect;
 use crate::clock;
 use crate::health::WsHealth;
+use crate::record::{Finished, Tee};
 use crate::state::CursorStore;
 use crate::stats::{FeedKind, FeedMetrics, FeedStats};
 
@@ -164,6 +165,8 @@ pub struct WsClient {
     saved: Option<ResumeState>,
     dirty: bool,
     ended: bool,
+    /// The recording's writer thread, when recording.
+    recording: Option<Finished>,
 }
 
 impl std::fmt::Debug for WsClient {
@@ -261,6 +264,16 @@ impl WsClient {
                     .into(),
             }]);
         }
+        let (tee, recording) = match &config.record {
+            Some(path) => {
+                let header = ws_header(&config, &resume);
+                let (tee, finished) = Tee::create(path, &header).map_err(|e| {
+                    ClientError::Record(format!("cannot create {}: {e}", path.display()))
+                })?;
+                (Some(tee), Some(finished))
+            }
+            None => (None, None),
+        };
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let driver = Driver::new(
             Arc::clone(&shared),
@@ -269,6 +282,7 @@ impl WsClient {
             shutdown_rx,
             connect,
             url_for_logs,
+            tee,
         );
         let handle = runtime.spawn(driver.run());
         Ok(Self {
@@ -286,6 +300,7 @@ impl WsClient {
             saved: Some(resume),
             dirty: false,
             ended: false,
+            recording,
         })
     }
 
@@ -417,15 +432,21 @@ impl WsClient {
         Ok(())
     }
 
-    /// Stops the driver (closing its connections with 1000, waiting up to 2 s) and saves the
-    /// cursors a last time.
+    /// Stops the driver (closing its connections with 1000, waiting up to 2 s), saves the
+    /// cursors a last time, and, when recording, waits for the recording to be written and
+    /// synced.
     ///
     /// # Errors
     ///
-    /// [`ClientError::State`] when the final save fails.
+    /// [`ClientError::State`] when the final save fails, [`ClientError::Record`] when the
+    /// recording could not be finished.
     pub async fn close(mut self) -> Result<(), ClientError> {
         self.stop_driver().await;
-        self.save_state().await
+        let saved = self.save_state().await;
+        if let Some(recording) = self.recording.take() {
+            recording.wait().await.map_err(ClientError::Record)?;
+        }
+        saved
     }
 
     async fn stop_driver(&mut self) {
@@ -559,6 +580,19 @@ fn count_taken(metrics: &FeedMetrics, event: &ClientEvent) {
         ClientEvent::Fatal(_) | ClientEvent::Finished => metrics.record_disconnected(None),
         _ => {}
     }
+}
+
+/// The recording header of a WebSocket run: the requested receive type and the cursors the run
+/// starts from, so a replay takes the same decisions (never the key).
+fn ws_header(config: &WsClientConfig, resume: &ResumeState) -> oddsfeed_record::Header {
+    let meta = serde_json::json!({
+        "receiveType": config.session.receive_type.as_str(),
+        "maxFrame": config.session.max_frame,
+        "maxDecompressed": config.session.max_decompressed,
+        "resume": resume,
+    });
+    oddsfeed_record::Header::new(oddsfeed_record::Feed::Ws, crate::record::now_ns())
+        .with_meta(meta.to_string())
 }
 
 /// Tells `session` the newest entryId taken per channel (see `WsClient::consumed`).

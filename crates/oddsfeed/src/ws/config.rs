@@ -1,6 +1,7 @@
 //! [`WsClientConfig`] and its builder.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,7 @@ pub struct WsClientConfig {
     pub(crate) event_queue: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) save_interval: Option<Duration>,
+    pub(crate) record: Option<PathBuf>,
 }
 
 impl WsClientConfig {
@@ -64,6 +66,7 @@ impl WsClientConfig {
             event_queue: DEFAULT_EVENT_QUEUE,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             save_interval: Some(DEFAULT_SAVE_INTERVAL),
+            record: None,
         }
     }
 
@@ -122,6 +125,13 @@ impl WsClientConfig {
     pub fn save_interval(&self) -> Option<Duration> {
         self.save_interval
     }
+
+    /// Where every frame received is recorded, if anywhere (see
+    /// [`WsClientConfigBuilder::record`]).
+    #[must_use]
+    pub fn record_path(&self) -> Option<&Path> {
+        self.record.as_deref()
+    }
 }
 
 impl fmt::Debug for WsClientConfig {
@@ -134,6 +144,7 @@ impl fmt::Debug for WsClientConfig {
             .field("event_queue", &self.event_queue)
             .field("connect_timeout", &self.connect_timeout)
             .field("save_interval", &self.save_interval)
+            .field("record", &self.record)
             .finish()
     }
 }
@@ -149,6 +160,7 @@ pub struct WsClientConfigBuilder {
     event_queue: usize,
     connect_timeout: Duration,
     save_interval: Option<Duration>,
+    record: Option<PathBuf>,
 }
 
 impl fmt::Debug for WsClientConfigBuilder {
@@ -261,6 +273,17 @@ impl WsClientConfigBuilder {
         self
     }
 
+    /// Records every frame the client receives, as received (text and binary, control and
+    /// dictionary frames, zstd still compressed), with arrival times and connection numbers, to
+    /// the file at `path` (created or truncated when the client connects). The format is
+    /// `oddsfeed-record`'s (docs/RECORDING.md); [`WsReplay`](crate::replay::WsReplay) plays it
+    /// back. A disk slower than the feed slows the reading of the socket down (nothing is
+    /// dropped); a failed write switches recording off with a `record_failed` warning.
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record = Some(path.into());
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     ///
     /// # Errors
@@ -307,6 +330,7 @@ impl WsClientConfigBuilder {
                 event_queue: self.event_queue,
                 connect_timeout: self.connect_timeout,
                 save_interval: self.save_interval,
+                record: self.record,
             }),
             _ => Err(ClientError::Config(problems.join("; "))),
         }

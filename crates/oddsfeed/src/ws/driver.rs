@@ -28,11 +28,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use oddsfeed_record::RecordKind;
+
 use super::client::Shared;
 use super::error::ClientError;
 use super::event::ClientEvent;
 use super::transport::{Connect, ConnectFailure, WsStream};
 use crate::clock;
+use crate::record::Tee;
 
 /// How long a closing connection may take to finish its close handshake in the background.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -76,6 +79,8 @@ pub(crate) struct Driver {
     /// Session outputs collected but not yet acted on.
     transmits: Vec<Transmit>,
     actions: Vec<Action>,
+    /// The `--record` tee: every frame read, as read.
+    tee: Option<Tee>,
 }
 
 impl Driver {
@@ -86,6 +91,7 @@ impl Driver {
         shutdown: oneshot::Receiver<()>,
         connect: Connect,
         url_for_logs: String,
+        tee: Option<Tee>,
     ) -> Self {
         Self {
             shared,
@@ -103,6 +109,7 @@ impl Driver {
             reconnect_at: None,
             transmits: Vec::new(),
             actions: Vec::new(),
+            tee,
         }
     }
 
@@ -121,6 +128,10 @@ impl Driver {
             }
         }
         self.close_everything(CloseCode::Normal);
+        if let Some(tee) = &mut self.tee {
+            // The application may be gone: the failure cannot be reported any more.
+            let _ = tee.send().await;
+        }
     }
 
     /// Feeds the session every frame the connections hold already (without waiting), up to
@@ -145,8 +156,25 @@ impl Driver {
         let mut session = self.shared.lock();
         self.transmits
             .extend(std::iter::from_fn(|| session.poll_transmit()));
+        let first = self.outbox.len();
         self.outbox
             .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+        if let Some(tee) = &mut self.tee {
+            for event in &self.outbox[first..] {
+                if let ClientEvent::Session(Event::LoginOk {
+                    conn,
+                    receive_type: Some(receive_type),
+                    ..
+                }) = event
+                {
+                    tee.record(
+                        RecordKind::ReceiveType,
+                        conn.get(),
+                        receive_type.as_str().as_bytes(),
+                    );
+                }
+            }
+        }
         self.actions
             .extend(std::iter::from_fn(|| session.poll_action()));
         self.shared
@@ -212,6 +240,9 @@ impl Driver {
             }
             Input::Connected(Ok(ws)) => {
                 let id = self.shared.lock().handle_connected(now);
+                if let Some(tee) = &mut self.tee {
+                    tee.record(RecordKind::ConnStart, id.get(), &[]);
+                }
                 self.conns.push(Conn { id, ws });
             }
             Input::Connected(Err(failure)) => {
@@ -244,6 +275,9 @@ impl Driver {
             return;
         };
         let counters = &self.shared.counters;
+        if let Some(tee) = &mut self.tee {
+            tee_frame(tee, id.get(), item.as_ref());
+        }
         match item {
             Some(Ok(Message::Text(text))) => {
                 counters
@@ -354,6 +388,7 @@ impl Driver {
     async fn flush(&mut self) -> ControlFlow<()> {
         loop {
             self.collect();
+            self.send_records().await;
             if self.transmits.is_empty() && self.actions.is_empty() && self.outbox.is_empty() {
                 return ControlFlow::Continue(());
             }
@@ -368,6 +403,19 @@ impl Driver {
                     return ControlFlow::Break(());
                 }
             }
+        }
+    }
+
+    /// Hands the frames recorded this turn to the recording's writer thread (waiting for room:
+    /// a disk slower than the feed slows the reading of the socket down).
+    async fn send_records(&mut self) {
+        if let Some(tee) = &mut self.tee
+            && let Some(detail) = tee.send().await
+        {
+            self.outbox.push(ClientEvent::Warning {
+                kind: "record_failed",
+                detail,
+            });
         }
     }
 
@@ -393,6 +441,9 @@ impl Driver {
         };
         if let Err(error) = result {
             let conn = self.conns.swap_remove(index);
+            if let Some(tee) = &mut self.tee {
+                tee.conn_end(conn.id.get(), None);
+            }
             self.outbox.push(ClientEvent::Warning {
                 kind: "transport_error",
                 detail: format!("connection {}: sending failed: {error}", conn.id),
@@ -420,6 +471,9 @@ impl Driver {
             Action::Close { conn, code } => {
                 if let Some(index) = self.conns.iter().position(|c| c.id == conn) {
                     let conn = self.conns.swap_remove(index);
+                    if let Some(tee) = &mut self.tee {
+                        tee.conn_end(conn.id.get(), None);
+                    }
                     spawn_close(conn.ws, CloseCode::from(code));
                 }
             }
@@ -446,8 +500,28 @@ impl Driver {
             handle.abort();
         }
         for conn in self.conns.drain(..) {
+            if let Some(tee) = &mut self.tee {
+                tee.conn_end(conn.id.get(), None);
+            }
             spawn_close(conn.ws, code);
         }
+    }
+}
+
+/// Records one item read from connection `conn`, as it was read.
+fn tee_frame(tee: &mut Tee, conn: u64, item: Option<&Result<Message, WsError>>) {
+    match item {
+        Some(Ok(Message::Text(text))) => tee.record(RecordKind::Text, conn, text.as_bytes()),
+        Some(Ok(Message::Binary(bytes))) => tee.record(RecordKind::Binary, conn, bytes),
+        Some(Ok(Message::Ping(data) | Message::Pong(data))) => {
+            tee.record(RecordKind::Activity, conn, data);
+        }
+        Some(Ok(Message::Frame(_))) => tee.record(RecordKind::Activity, conn, &[]),
+        Some(Ok(Message::Close(Some(frame)))) => {
+            tee.conn_end(conn, Some((u16::from(frame.code), frame.reason.as_str())));
+        }
+        Some(Ok(Message::Close(None))) => tee.conn_end(conn, Some((1005, ""))),
+        None | Some(Err(_)) => tee.conn_end(conn, None),
     }
 }
 

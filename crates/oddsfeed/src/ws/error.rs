@@ -27,6 +27,9 @@ pub enum ClientError {
     /// The client's driver task ended before the run did (it panicked or was dropped).
     #[error("the WebSocket client is closed")]
     Closed,
+    /// The recording file could not be created or finished.
+    #[error("recording: {0}")]
+    Record(String),
 }
 
 impl ClientError {

@@ -54,6 +54,9 @@ pub enum ClientEvent {
     /// The run ended normally (`finished`): the server closed and the client runs once. No event
     /// follows.
     Finished,
+    /// Replay only ([`WsReplay`](crate::replay::WsReplay)): the recording ends in a torn or
+    /// corrupt record, ignored from here on (`recording_truncated`). The last event.
+    RecordingTruncated(oddsfeed_record::Truncation),
 }
 
 impl ClientEvent {
@@ -70,6 +73,7 @@ impl ClientEvent {
             Self::Health(_) => "health",
             Self::Fatal(_) => "fatal",
             Self::Finished => "finished",
+            Self::RecordingTruncated(_) => "recording_truncated",
         }
     }
 

@@ -1,0 +1,435 @@
+//! Replay a recording through the live decoding path, without a socket.
+//!
+//! [`WsReplay`] and [`ImgReplay`] read a recording made with
+//! [`WsClientConfigBuilder::record`](crate::ws::WsClientConfigBuilder::record) or
+//! [`ImgClientConfig::with_record`](crate::img::ImgClientConfig::with_record) and feed its
+//! frames or lines, connection by connection, to the same sans-IO session the live client runs
+//! ([`WsSession`], [`ImgSession`]), with the recorded arrival times as `now`. They yield the
+//! session's events as the live client does ([`ClientEvent`], [`ImgEvent`]): the same data
+//! messages in the same order, the same decode errors, dictionaries applied per connection,
+//! and timers (IMG heartbeat staleness, dead connections) fired by the recorded clock, not the
+//! replay's. What only the live driver knows (connecting, backoff) is not replayed.
+//!
+//! A torn or corrupt tail ends the replay with one [`ClientEvent::RecordingTruncated`] /
+//! [`ImgEvent::RecordingTruncated`]; a file that is not a recording is refused when opening.
+//!
+//! Both are plain iterators (`next()` returns the next event); [`Pace`] makes them keep the
+//! recorded gaps, by sleeping the calling thread (from async code, run a paced replay on a
+//! blocking thread).
+//!
+//! ```no_run
+//! use oddsfeed::replay::{Pace, WsReplay};
+//! use oddsfeed::ws::ClientEvent;
+//!
+//! let mut replay = WsReplay::open("feed.rec", Pace::AsFastAsPossible)?;
+//! while let Some(event) = replay.next()? {
+//!     if let ClientEvent::Data(msg) = event {
+//!         println!("{}", msg.raw);
+//!     }
+//! }
+//! # Ok::<(), oddsfeed::recording::RecordError>(())
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use oddsfeed_model::img::Request;
+use oddsfeed_model::{ApiKey, ReceiveType, ResumeState};
+use oddsfeed_record::{Feed, Header, Item, RecordError, RecordKind, RecordRef, StreamReader};
+use oddsfeed_session::img::{ImgSession, ImgSessionConfig};
+use oddsfeed_session::ws::{CloseInfo, ConnId, FrameKind, WsConfig, WsSession};
+use serde_json::Value;
+
+use crate::img::ImgEvent;
+use crate::ws::ClientEvent;
+
+/// The most timer firings handled between two records (a guard: each firing moves the
+/// session's deadline on).
+const MAX_TIMER_FIRINGS: usize = 64;
+
+/// How fast a replay runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Pace {
+    /// As fast as the decoder goes (the default of `oddsfeed replay`).
+    AsFastAsPossible,
+    /// Keep the recorded gaps between arrivals divided by this factor (1.0: real time).
+    Speed(f64),
+}
+
+/// The recorded clock and the optional pacing, shared by both replays.
+#[derive(Debug)]
+struct Clock {
+    /// The replay's stand-in for the recording's first instant.
+    base: Instant,
+    origin_ns: i64,
+    last: Instant,
+    pace: Pace,
+    wall_start: Option<(Instant, i64)>,
+}
+
+impl Clock {
+    fn new(header: &Header, pace: Pace) -> Self {
+        let base = Instant::now();
+        Self {
+            base,
+            origin_ns: header.start_ns,
+            last: base,
+            pace,
+            wall_start: None,
+        }
+    }
+
+    /// The session instant for a recorded arrival time (never going back), after waiting when
+    /// paced.
+    fn at(&mut self, time_ns: i64) -> Instant {
+        if let Pace::Speed(speed) = self.pace
+            && speed.is_finite()
+            && speed > 0.0
+        {
+            let (wall, first) = *self.wall_start.get_or_insert((Instant::now(), time_ns));
+            let gap = time_ns.saturating_sub(first).max(0) as f64 / speed;
+            let target = wall + Duration::from_nanos(gap.min(u64::MAX as f64) as u64);
+            let now = Instant::now();
+            if target > now {
+                std::thread::sleep(target - now);
+            }
+        }
+        let since = u64::try_from(time_ns.saturating_sub(self.origin_ns)).unwrap_or(0);
+        let at = self.base + Duration::from_nanos(since);
+        if at > self.last {
+            self.last = at;
+        }
+        self.last
+    }
+}
+
+/// The settings in a recording's header metadata (absent keys: defaults).
+fn meta(header: &Header) -> Value {
+    serde_json::from_str(&header.meta).unwrap_or(Value::Null)
+}
+
+fn wrong_feed(expected: Feed, header: &Header) -> RecordError {
+    RecordError::BadHeader {
+        detail: format!(
+            "this is a {} recording, not a {} one",
+            header.feed.as_str(),
+            expected.as_str()
+        ),
+    }
+}
+
+/// Replays a WebSocket recording into the [`ClientEvent`] stream the live
+/// [`WsClient`](crate::ws::WsClient) yielded.
+#[derive(Debug)]
+pub struct WsReplay<R = File> {
+    reader: StreamReader<R>,
+    session: WsSession,
+    clock: Clock,
+    conns: HashMap<u64, ConnId>,
+    pending: VecDeque<ClientEvent>,
+    records: u64,
+    ended: bool,
+}
+
+impl WsReplay<File> {
+    /// Opens the recording at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened, is not a recording, has an unknown format version or a
+    /// corrupt header, or is an IMG recording.
+    pub fn open(path: impl AsRef<Path>, pace: Pace) -> Result<Self, RecordError> {
+        Self::new(File::open(path)?, pace)
+    }
+}
+
+impl<R: Read> WsReplay<R> {
+    /// Replays the recording `src` reads.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](WsReplay::open).
+    pub fn new(src: R, pace: Pace) -> Result<Self, RecordError> {
+        let reader = StreamReader::new(src)?;
+        let header = reader.header().clone();
+        if header.feed != Feed::Ws {
+            return Err(wrong_feed(Feed::Ws, &header));
+        }
+        let meta = meta(&header);
+        // The key is never recorded; the session needs one to build the login it never sends.
+        let mut config = WsConfig::new(ApiKey::new("replay"));
+        if let Some(receive_type) = meta
+            .get("receiveType")
+            .and_then(Value::as_str)
+            .and_then(|s| ReceiveType::from_str(s).ok())
+        {
+            config.receive_type = receive_type;
+        }
+        if let Some(bytes) = meta.get("maxFrame").and_then(Value::as_u64) {
+            config.max_frame = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        if let Some(bytes) = meta.get("maxDecompressed").and_then(Value::as_u64) {
+            config.max_decompressed = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        // The recording says when connections start and end: never stop on a close.
+        config.once = false;
+        let resume: ResumeState = meta
+            .get("resume")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        Ok(Self {
+            clock: Clock::new(&header, pace),
+            reader,
+            session: WsSession::new(config, resume),
+            conns: HashMap::new(),
+            pending: VecDeque::new(),
+            records: 0,
+            ended: false,
+        })
+    }
+
+    /// The recording's header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        self.reader.header()
+    }
+
+    /// The session, for its counters and cursors.
+    #[must_use]
+    pub fn session(&self) -> &WsSession {
+        &self.session
+    }
+
+    /// Records read so far.
+    #[must_use]
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The next event, `Ok(None)` at the end of the recording.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Io`] when reading the file fails.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<ClientEvent>, RecordError> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.reader.next()? {
+                None => self.ended = true,
+                Some(Item::Truncated(truncation)) => {
+                    self.ended = true;
+                    self.pending
+                        .push_back(ClientEvent::RecordingTruncated(truncation));
+                }
+                Some(Item::Record(record)) => {
+                    self.records += 1;
+                    let now = self.clock.at(record.time_ns);
+                    apply_ws(&mut self.session, &mut self.conns, &record, now);
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        let session = &mut self.session;
+        while session.poll_transmit().is_some() {}
+        while session.poll_action().is_some() {}
+        self.pending
+            .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+    }
+}
+
+/// Feeds one record to the WebSocket session, after the timers due before it.
+fn apply_ws(
+    session: &mut WsSession,
+    conns: &mut HashMap<u64, ConnId>,
+    record: &RecordRef<'_>,
+    now: Instant,
+) {
+    for _ in 0..MAX_TIMER_FIRINGS {
+        match session.poll_timeout() {
+            Some(deadline) if deadline <= now => session.handle_timeout(deadline),
+            _ => break,
+        }
+    }
+    let conn = conns.get(&record.conn).copied();
+    match (record.kind, conn) {
+        (RecordKind::ConnStart, _) => {
+            let id = session.handle_connected(now);
+            conns.insert(record.conn, id);
+        }
+        (RecordKind::Text, Some(id)) => {
+            session.handle_frame(id, FrameKind::Text, record.payload, now);
+        }
+        (RecordKind::Binary, Some(id)) => {
+            session.handle_frame(id, FrameKind::Binary, record.payload, now);
+        }
+        (RecordKind::Activity, Some(id)) => session.handle_activity(id, now),
+        (RecordKind::ConnEnd, Some(id)) => {
+            let close = record
+                .close()
+                .map(|close| CloseInfo::new(close.code, close.reason));
+            session.handle_closed(id, close, now);
+            conns.remove(&record.conn);
+        }
+        // The receive type is for tools that read frames without a session (the session takes
+        // it from the login_ok frame itself); unknown kinds are skipped.
+        _ => {}
+    }
+}
+
+/// Replays an IMG recording into the [`ImgEvent`] stream the live
+/// [`ImgClient`](crate::img::ImgClient) yielded (session events: lines, responses, heartbeat
+/// health).
+#[derive(Debug)]
+pub struct ImgReplay<R = File> {
+    reader: StreamReader<R>,
+    session: ImgSession,
+    clock: Clock,
+    current: Option<u64>,
+    pending: VecDeque<ImgEvent>,
+    records: u64,
+    ended: bool,
+}
+
+impl ImgReplay<File> {
+    /// Opens the recording at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened, is not a recording, has an unknown format version or a
+    /// corrupt header, or is a WebSocket recording.
+    pub fn open(path: impl AsRef<Path>, pace: Pace) -> Result<Self, RecordError> {
+        Self::new(File::open(path)?, pace)
+    }
+}
+
+impl<R: Read> ImgReplay<R> {
+    /// Replays the recording `src` reads.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](ImgReplay::open).
+    pub fn new(src: R, pace: Pace) -> Result<Self, RecordError> {
+        let reader = StreamReader::new(src)?;
+        let header = reader.header().clone();
+        if header.feed != Feed::Img {
+            return Err(wrong_feed(Feed::Img, &header));
+        }
+        let meta = meta(&header);
+        let mut config = ImgSessionConfig::default();
+        if let Some(on) = meta.get("includeFinished").and_then(Value::as_bool) {
+            config.include_finished = on;
+        }
+        if let Some(on) = meta.get("tagInit").and_then(Value::as_bool) {
+            config.tag_init = on;
+        }
+        config.once = false;
+        let mut session = ImgSession::new(config);
+        let requests: Vec<Request> = meta
+            .get("requests")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        for request in requests {
+            // The live client accepted these; a refusal here only changes correlation.
+            let _ = session.add_standing_request(request);
+        }
+        Ok(Self {
+            clock: Clock::new(&header, pace),
+            reader,
+            session,
+            current: None,
+            pending: VecDeque::new(),
+            records: 0,
+            ended: false,
+        })
+    }
+
+    /// The recording's header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        self.reader.header()
+    }
+
+    /// Records read so far.
+    #[must_use]
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The next event, `Ok(None)` at the end of the recording.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Io`] when reading the file fails.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<ImgEvent>, RecordError> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.reader.next()? {
+                None => self.ended = true,
+                Some(Item::Truncated(truncation)) => {
+                    self.ended = true;
+                    self.pending
+                        .push_back(ImgEvent::RecordingTruncated(truncation));
+                }
+                Some(Item::Record(record)) => {
+                    self.records += 1;
+                    let now = self.clock.at(record.time_ns);
+                    apply_img(&mut self.session, &mut self.current, &record, now);
+                    let session = &mut self.session;
+                    while session.poll_transmit().is_some() {}
+                    while session.poll_action().is_some() {}
+                    self.pending
+                        .extend(std::iter::from_fn(|| session.poll_event()).map(ImgEvent::Session));
+                }
+            }
+        }
+    }
+}
+
+/// Feeds one record to the IMG session, after the timers due before it.
+fn apply_img(
+    session: &mut ImgSession,
+    current: &mut Option<u64>,
+    record: &RecordRef<'_>,
+    now: Instant,
+) {
+    for _ in 0..MAX_TIMER_FIRINGS {
+        match session.poll_timeout() {
+            Some(deadline) if deadline <= now => session.handle_timeout(deadline),
+            _ => break,
+        }
+    }
+    match record.kind {
+        RecordKind::ConnStart => {
+            *current = Some(record.conn);
+            session.handle_connected(now);
+        }
+        RecordKind::Lines if *current == Some(record.conn) => {
+            session.handle_bytes(record.payload, now);
+        }
+        RecordKind::ConnEnd if *current == Some(record.conn) => {
+            *current = None;
+            session.handle_closed(now);
+        }
+        _ => {}
+    }
+}

@@ -149,6 +149,10 @@ pub struct WsArgs {
     /// Skip TLS certificate verification (dangerous; for test servers only).
     #[arg(long)]
     pub insecure: bool,
+    /// At exit, write the live book of the messages printed as one JSON document to FILE
+    /// (temporary file, then rename).
+    #[arg(long, value_name = "FILE")]
+    pub book_out: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
@@ -193,6 +197,10 @@ pub struct ImgArgs {
     /// Do not reconnect; exit when the server closes.
     #[arg(long)]
     pub once: bool,
+    /// At exit, write the live book of the lines printed as one JSON document to FILE
+    /// (temporary file, then rename).
+    #[arg(long, value_name = "FILE")]
+    pub book_out: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,

@@ -42,7 +42,7 @@ pub fn run(args: ImgArgs) -> ExitCode {
             }),
         );
     }
-    let client = run_client(config, &log, args.heartbeats, args.limit);
+    let client = run_client(config, &log, &args);
     match runtime::block_on(client, Shutdown::Brief) {
         Ok(code) => ExitCode::from(code),
         Err(reason) => {
@@ -81,7 +81,9 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
     };
     let mut config = ImgClientConfig::new(transport)
         .with_include_finished(args.include_finished)
-        .with_once(args.once);
+        .with_once(args.once)
+        // The book is applied as items are taken, so it holds exactly what was printed.
+        .with_book(args.book_out.is_some());
     for (index, text) in args.requests.iter().enumerate() {
         config = config.with_request(
             parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?,
@@ -115,15 +117,7 @@ fn parse_request(text: &str) -> Result<Request, String> {
     serde_json::from_value(value).map_err(|e| format!("not a request: {e}"))
 }
 
-async fn run_client(
-    config: ImgClientConfig,
-    log: &EventLog,
-    heartbeats: bool,
-    limit: Option<u64>,
-) -> u8 {
-    if limit == Some(0) {
-        return 0;
-    }
+async fn run_client(config: ImgClientConfig, log: &EventLog, args: &ImgArgs) -> u8 {
     let mut client = match ImgClient::start(config) {
         Ok(client) => client,
         Err(error) => {
@@ -132,11 +126,21 @@ async fn run_client(
         }
     };
     let mut out = DataOut::new();
-    let code = pump(&mut client, &mut out, log, heartbeats, limit).await;
+    let code = if args.limit == Some(0) {
+        0
+    } else {
+        pump(&mut client, &mut out, log, args.heartbeats, args.limit).await
+    };
     if let Err(e) = out.flush()
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         log.fatal(&format!("cannot write to stdout: {e}"));
+        return 1;
+    }
+    if let (Some(path), Some(book)) = (&args.book_out, client.book())
+        && let Err(e) = crate::output::write_book(path, &book.dump())
+    {
+        log.fatal(&format!("cannot write --book-out {}: {e}", path.display()));
         return 1;
     }
     code
@@ -150,7 +154,12 @@ async fn pump(
     heartbeats: bool,
     limit: Option<u64>,
 ) -> u8 {
+    let signals = crate::ws::Signals::install();
     loop {
+        if let Some(code) = signals.received() {
+            log.emit("interrupted", json!({ "exitCode": code }));
+            return code;
+        }
         let item = match client.try_next() {
             Some(item) => Some(item),
             None => {
@@ -160,10 +169,7 @@ async fn pump(
                 }
                 tokio::select! {
                     item = client.next() => item,
-                    _ = tokio::signal::ctrl_c() => {
-                        log.emit("interrupted", json!({ "exitCode": 130 }));
-                        return 130;
-                    }
+                    () = signals.wait() => continue,
                 }
             }
         };

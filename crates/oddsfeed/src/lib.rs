@@ -60,6 +60,7 @@ pub mod img;
 pub mod state;
 pub mod ws;
 
+pub use oddsfeed_book as book;
 pub use oddsfeed_model as model;
 pub use oddsfeed_session as session;
 pub use oddsfeed_wire as wire;

@@ -4,8 +4,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::Stream;
+use oddsfeed_book::img::ImgBook;
 use oddsfeed_model::img::Request;
-use oddsfeed_session::img::RequestId;
+use oddsfeed_session::img::{Event, RequestId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -49,6 +50,7 @@ pub struct ImgClient {
     pending: VecDeque<ImgEvent>,
     health: ImgHealth,
     done: bool,
+    book: Option<ImgBook>,
 }
 
 impl ImgClient {
@@ -93,6 +95,7 @@ impl ImgClient {
         })?;
         let (tx, items) = mpsc::channel(config.event_queue.max(1));
         let (commands, command_rx) = mpsc::channel(16);
+        let book = config.keep_book.then(ImgBook::new);
         let task = runtime.spawn(driver::run(config, tx, command_rx));
         Ok(Self {
             items,
@@ -101,6 +104,7 @@ impl ImgClient {
             pending: VecDeque::new(),
             health: ImgHealth::default(),
             done: false,
+            book,
         })
     }
 
@@ -170,7 +174,32 @@ impl ImgClient {
         {
             self.pending.push_back(ImgEvent::Health(change));
         }
+        if let (Some(book), ImgEvent::Session(session)) = (&mut self.book, &event) {
+            match session {
+                Event::Push(push) => book.apply(push, std::time::Instant::now()),
+                Event::SessionInitialized {
+                    session_id,
+                    reconnect,
+                } => book.session_initialized(session_id.as_deref(), *reconnect),
+                Event::HeartbeatStale { .. } => book.heartbeat_stale(),
+                Event::HeartbeatOk { .. } => book.heartbeat_ok(),
+                Event::Disconnected { .. } => book.disconnected(),
+                _ => {}
+            }
+        }
         Some(event)
+    }
+
+    /// The live book of everything taken so far, when the configuration's
+    /// [`keep_book`](ImgClientConfig::keep_book) was set.
+    ///
+    /// It is applied on the application's side as each item is taken from
+    /// [`next`](Self::next) or [`try_next`](Self::try_next) (pushes, `session_initialized`,
+    /// `heartbeat_stale` / `heartbeat_ok`, `disconnected`), with the time it was taken as
+    /// its arrival time, so reading it never waits for the driver.
+    #[must_use]
+    pub fn book(&self) -> Option<&ImgBook> {
+        self.book.as_ref()
     }
 
     /// Sends a one-shot request (queued until the next connect when disconnected); a

@@ -122,6 +122,9 @@ pub struct ImgClientConfig {
     pub backoff: BackoffConfig,
     /// Size of one socket read, in bytes. Default 64 KiB.
     pub read_buffer: usize,
+    /// Keep the live book ([`ImgClient::book`](super::ImgClient::book)) for the application.
+    /// Default off.
+    pub keep_book: bool,
 }
 
 impl ImgClientConfig {
@@ -136,6 +139,7 @@ impl ImgClientConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             backoff: BackoffConfig::default(),
             read_buffer: DEFAULT_READ_BUFFER,
+            keep_book: false,
         }
     }
 
@@ -164,6 +168,13 @@ impl ImgClientConfig {
     #[must_use]
     pub fn with_session(mut self, session: ImgSessionConfig) -> Self {
         self.session = session;
+        self
+    }
+
+    /// Keeps the live book for the application (see [`ImgClient::book`](super::ImgClient::book)).
+    #[must_use]
+    pub fn with_book(mut self, on: bool) -> Self {
+        self.keep_book = on;
         self
     }
 

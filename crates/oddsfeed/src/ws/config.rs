@@ -49,6 +49,7 @@ pub struct WsClientConfig {
     pub(crate) event_queue: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) save_interval: Option<Duration>,
+    pub(crate) keep_book: bool,
 }
 
 impl WsClientConfig {
@@ -64,6 +65,7 @@ impl WsClientConfig {
             event_queue: DEFAULT_EVENT_QUEUE,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             save_interval: Some(DEFAULT_SAVE_INTERVAL),
+            keep_book: false,
         }
     }
 
@@ -122,6 +124,12 @@ impl WsClientConfig {
     pub fn save_interval(&self) -> Option<Duration> {
         self.save_interval
     }
+
+    /// Whether the client keeps the live book.
+    #[must_use]
+    pub fn keeps_book(&self) -> bool {
+        self.keep_book
+    }
 }
 
 impl fmt::Debug for WsClientConfig {
@@ -149,6 +157,7 @@ pub struct WsClientConfigBuilder {
     event_queue: usize,
     connect_timeout: Duration,
     save_interval: Option<Duration>,
+    keep_book: bool,
 }
 
 impl fmt::Debug for WsClientConfigBuilder {
@@ -261,6 +270,14 @@ impl WsClientConfigBuilder {
         self
     }
 
+    /// Keeps the live book ([`WsClient::book`](super::WsClient::book)) for the application
+    /// (default off). The book is applied as the application takes events, on its own
+    /// thread, so reading it never waits for the driver.
+    pub fn keep_book(mut self, on: bool) -> Self {
+        self.keep_book = on;
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     ///
     /// # Errors
@@ -307,6 +324,7 @@ impl WsClientConfigBuilder {
                 event_queue: self.event_queue,
                 connect_timeout: self.connect_timeout,
                 save_interval: self.save_interval,
+                keep_book: self.keep_book,
             }),
             _ => Err(ClientError::Config(problems.join("; "))),
         }

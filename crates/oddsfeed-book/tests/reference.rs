@@ -85,7 +85,9 @@ fn ws_text(channel: usize, update: bool, fixture: u8, entries: &[(u8, u8, u8)]) 
     let v = entries.first().map_or(0, |e| e.2);
     let payload = match CHANNELS[channel] {
         "odds" => json!({"fixtureId": fixture_id, "odds": nested}),
-        "fixtures" => json!({"fixtureId": fixture_id, "status": {"live": v.is_multiple_of(2)}, "v": v}),
+        "fixtures" => {
+            json!({"fixtureId": fixture_id, "status": {"live": v.is_multiple_of(2)}, "v": v})
+        }
         "scores" => json!({"fixtureId": fixture_id, "scores": nested}),
         "clocks" if v == 5 => json!({"fixtureId": fixture_id}),
         "clocks" => json!({"fixtureId": fixture_id, "clock": {"currentTime": v, "stopped": false}}),

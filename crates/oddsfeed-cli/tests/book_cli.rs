@@ -118,12 +118,12 @@ fn img_reference(lines: &[Value], events: &[Value]) -> Value {
     }
     let stale = events
         .iter()
-        .filter_map(|e| match e["event"].as_str() {
+        .rev()
+        .find_map(|e| match e["event"].as_str() {
             Some("heartbeat_stale") => Some(true),
             Some("heartbeat_ok") => Some(false),
             _ => None,
         })
-        .last()
         .unwrap_or(false);
     json!({"feed": "img", "session_id": session_id, "stale": stale, "markets": markets})
 }

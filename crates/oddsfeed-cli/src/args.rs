@@ -154,6 +154,10 @@ pub struct WsArgs {
     /// Record every frame received, as received, to FILE (docs/RECORDING.md).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// At exit, write the live book of the messages printed as one JSON document to FILE
+    /// (temporary file, then rename).
+    #[arg(long, value_name = "FILE")]
+    pub book_out: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
@@ -204,6 +208,10 @@ pub struct ImgArgs {
     /// Record every line received (heartbeats included), as received, to FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// At exit, write the live book of the lines printed as one JSON document to FILE
+    /// (temporary file, then rename).
+    #[arg(long, value_name = "FILE")]
+    pub book_out: Option<PathBuf>,
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,

@@ -43,7 +43,14 @@ pub fn run(args: ImgArgs) -> ExitCode {
             }),
         );
     }
-    let client = run_client(config, &log, args.heartbeats, args.limit, &args.ops);
+    let client = run_client(
+        config,
+        &log,
+        args.heartbeats,
+        args.limit,
+        &args.ops,
+        args.book_out.as_deref(),
+    );
     match runtime::block_on(client, Shutdown::Brief) {
         Ok(code) => ExitCode::from(code),
         Err(reason) => {
@@ -83,7 +90,9 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
     let mut config = ImgClientConfig::new(transport)
         .with_include_finished(args.include_finished)
         .with_once(args.once)
-        .with_heartbeats_counted(args.heartbeats);
+        .with_heartbeats_counted(args.heartbeats)
+        // The book is applied as items are taken, so it holds exactly what was printed.
+        .with_book(args.book_out.is_some());
     if let Some(path) = &args.record {
         config = config.with_record(path.clone());
     }
@@ -126,6 +135,7 @@ async fn run_client(
     heartbeats: bool,
     limit: Option<u64>,
     ops_args: &OpsArgs,
+    book_out: Option<&std::path::Path>,
 ) -> u8 {
     if limit == Some(0) {
         return 0;
@@ -160,6 +170,12 @@ async fn run_client(
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         log.fatal(&format!("cannot write to stdout: {e}"));
+        return 1;
+    }
+    if let (Some(path), Some(book)) = (book_out, client.book())
+        && let Err(e) = crate::output::write_book(path, &book.dump())
+    {
+        log.fatal(&format!("cannot write --book-out {}: {e}", path.display()));
         return 1;
     }
     // Completes the recording, if any, and stops the driver before the last counts are read.

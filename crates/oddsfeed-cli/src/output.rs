@@ -152,6 +152,21 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
+/// Writes a live book dump (`--book-out`): to `FILE.tmp` first, then renamed over `path`, so
+/// a reader never sees half a document.
+pub fn write_book(path: &std::path::Path, book: &Value) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut text = serde_json::to_vec(book).map_err(io::Error::other)?;
+    text.push(b'\n');
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(&text)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,9 @@ fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
         .max_frame(args.max_frame)
         .max_decompressed(args.max_decompressed)
         // This command saves by itself, right after flushing stdout.
-        .save_interval(None);
+        .save_interval(None)
+        // The book is applied as events are taken, so it holds exactly what was printed.
+        .keep_book(args.book_out.is_some());
     if let Some(channels) = &args.channels {
         builder = builder.channels(channels.iter().cloned());
     }
@@ -112,6 +114,12 @@ async fn run_client(args: WsArgs, log: EventLog) -> u8 {
     };
     let mut out = DataOut::new();
     let end = pump(&mut client, &mut out, &log, args.limit, &signals, &mut ops).await;
+    if let (Some(path), Some(book)) = (&args.book_out, client.book())
+        && let Err(e) = crate::output::write_book(path, &book.dump())
+    {
+        log.fatal(&format!("cannot write --book-out {}: {e}", path.display()));
+        return 1;
+    }
     match end {
         End::Clean(code) => {
             if let Err(e) = out.flush() {

@@ -67,6 +67,7 @@ pub mod state;
 pub mod stats;
 pub mod ws;
 
+pub use oddsfeed_book as book;
 pub use oddsfeed_model as model;
 pub use oddsfeed_record as recording;
 pub use oddsfeed_session as session;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::Stream;
+use oddsfeed_book::img::ImgBook;
 use oddsfeed_model::img::{ImgTime, PushKind, Request};
-use oddsfeed_session::img::Event;
-use oddsfeed_session::img::RequestId;
+use oddsfeed_session::img::{Event, RequestId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -57,6 +57,7 @@ pub struct ImgClient {
     count_heartbeats: bool,
     /// The recording's writer thread, when recording.
     recording: Option<Finished>,
+    book: Option<ImgBook>,
 }
 
 impl ImgClient {
@@ -110,6 +111,7 @@ impl ImgClient {
         };
         let (tx, items) = mpsc::channel(config.event_queue.max(1));
         let (commands, command_rx) = mpsc::channel(16);
+        let book = config.keep_book.then(ImgBook::new);
         let metrics = Arc::new(FeedMetrics::new(FeedKind::Img));
         let count_heartbeats = config.count_heartbeats;
         let task = runtime.spawn(driver::run(
@@ -129,6 +131,7 @@ impl ImgClient {
             metrics,
             count_heartbeats,
             recording,
+            book,
         })
     }
 
@@ -222,6 +225,19 @@ impl ImgClient {
         {
             self.pending.push_back(ImgEvent::Health(change));
         }
+        if let (Some(book), ImgEvent::Session(session)) = (&mut self.book, &event) {
+            match session {
+                Event::Push(push) => book.apply(push, std::time::Instant::now()),
+                Event::SessionInitialized {
+                    session_id,
+                    reconnect,
+                } => book.session_initialized(session_id.as_deref(), *reconnect),
+                Event::HeartbeatStale { .. } => book.heartbeat_stale(),
+                Event::HeartbeatOk { .. } => book.heartbeat_ok(),
+                Event::Disconnected { .. } => book.disconnected(),
+                _ => {}
+            }
+        }
         Some(event)
     }
 
@@ -240,6 +256,18 @@ impl ImgClient {
     #[must_use]
     pub fn metrics(&self) -> Arc<FeedMetrics> {
         Arc::clone(&self.metrics)
+    }
+
+    /// The live book of everything taken so far, when the configuration's
+    /// [`keep_book`](ImgClientConfig::keep_book) was set.
+    ///
+    /// It is applied on the application's side as each item is taken from
+    /// [`next`](Self::next) or [`try_next`](Self::try_next) (pushes, `session_initialized`,
+    /// `heartbeat_stale` / `heartbeat_ok`, `disconnected`), with the time it was taken as
+    /// its arrival time, so reading it never waits for the driver.
+    #[must_use]
+    pub fn book(&self) -> Option<&ImgBook> {
+        self.book.as_ref()
     }
 
     /// Sends a one-shot request (queued until the next connect when disconnected); a

@@ -128,6 +128,9 @@ pub struct ImgClientConfig {
     /// Where every line received is recorded (heartbeats included), with arrival times and
     /// connection numbers, if anywhere. See [`ImgClientConfig::with_record`].
     pub record: Option<PathBuf>,
+    /// Keep the live book ([`ImgClient::book`](super::ImgClient::book)) for the application.
+    /// Default off.
+    pub keep_book: bool,
 }
 
 impl ImgClientConfig {
@@ -144,6 +147,7 @@ impl ImgClientConfig {
             read_buffer: DEFAULT_READ_BUFFER,
             count_heartbeats: false,
             record: None,
+            keep_book: false,
         }
     }
 
@@ -192,6 +196,13 @@ impl ImgClientConfig {
     #[must_use]
     pub fn with_session(mut self, session: ImgSessionConfig) -> Self {
         self.session = session;
+        self
+    }
+
+    /// Keeps the live book for the application (see [`ImgClient::book`](super::ImgClient::book)).
+    #[must_use]
+    pub fn with_book(mut self, on: bool) -> Self {
+        self.keep_book = on;
         self
     }
 

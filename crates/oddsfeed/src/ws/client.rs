@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::Stream;
+use oddsfeed_book::ws::WsBook;
 use oddsfeed_model::{EntryId, ResumeState};
-use oddsfeed_session::ws::{Stats, WsSession};
+use oddsfeed_session::ws::{Event, Stats, WsSession};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -167,6 +168,8 @@ pub struct WsClient {
     ended: bool,
     /// The recording's writer thread, when recording.
     recording: Option<Finished>,
+    /// The live book, when the configuration asked for it: applied in [`take`](Self::take).
+    book: Option<WsBook>,
 }
 
 impl std::fmt::Debug for WsClient {
@@ -301,6 +304,7 @@ impl WsClient {
             dirty: false,
             ended: false,
             recording,
+            book: config.keep_book.then(WsBook::new),
         })
     }
 
@@ -367,6 +371,25 @@ impl WsClient {
         let mut session = self.shared.lock();
         mark_consumed(&mut session, &self.consumed);
         session.resume_state()
+    }
+
+    /// The live book of everything taken so far, when
+    /// [`keep_book`](super::WsClientConfigBuilder::keep_book) was set.
+    ///
+    /// The book is applied on the application's side, as each event is taken from
+    /// [`next`](Self::next) or [`try_next`](Self::try_next) (data messages, and
+    /// `snapshot_required` for channel staleness), with the time it was taken as its arrival
+    /// time. Reading it never waits for the driver, and between two calls to `next` it is
+    /// exactly the state of the messages the application has seen.
+    #[must_use]
+    pub fn book(&self) -> Option<&WsBook> {
+        self.book.as_ref()
+    }
+
+    /// The live book, mutable: to [`mark_fresh`](WsBook::mark_fresh) a channel once the
+    /// application has reloaded it.
+    pub fn book_mut(&mut self) -> Option<&mut WsBook> {
+        self.book.as_mut()
     }
 
     /// The counts of the run so far (messages per channel, frames, bytes, decode errors,
@@ -473,6 +496,15 @@ impl WsClient {
             self.note_consumed(&msg.channel, id);
         }
         count_taken(&self.shared.metrics, &event);
+        if let Some(book) = &mut self.book {
+            match &event {
+                ClientEvent::Data(msg) => book.apply(msg, clock::now()),
+                ClientEvent::Session(Event::SnapshotRequired {
+                    reason, channels, ..
+                }) => book.snapshot_required(reason, channels),
+                _ => {}
+            }
+        }
         // Any event may change the state (a new epoch, cleared cursors): look at it on the next
         // save.
         self.dirty = true;

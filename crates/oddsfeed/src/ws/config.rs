@@ -51,6 +51,7 @@ pub struct WsClientConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) save_interval: Option<Duration>,
     pub(crate) record: Option<PathBuf>,
+    pub(crate) keep_book: bool,
 }
 
 impl WsClientConfig {
@@ -67,6 +68,7 @@ impl WsClientConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             save_interval: Some(DEFAULT_SAVE_INTERVAL),
             record: None,
+            keep_book: false,
         }
     }
 
@@ -132,6 +134,12 @@ impl WsClientConfig {
     pub fn record_path(&self) -> Option<&Path> {
         self.record.as_deref()
     }
+
+    /// Whether the client keeps the live book.
+    #[must_use]
+    pub fn keeps_book(&self) -> bool {
+        self.keep_book
+    }
 }
 
 impl fmt::Debug for WsClientConfig {
@@ -161,6 +169,7 @@ pub struct WsClientConfigBuilder {
     connect_timeout: Duration,
     save_interval: Option<Duration>,
     record: Option<PathBuf>,
+    keep_book: bool,
 }
 
 impl fmt::Debug for WsClientConfigBuilder {
@@ -284,6 +293,14 @@ impl WsClientConfigBuilder {
         self
     }
 
+    /// Keeps the live book ([`WsClient::book`](super::WsClient::book)) for the application
+    /// (default off). The book is applied as the application takes events, on its own
+    /// thread, so reading it never waits for the driver.
+    pub fn keep_book(mut self, on: bool) -> Self {
+        self.keep_book = on;
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     ///
     /// # Errors
@@ -331,6 +348,7 @@ impl WsClientConfigBuilder {
                 connect_timeout: self.connect_timeout,
                 save_interval: self.save_interval,
                 record: self.record,
+                keep_book: self.keep_book,
             }),
             _ => Err(ClientError::Config(problems.join("; "))),
         }

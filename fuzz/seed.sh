@@ -49,6 +49,13 @@ for mode in json binary zstd zstd-dict; do
     done
 done
 
+# Dense documents: one value per two bytes (JSON) or per byte (MessagePack), the shape
+# that the node limit (too_complex) is about; small enough to keep the fuzzer fast.
+{ printf '{"channel":"odds","payload":[0'; yes ',0' | head -n 16383 | tr -d '\n'; printf ']}'; } \
+    | seed model_ws dense-json; note
+{ printf '\x82\xa7channel\xa4odds\xa7payload\xdc\x40\x00'; head -c 16384 /dev/zero | tr '\0' '\300'; } \
+    | seed model_ws dense-msgpack; note
+
 # --- model_img: one line each ------------------------------------------------
 for f in "$fixtures"/img/*.json; do
     seed model_img "$(basename "$f" .json)" < "$f"; note

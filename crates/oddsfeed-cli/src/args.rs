@@ -315,6 +315,9 @@ pub struct SimWsArgs {
     /// Insert a bad JSON / MessagePack frame before data message I.
     #[arg(long)]
     pub bad_json_at: Option<u64>,
+    /// Insert one valid but dense document (millions of array elements) before data message I.
+    #[arg(long)]
+    pub dense_at: Option<u64>,
     /// Write a decode corpus to DIR instead of serving (with --messages, default 10000).
     #[arg(long, value_name = "DIR")]
     pub write_corpus: Option<PathBuf>,

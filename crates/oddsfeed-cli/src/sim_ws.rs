@@ -103,6 +103,7 @@ fn sim_config(args: &SimWsArgs) -> WsSimConfig {
     cfg.bomb_at = args.bomb_at;
     cfg.unknown_dict_at = args.unknown_dict_at;
     cfg.bad_json_at = args.bad_json_at;
+    cfg.dense_at = args.dense_at;
     cfg
 }
 
@@ -140,6 +141,8 @@ mod tests {
             "40",
             "--bomb-at",
             "3",
+            "--dense-at",
+            "9",
             "--api-key",
             "K",
         ]);
@@ -150,6 +153,7 @@ mod tests {
         assert_eq!(cfg.replay_channels, ["odds", "scores"]);
         assert_eq!(cfg.drop_after, Some(40));
         assert_eq!(cfg.bomb_at, Some(3));
+        assert_eq!(cfg.dense_at, Some(9));
         assert_eq!(cfg.api_key.as_deref(), Some("K"));
         assert_eq!(cfg.replay_window_ms, 60_000);
     }

@@ -32,6 +32,17 @@ pub enum ModelError {
         /// The first [`RAW_CAP`] bytes of the input.
         raw: Vec<u8>,
     },
+    /// The document has more values and keys than the parser's node limit allows (see
+    /// [`DEFAULT_MAX_NODES`](crate::ws::DEFAULT_MAX_NODES)): refused before the parse
+    /// allocates anything in proportion to it, because a dense document (`[0,0,0,…]`)
+    /// costs tens of bytes of parser memory per input byte.
+    #[error("too complex: {detail}")]
+    TooComplex {
+        /// What limit was passed.
+        detail: String,
+        /// The first [`RAW_CAP`] bytes of the input.
+        raw: Vec<u8>,
+    },
     /// The input parsed but has the wrong shape (for example a JSON array where an object
     /// was expected).
     #[error("wrong shape: {what}")]
@@ -78,6 +89,14 @@ impl ModelError {
         }
     }
 
+    /// Builds [`ModelError::TooComplex`], keeping at most [`RAW_CAP`] bytes of `raw`.
+    pub fn too_complex(detail: impl Into<String>, raw: &[u8]) -> Self {
+        Self::TooComplex {
+            detail: detail.into(),
+            raw: cap_raw(raw),
+        }
+    }
+
     /// Builds [`ModelError::WrongShape`], keeping at most [`RAW_CAP`] bytes of `raw`.
     pub fn wrong_shape(what: impl Into<String>, raw: &[u8]) -> Self {
         Self::WrongShape {
@@ -92,12 +111,13 @@ impl ModelError {
     }
 
     /// The reason name used in reports and `decode_error` events (docs/PROTOCOL.md wording):
-    /// `bad_json`, `bad_msgpack`, `wrong_shape`, `invalid_utf8`, `bad_entry_id` or
-    /// `unknown_receive_type`.
+    /// `bad_json`, `bad_msgpack`, `too_complex`, `wrong_shape`, `invalid_utf8`,
+    /// `bad_entry_id` or `unknown_receive_type`.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::BadJson { .. } => "bad_json",
             Self::BadMsgpack { .. } => "bad_msgpack",
+            Self::TooComplex { .. } => "too_complex",
             Self::WrongShape { .. } => "wrong_shape",
             Self::InvalidUtf8 { .. } => "invalid_utf8",
             Self::BadEntryId { .. } => "bad_entry_id",
@@ -110,6 +130,7 @@ impl ModelError {
         match self {
             Self::BadJson { raw, .. }
             | Self::BadMsgpack { raw, .. }
+            | Self::TooComplex { raw, .. }
             | Self::WrongShape { raw, .. }
             | Self::InvalidUtf8 { raw }
             | Self::BadEntryId { raw }
@@ -140,6 +161,7 @@ mod tests {
             ModelError::bad_msgpack("x", b"\xc1").reason(),
             "bad_msgpack"
         );
+        assert_eq!(ModelError::too_complex("x", b"[0]").reason(), "too_complex");
         assert_eq!(ModelError::wrong_shape("x", b"[]").reason(), "wrong_shape");
         assert_eq!(ModelError::invalid_utf8(b"\xff").reason(), "invalid_utf8");
         let e = ModelError::BadEntryId { raw: b"1".to_vec() };

@@ -409,6 +409,47 @@ fn ws_zstd_bomb_is_stopped_at_the_bound() {
     rig.assert_still_streaming();
 }
 
+/// Row "dense document": a dictless zstd frame of 60 KiB inflating to 8 MiB of one valid
+/// document, `{"type":"dense","items":[0,0,…]}` with 4 million elements, inside every byte bound.
+/// It is refused as `too_complex` after a scan of its first 2 MiB, before simd-json allocates a
+/// tape for it; nothing else is lost and the parser keeps no memory for it.
+#[test]
+fn ws_dense_document_is_too_complex() {
+    let mut rig = WsRig::streaming();
+    let good = ws_msgs(0..8);
+    rig.send(&good[..4]);
+    let mut doc = br#"{"type":"dense","items":[0"#.to_vec();
+    while doc.len() < 8 * MIB {
+        doc.extend_from_slice(b",0");
+    }
+    doc.extend_from_slice(b"]}");
+    let frame = zstd_frame(&doc, None);
+    assert!(frame.len() < 64 << 10, "small on the wire: {}", frame.len());
+    rig.binary(&frame);
+    rig.send(&good[4..]);
+
+    let events = rig.take_events();
+    assert_eq!(delivered(&events), keys(&good));
+    let e = single_decode_error(&events);
+    assert_eq!(e.reason, DecodeReason::TooComplex);
+    assert_eq!(e.reason_str(), "too_complex");
+    assert_eq!(
+        e.detail,
+        "too complex: more than 1048576 values and keys in one document"
+    );
+    assert_eq!(e.dict_id, Some(0));
+    assert_eq!(e.raw, &doc[..4096]);
+    assert_eq!(e.len, 4096, "the capped copy of the decompressed document");
+    let parser = rig.s.decoder().parser();
+    assert_eq!(parser.retained_input_capacity(), 64 << 10);
+    assert!(
+        parser.retained_tape_capacity() < 4096,
+        "only the good messages' tape: {}",
+        parser.retained_tape_capacity()
+    );
+    rig.assert_still_streaming();
+}
+
 /// Row "truncated/corrupt zstd; trailing bytes": a frame cut short is `zstd_truncated`; the
 /// same decompressor decodes the next frame.
 #[test]

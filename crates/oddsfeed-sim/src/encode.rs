@@ -45,6 +45,10 @@ pub const MAX_DATA_FRAME: usize = 4 << 20;
 /// `max_decompressed`.
 pub const BOMB_INFLATED_SIZE: u64 = 128 << 20;
 
+/// How far the dense document of [`dense_frame`] inflates in the zstd modes:
+/// 60 MiB, under the client's default 64 MiB `max_decompressed`.
+pub const DENSE_INFLATED_SIZE: usize = 60 << 20;
+
 /// The dictId named by [`unknown_dict_frame`]; never announced.
 pub const UNKNOWN_DICT_ID: u32 = 4242;
 
@@ -410,6 +414,99 @@ pub fn bomb_frame(mode: SimReceiveType) -> Result<SimFrame, SimError> {
             // measure the fixed overhead with that header in place.
             let probe = frame(1 << 16)?.len() - (1 << 16);
             frame(MAX_DATA_FRAME + 1 - probe).map(SimFrame::Binary)
+        }
+    }
+}
+
+/// The "dense" fault frame of `--dense-at`: one valid document whose size
+/// passes every byte limit but which holds far more values than any message.
+///
+/// zstd modes: a dictless zstd frame (a few KiB, no content size) inflating to
+/// [`DENSE_INFLATED_SIZE`] bytes of `{"type":"dense","items":[0,0,…]}`, about
+/// 31 million elements; built once per process by streaming compression, never
+/// holding the inflated text. `json`: the same document as a text frame of
+/// [`MAX_DATA_FRAME`] bytes (about 2 million elements). `binary`: a MessagePack
+/// map `{"type":"dense","items":[nil,…]}` of [`MAX_DATA_FRAME`] bytes (about
+/// 4 million elements).
+///
+/// # Errors
+///
+/// [`SimError::Zstd`] if compression fails.
+pub fn dense_frame(mode: SimReceiveType) -> Result<SimFrame, SimError> {
+    static DENSE: OnceLock<Vec<u8>> = OnceLock::new();
+    const HEAD: &str = r#"{"type":"dense","items":[0"#;
+    const TAIL: &str = "]}";
+    match mode {
+        SimReceiveType::Zstd | SimReceiveType::ZstdDict => {
+            if let Some(dense) = DENSE.get() {
+                return Ok(SimFrame::Binary(dense.clone()));
+            }
+            let dense = build_dense(HEAD, TAIL)?;
+            Ok(SimFrame::Binary(DENSE.get_or_init(|| dense).clone()))
+        }
+        SimReceiveType::Json => {
+            let pairs = (MAX_DATA_FRAME - HEAD.len() - TAIL.len()) / 2;
+            let mut s = String::with_capacity(MAX_DATA_FRAME);
+            s.push_str(HEAD);
+            for _ in 0..pairs {
+                s.push_str(",0");
+            }
+            s.push_str(TAIL);
+            Ok(SimFrame::Text(s))
+        }
+        SimReceiveType::Binary => {
+            // fixmap 2, "type": "dense", "items": array32 of nils.
+            let mut out = vec![0x82, 0xa4];
+            out.extend_from_slice(b"type");
+            out.push(0xa5);
+            out.extend_from_slice(b"dense");
+            out.push(0xa5);
+            out.extend_from_slice(b"items");
+            let n = MAX_DATA_FRAME - out.len() - 5;
+            out.push(0xdd);
+            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
+            out.resize(MAX_DATA_FRAME, 0xc0);
+            Ok(SimFrame::Binary(out))
+        }
+    }
+}
+
+/// Streams `head`, `,0` repeated, `tail` (exactly [`DENSE_INFLATED_SIZE`]
+/// bytes) through a dictless compressor.
+fn build_dense(head: &str, tail: &str) -> Result<Vec<u8>, SimError> {
+    const CHUNK: usize = 1 << 20;
+    let pairs = ",0".repeat(CHUNK / 2);
+    let mut cctx = new_cctx(1, None)?;
+    let mut frame = Vec::new();
+    let mut scratch: Vec<u8> = Vec::with_capacity(CCtx::out_size());
+    let stream_err = |c| SimError::zstd("stream compress", c);
+    let body = DENSE_INFLATED_SIZE - head.len() - tail.len();
+    let mut pieces: Vec<&[u8]> = vec![head.as_bytes()];
+    pieces.extend(std::iter::repeat_n(pairs.as_bytes(), body / CHUNK));
+    let rest = body % CHUNK;
+    pieces.push(&pairs.as_bytes()[..rest]);
+    pieces.push(tail.as_bytes());
+    for piece in pieces {
+        let mut input = InBuffer::around(piece);
+        while input.pos() < piece.len() {
+            scratch.clear();
+            let mut output = OutBuffer::around(&mut scratch);
+            cctx.compress_stream2(
+                &mut output,
+                &mut input,
+                zstd_safe::zstd_sys::ZSTD_EndDirective::ZSTD_e_continue,
+            )
+            .map_err(stream_err)?;
+            frame.extend_from_slice(output.as_slice());
+        }
+    }
+    loop {
+        scratch.clear();
+        let mut output = OutBuffer::around(&mut scratch);
+        let remaining = cctx.end_stream(&mut output).map_err(stream_err)?;
+        frame.extend_from_slice(output.as_slice());
+        if remaining == 0 {
+            return Ok(frame);
         }
     }
 }

@@ -7,7 +7,7 @@ use zstd_safe::zstd_sys::ZSTD_ErrorCode;
 use zstd_safe::{DCtx, DParameter, ResetDirective};
 
 use crate::frame::FrameHeader;
-use crate::frame::{exact_frame_len, header, map_code};
+use crate::frame::{blocks_output_bound, exact_frame_len, header, map_code};
 use crate::{DictStore, Dictionary, ZstdError};
 
 /// Capacity the output buffer starts with (and returns to), 64 KiB: enough
@@ -61,6 +61,10 @@ pub struct DecompressStats {
     /// Times the output buffer was found too small and regrown (each costs
     /// one more decoding attempt of the frame).
     pub buffer_regrows: u64,
+    /// The largest output buffer allocated so far, in bytes (what a frame
+    /// really cost in memory; a declared content size alone never raises it
+    /// past [`RETAINED_OUTPUT_CAPACITY`]).
+    pub largest_buffer: usize,
 }
 
 impl DecompressStats {
@@ -111,7 +115,12 @@ impl DecompressStats {
 ///   64 KiB) extra times; a bomb costs about twice the bound in decoding
 ///   work before it is refused;
 /// - a Frame_Content_Size in the header, if any, is checked against the
-///   bound before anything is decoded, and sizes the buffer directly.
+///   bound before anything is decoded, and against what the frame's blocks
+///   can produce (read from their headers): a frame whose blocks cannot
+///   make the size it declares is refused as corrupt without allocating
+///   it; otherwise the declared size caps the buffer's growth, which starts
+///   at most at [`RETAINED_OUTPUT_CAPACITY`], so a header alone never
+///   reserves more than that.
 ///
 /// Why one-shot and not `decompress_stream` into a growing buffer: a
 /// streaming context can use a digested dictionary only through
@@ -143,11 +152,15 @@ impl Decompressor {
     /// other allocation.
     #[must_use]
     pub fn new(max_output: usize) -> Self {
+        let out = Vec::with_capacity(initial_capacity(max_output));
         Self {
             dctx: new_dctx(),
-            out: Vec::with_capacity(initial_capacity(max_output)),
+            stats: DecompressStats {
+                largest_buffer: out.capacity(),
+                ..DecompressStats::default()
+            },
+            out,
             max_output,
-            stats: DecompressStats::default(),
         }
     }
 
@@ -238,9 +251,23 @@ impl Decompressor {
 
         let bound = self.max_output;
         let mut wanted = self.out.capacity();
+        // The most the buffer may need: the bound, or less when the header declares a size.
+        let mut limit = bound;
         if let Some(size) = content_size {
             match usize::try_from(size) {
-                Ok(size) if size <= bound => wanted = wanted.max(size),
+                Ok(size) if size <= bound => {
+                    if blocks_output_bound(frame).is_some_and(|most| most < size as u64) {
+                        return Err(ZstdError::Corrupt {
+                            reason: format!(
+                                "frame declares {size} bytes of content but its blocks hold less"
+                            ),
+                        });
+                    }
+                    limit = size;
+                    // A hint, not a reservation: start at most at the retained size and
+                    // grow (by doubling, capped at the declared size) only as decoding needs.
+                    wanted = wanted.max(size.min(RETAINED_OUTPUT_CAPACITY));
+                }
                 _ => return Err(ZstdError::OutputBoundExceeded { bound }),
             }
         }
@@ -259,7 +286,12 @@ impl Decompressor {
                     if capacity >= bound {
                         return Err(ZstdError::OutputBoundExceeded { bound });
                     }
-                    wanted = capacity.saturating_mul(2).max(1).min(bound);
+                    if capacity >= limit {
+                        return Err(ZstdError::Corrupt {
+                            reason: "frame content is larger than its declared size".into(),
+                        });
+                    }
+                    wanted = capacity.saturating_mul(2).max(1).min(limit);
                     self.stats.buffer_regrows += 1;
                 }
                 Err(code) => return Err(map_code(code)),
@@ -275,6 +307,7 @@ impl Decompressor {
         if self.out.capacity() < wanted {
             self.out = Vec::new();
             self.out.reserve_exact(wanted);
+            self.stats.largest_buffer = self.stats.largest_buffer.max(self.out.capacity());
         }
     }
 
@@ -463,6 +496,57 @@ mod tests {
         );
         assert_eq!(d.buffer_capacity(), 200_000);
         assert_eq!(d.stats().buffer_regrows, 0);
+    }
+
+    /// A frame by hand: a header declaring `declared` bytes of content (4-byte
+    /// Frame_Content_Size, a window descriptor, no dictionary, no checksum)
+    /// over one raw block holding `data`.
+    fn lying_frame(declared: u32, data: &[u8]) -> Vec<u8> {
+        let mut frame = crate::ZSTD_MAGIC.to_vec();
+        // FCS_flag 2 (4 bytes), not single-segment, no checksum, no dictId.
+        frame.push(0b1000_0000);
+        // Window_Descriptor: exponent 17 (1 << 27 = 128 MiB window).
+        frame.push(17 << 3);
+        frame.extend(declared.to_le_bytes());
+        let block = 1 | (u32::try_from(data.len()).unwrap() << 3); // last, raw
+        frame.extend(&block.to_le_bytes()[..3]);
+        frame.extend(data);
+        frame
+    }
+
+    #[test]
+    fn a_declared_content_size_is_a_hint_not_a_reservation() {
+        let dicts = DictStore::new();
+        // The hand-made frame is valid when it tells the truth.
+        let mut d = Decompressor::new(64 << 20);
+        assert_eq!(
+            d.decompress(&lying_frame(5, b"hello"), &dicts).unwrap(),
+            b"hello"
+        );
+        // Declaring 60 MiB over 5 bytes is refused as corrupt before any buffer
+        // of that size exists.
+        let mut d = Decompressor::new(64 << 20);
+        let err = d
+            .decompress(&lying_frame(60 << 20, b"hello"), &dicts)
+            .unwrap_err();
+        assert!(
+            matches!(&err, ZstdError::Corrupt { reason } if reason.contains("declares 62914560 bytes")),
+            "{err:?}"
+        );
+        assert_eq!(d.stats().largest_buffer, INITIAL_OUTPUT_CAPACITY);
+        // An honest 6 MiB frame: the buffer starts at the retained size and
+        // grows to exactly the declared size, never to the bound.
+        let data: Vec<u8> = (0..6_u32 << 20).map(|i| (i % 251) as u8).collect();
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
+        CCtx::create().compress2(&mut frame, &data).unwrap();
+        assert_eq!(
+            zstd_safe::get_frame_content_size(&frame).unwrap(),
+            Some(6 << 20)
+        );
+        assert!(blocks_output_bound(&frame).unwrap() >= 6 << 20);
+        assert_eq!(d.decompress(&frame, &dicts).unwrap(), &data[..]);
+        assert_eq!(d.stats().largest_buffer, 6 << 20);
+        assert_eq!(d.stats().buffer_regrows, 1);
     }
 
     #[test]

@@ -94,6 +94,48 @@ pub(crate) fn exact_frame_len(frame: &[u8]) -> Result<usize, ZstdError> {
     }
 }
 
+/// The most bytes the frame's blocks can produce, read from the block headers without
+/// decoding: a raw or RLE block produces exactly its Block_Size, a compressed block at most
+/// 128 KiB (the format's Block_Maximum_Size). `None` when the headers cannot be walked (the
+/// caller then relies on libzstd, which refuses such a frame itself).
+///
+/// This is what makes a declared Frame_Content_Size a hint that can be checked: a header may
+/// claim 60 MiB over a frame whose blocks can only make a few KiB.
+pub(crate) fn blocks_output_bound(frame: &[u8]) -> Option<u64> {
+    const BLOCK_MAX: u64 = 128 << 10;
+    let descriptor = *frame.get(ZSTD_MAGIC.len())?;
+    let single_segment = descriptor & 0x20 != 0;
+    let fcs_len = match descriptor >> 6 {
+        0 => usize::from(single_segment),
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let dict_id_len = [0, 1, 2, 4][usize::from(descriptor & 0x03)];
+    let window_len = usize::from(!single_segment);
+    let mut at = ZSTD_MAGIC.len() + 1 + window_len + dict_id_len + fcs_len;
+    let mut total: u64 = 0;
+    loop {
+        let header = frame.get(at..at + 3)?;
+        let header = u32::from(header[0]) | u32::from(header[1]) << 8 | u32::from(header[2]) << 16;
+        let last = header & 1 != 0;
+        let size = u64::from(header >> 3);
+        let (content, output) = match (header >> 1) & 0x03 {
+            0 => (size, size),
+            1 => (1, size),
+            2 => (size, BLOCK_MAX),
+            _ => return None,
+        };
+        total = total.saturating_add(output);
+        at = at
+            .checked_add(3)?
+            .checked_add(usize::try_from(content).ok()?)?;
+        if last {
+            return Some(total);
+        }
+    }
+}
+
 /// Fails with [`ZstdError::BadMagic`] unless `frame` starts with
 /// [`ZSTD_MAGIC`].
 fn check_magic(frame: &[u8]) -> Result<(), ZstdError> {

@@ -65,22 +65,45 @@ impl Control {
     }
 
     /// Builds a control frame from a JSON object whose `type` is `kind`. Never fails; a
-    /// `kind` outside [`CONTROL_TYPES`] gives [`Control::Unknown`].
+    /// `kind` outside [`CONTROL_TYPES`] gives [`Control::Unknown`]. The frames that keep
+    /// their raw text get the object's compact JSON; use [`Control::from_object_with_raw`]
+    /// when the text as received is at hand.
     pub fn from_object(kind: &str, map: Map<String, Value>) -> Self {
+        let raw = serde_json::to_string(&map).unwrap_or_default();
+        Self::from_object_with_raw(kind, map, raw)
+    }
+
+    /// [`Control::from_object`] with the frame's text as received (compact, one line), kept
+    /// as `raw` by `login_ok`, `dict`, `resume_complete`, `snapshot_required` and
+    /// `reconnect`.
+    pub fn from_object_with_raw(kind: &str, map: Map<String, Value>, raw: String) -> Self {
         match kind {
-            "login_ok" => Self::LoginOk(LoginOk::from_object(&map)),
+            "login_ok" => Self::LoginOk(LoginOk::from_object(&map, raw)),
             "error" => Self::Error(ErrorFrame::from_object(map)),
-            "dict" => Self::Dict(DictFrame::from_object(&map)),
+            "dict" => Self::Dict(DictFrame::from_object(&map, raw)),
             "resume_complete" => Self::ResumeComplete(ResumeComplete {
                 server_epoch: fields::string(&map, "serverEpoch"),
+                extra: extra(&map, &["serverEpoch"]),
+                raw,
             }),
-            "snapshot_required" => Self::SnapshotRequired(SnapshotRequired::from_object(&map)),
+            "snapshot_required" => Self::SnapshotRequired(SnapshotRequired::from_object(&map, raw)),
             "reconnect" => Self::Reconnect(Reconnect {
                 reason: fields::string(&map, "reason"),
+                extra: extra(&map, &["reason"]),
+                raw,
             }),
             _ => Self::Unknown(Value::Object(map)),
         }
     }
+}
+
+/// The fields of a control frame its typed view does not read (`type` and `known` left
+/// out), in document order.
+fn extra(map: &Map<String, Value>, known: &[&str]) -> Map<String, Value> {
+    map.iter()
+        .filter(|(key, _)| key.as_str() != "type" && !known.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// `serverEntryIds`: the latest entry id per channel, kept as the server's text.
@@ -138,10 +161,15 @@ pub struct LoginOk {
     pub resume: Option<ResumeInfo>,
     /// A top-level `serverEpoch`, which some servers send instead of `resume.serverEpoch`.
     pub server_epoch: Option<String>,
+    /// Top-level fields this view does not read, in document order (inner objects such as
+    /// `resume` keep theirs in `raw`).
+    pub extra: Map<String, Value>,
+    /// The frame's compact JSON text as received.
+    pub raw: String,
 }
 
 impl LoginOk {
-    fn from_object(map: &Map<String, Value>) -> Self {
+    fn from_object(map: &Map<String, Value>, raw: String) -> Self {
         Self {
             receive_type: fields::string(map, "receiveType"),
             channels: fields::strings(map, "channels"),
@@ -157,6 +185,11 @@ impl LoginOk {
                     .map(ServerEntryIds::from_object),
             }),
             server_epoch: fields::string(map, "serverEpoch"),
+            extra: extra(
+                map,
+                &["receiveType", "channels", "access", "resume", "serverEpoch"],
+            ),
+            raw,
         }
     }
 
@@ -253,10 +286,14 @@ pub struct DictFrame {
     pub encoding: Option<String>,
     /// `data`: the dictionary, base64-encoded.
     pub data: Option<String>,
+    /// Fields this view does not read, in document order.
+    pub extra: Map<String, Value>,
+    /// The frame's compact JSON text as received (the dictionary's base64 included).
+    pub raw: String,
 }
 
 impl DictFrame {
-    fn from_object(map: &Map<String, Value>) -> Self {
+    fn from_object(map: &Map<String, Value>, raw: String) -> Self {
         Self {
             channel: fields::string(map, "channel"),
             dict_version: fields::string(map, "dictVersion"),
@@ -265,6 +302,11 @@ impl DictFrame {
                 .unwrap_or(0),
             encoding: fields::string(map, "encoding"),
             data: fields::string(map, "data"),
+            extra: extra(
+                map,
+                &["channel", "dictVersion", "dictId", "encoding", "data"],
+            ),
+            raw,
         }
     }
 }
@@ -278,6 +320,8 @@ impl fmt::Debug for DictFrame {
             .field("dict_id", &self.dict_id)
             .field("encoding", &self.encoding)
             .field("data_len", &self.data.as_ref().map(String::len))
+            .field("extra", &self.extra)
+            .field("raw_len", &self.raw.len())
             .finish()
     }
 }
@@ -287,6 +331,10 @@ impl fmt::Debug for DictFrame {
 pub struct ResumeComplete {
     /// `serverEpoch`.
     pub server_epoch: Option<String>,
+    /// Fields this view does not read, in document order.
+    pub extra: Map<String, Value>,
+    /// The frame's compact JSON text as received.
+    pub raw: String,
 }
 
 /// `snapshot_required` (B.8). The stream continues after it.
@@ -302,10 +350,14 @@ pub struct SnapshotRequired {
     pub resume_window_ms: Option<u64>,
     /// `serverEntryIds`.
     pub server_entry_ids: Option<ServerEntryIds>,
+    /// Fields this view does not read, in document order.
+    pub extra: Map<String, Value>,
+    /// The frame's compact JSON text as received.
+    pub raw: String,
 }
 
 impl SnapshotRequired {
-    fn from_object(map: &Map<String, Value>) -> Self {
+    fn from_object(map: &Map<String, Value>, raw: String) -> Self {
         Self {
             reason: fields::string(map, "reason"),
             channels: fields::strings(map, "channels"),
@@ -313,6 +365,17 @@ impl SnapshotRequired {
             resume_window_ms: fields::unsigned(map, "resumeWindowMs"),
             server_entry_ids: fields::object(map, "serverEntryIds")
                 .map(ServerEntryIds::from_object),
+            extra: extra(
+                map,
+                &[
+                    "reason",
+                    "channels",
+                    "serverEpoch",
+                    "resumeWindowMs",
+                    "serverEntryIds",
+                ],
+            ),
+            raw,
         }
     }
 }
@@ -322,6 +385,10 @@ impl SnapshotRequired {
 pub struct Reconnect {
     /// `reason`, e.g. `server_upgrade`.
     pub reason: Option<String>,
+    /// Fields this view does not read, in document order.
+    pub extra: Map<String, Value>,
+    /// The frame's compact JSON text as received.
+    pub raw: String,
 }
 
 #[cfg(test)]
@@ -473,6 +540,8 @@ mod tests {
                 dict_id: 740_826_216,
                 encoding: Some("base64".into()),
                 data: Some("N6Qw7Gjp".into()),
+                extra: Map::new(),
+                raw: r#"{"type":"dict","channel":"odds","dictVersion":"odds-v1","dictId":740826216,"encoding":"base64","data":"N6Qw7Gjp"}"#.into(),
             })
         );
         assert!(format!("{c:?}").contains("data_len: Some(8)"));
@@ -493,7 +562,9 @@ mod tests {
         assert_eq!(
             control(json!({"type":"resume_complete","serverEpoch":"e"})),
             Control::ResumeComplete(ResumeComplete {
-                server_epoch: Some("e".into())
+                server_epoch: Some("e".into()),
+                extra: Map::new(),
+                raw: r#"{"type":"resume_complete","serverEpoch":"e"}"#.into(),
             })
         );
         let c = control(
@@ -512,13 +583,59 @@ mod tests {
         assert_eq!(
             control(json!({"type":"reconnect","reason":"server_upgrade"})),
             Control::Reconnect(Reconnect {
-                reason: Some("server_upgrade".into())
+                reason: Some("server_upgrade".into()),
+                extra: Map::new(),
+                raw: r#"{"type":"reconnect","reason":"server_upgrade"}"#.into(),
             })
         );
         assert_eq!(
             control(json!({"type":"reconnect","reason":5})),
-            Control::Reconnect(Reconnect { reason: None })
+            Control::Reconnect(Reconnect {
+                reason: None,
+                extra: Map::new(),
+                raw: r#"{"type":"reconnect","reason":5}"#.into(),
+            })
         );
+    }
+
+    #[test]
+    fn control_frames_keep_unknown_fields_and_the_raw_text() {
+        let frames = [
+            r#"{"type":"login_ok","receiveType":"zstd","resume":{"serverEpoch":"e","future":1},"region":"eu","limits":{"rps":5}}"#,
+            r#"{"type":"dict","dictId":7,"encoding":"base64","data":"AA==","region":"eu","limits":{"rps":5}}"#,
+            r#"{"type":"snapshot_required","reason":"r","channels":["odds"],"region":"eu","limits":{"rps":5}}"#,
+            r#"{"type":"resume_complete","serverEpoch":"e","region":"eu","limits":{"rps":5}}"#,
+            r#"{"type":"reconnect","reason":"server_upgrade","region":"eu","limits":{"rps":5}}"#,
+        ];
+        let want: Map<String, Value> =
+            serde_json::from_str(r#"{"region":"eu","limits":{"rps":5}}"#).unwrap();
+        for frame in frames {
+            for parsed in [
+                crate::ws::parse_ws_json(frame.as_bytes()),
+                crate::ws::parse_ws_fast(&mut frame.as_bytes().to_vec()),
+                crate::ws::parse_ws_msgpack(
+                    &rmp_serde::to_vec_named(&serde_json::from_str::<Value>(frame).unwrap())
+                        .unwrap(),
+                ),
+            ] {
+                let Ok(super::super::WsMessage::Control(c)) = parsed else {
+                    panic!("{frame}: {parsed:?}")
+                };
+                let (extra, raw) = match &c {
+                    Control::LoginOk(f) => (&f.extra, &f.raw),
+                    Control::Dict(f) => (&f.extra, &f.raw),
+                    Control::SnapshotRequired(f) => (&f.extra, &f.raw),
+                    Control::ResumeComplete(f) => (&f.extra, &f.raw),
+                    Control::Reconnect(f) => (&f.extra, &f.raw),
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(extra, &want, "{frame}");
+                assert_eq!(raw, frame);
+            }
+        }
+        // The dictionary's base64 is in `raw` but Debug shows only lengths.
+        let c = control(json!({"type":"dict","dictId":7,"data":"QUFBQUFBQUFBQUFB"}));
+        assert!(!format!("{c:?}").contains("QUFB"), "{c:?}");
     }
 
     #[test]

@@ -39,8 +39,10 @@ pub use payload::{
 pub use small_str::{SMALL_STR_INLINE, SmallStr};
 pub use vec_map::VecMap;
 
+use std::ops::Range;
+
 use crate::error::ModelError;
-use crate::msgpack::msgpack_to_json;
+use crate::msgpack::{WalkError, Walker, msgpack_to_json_limited};
 use data::{DataParts, FastData};
 
 /// The deepest nesting of arrays and objects accepted in a document (the top-level object
@@ -48,6 +50,84 @@ use data::{DataParts, FastData};
 /// conversion are held to the same limit so that every path agrees. Deep nesting is the
 /// classic way to exhaust a recursive parser's stack.
 pub const MAX_JSON_DEPTH: usize = 127;
+
+/// The default limit on the values and keys one document may hold (the nodes of simd-json's
+/// tape): 1,048,576.
+///
+/// Why a node limit and not only a byte limit: memory follows the number of nodes, not the
+/// number of bytes. A dense document such as `[0,0,0,…]` has one node per two bytes, and each
+/// node costs simd-json a tape entry and a structural index (about 28 bytes) and the generic
+/// reader a JSON value (32 bytes and up), so a 60 MiB document inside the 64 MiB
+/// decompression bound would cost gigabytes to parse. A limit in absolute nodes bounds that
+/// cost whatever the document's size; a limit relative to the size would not, since every
+/// document already has at most about half as many nodes as bytes.
+///
+/// How it is checked: before parsing, and only for documents long enough to pass it (a
+/// document of `n` bytes has at most `(n + 1) / 2` nodes, so anything under 2 MiB is never
+/// scanned and the feed's ordinary messages pay nothing). A longer document is scanned once
+/// for the separators `,` `:` `[` `{` outside strings; one plus their count bounds the nodes
+/// from above (exact for documents without empty containers), and the scan stops as soon as
+/// the bound passes the limit. MessagePack is counted exactly while it is walked.
+///
+/// The risk: a legitimate message with more than a million values (a snapshot of a whole
+/// market book in one message) is refused as `too_complex`. The feed's messages hold a few
+/// hundred nodes at most; raise the limit with [`FastParser::with_max_nodes`] if a feed
+/// really sends more. At this default a refused document costs only the scan, and an
+/// accepted one at most about 100 MiB of parser memory.
+pub const DEFAULT_MAX_NODES: usize = 1 << 20;
+
+/// Input length up to which [`FastParser`] keeps simd-json's buffers sized for the largest
+/// message seen; after a longer message they go back to their starting size (64 KiB).
+pub const PARSER_RETAINED_INPUT: usize = 1 << 20;
+
+/// Tape nodes [`FastParser`] keeps allocated between messages; a larger tape is freed.
+pub const PARSER_RETAINED_NODES: usize = 1 << 16;
+
+/// The starting size of [`FastParser`]'s simd-json buffers.
+const PARSER_INITIAL_INPUT: usize = 64 << 10;
+
+/// Refuses a JSON document that may hold more than `max_nodes` nodes (see
+/// [`DEFAULT_MAX_NODES`] for the method). Cheap for short documents: no scan at all.
+///
+/// # Errors
+/// [`ModelError::TooComplex`] with the first bytes of the document.
+pub fn check_json_nodes(bytes: &[u8], max_nodes: usize) -> Result<(), ModelError> {
+    if bytes.len().div_ceil(2) <= max_nodes {
+        return Ok(());
+    }
+    let mut nodes = 1_usize;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' => {
+                // Skip the string: to its closing quote, stepping over escapes.
+                at += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', bytes.get(at..).unwrap_or_default()) {
+                        Some(off) if bytes.get(at + off) == Some(&b'\\') => at += off + 2,
+                        Some(off) => {
+                            at += off;
+                            break;
+                        }
+                        None => return Ok(()),
+                    }
+                }
+            }
+            b',' | b':' | b'[' | b'{' => {
+                nodes += 1;
+                if nodes > max_nodes {
+                    return Err(ModelError::too_complex(
+                        format!("more than {max_nodes} values and keys in one document"),
+                        bytes,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    Ok(())
+}
 
 /// One message from the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +152,13 @@ pub enum WsMessage {
 /// ```
 pub struct FastParser {
     buffers: simd_json::Buffers,
+    /// The input length `buffers` are sized for (simd-json grows them to the longest input).
+    buffers_input: usize,
     /// simd-json's tape, kept empty between messages so that its allocation is reused.
     tape: Vec<simd_json::tape::Node<'static>>,
+    /// Map keys seen by the MessagePack walk (offsets into its input).
+    keys: Vec<Range<usize>>,
+    max_nodes: usize,
 }
 
 impl Default for FastParser {
@@ -89,21 +174,77 @@ impl std::fmt::Debug for FastParser {
 }
 
 impl FastParser {
-    /// A parser with scratch space for 64 KiB messages; it grows as needed.
+    /// A parser with scratch space for 64 KiB messages and the [`DEFAULT_MAX_NODES`] limit.
+    /// The scratch space grows as needed and goes back after a message longer than
+    /// [`PARSER_RETAINED_INPUT`], so one large message does not pin memory for the session.
     pub fn new() -> Self {
+        Self::sized(PARSER_INITIAL_INPUT)
+    }
+
+    fn sized(input: usize) -> Self {
         Self {
-            buffers: simd_json::Buffers::with_max_depth(64 << 10, MAX_JSON_DEPTH),
+            buffers: simd_json::Buffers::with_max_depth(input, MAX_JSON_DEPTH),
+            buffers_input: input,
             tape: Vec::new(),
+            keys: Vec::new(),
+            max_nodes: DEFAULT_MAX_NODES,
+        }
+    }
+
+    /// Sets the node limit (see [`DEFAULT_MAX_NODES`]).
+    #[must_use]
+    pub fn with_max_nodes(mut self, max_nodes: usize) -> Self {
+        self.max_nodes = max_nodes;
+        self
+    }
+
+    /// The node limit.
+    pub fn max_nodes(&self) -> usize {
+        self.max_nodes
+    }
+
+    /// The input length simd-json's buffers are sized for now (memory held between
+    /// messages: about three times this).
+    pub fn retained_input_capacity(&self) -> usize {
+        self.buffers_input
+    }
+
+    /// The tape nodes allocated between messages.
+    pub fn retained_tape_capacity(&self) -> usize {
+        self.tape.capacity()
+    }
+
+    /// Gives back scratch space a large message grew.
+    fn trim(&mut self, input_len: usize) {
+        if input_len > PARSER_RETAINED_INPUT {
+            self.buffers = simd_json::Buffers::with_max_depth(PARSER_INITIAL_INPUT, MAX_JSON_DEPTH);
+            self.buffers_input = PARSER_INITIAL_INPUT;
+        } else {
+            self.buffers_input = self.buffers_input.max(input_len);
+        }
+        if self.tape.capacity() > PARSER_RETAINED_NODES {
+            self.tape = Vec::new();
+        }
+        if self.keys.capacity() > PARSER_RETAINED_NODES {
+            self.keys = Vec::new();
         }
     }
 
     /// Parses one JSON document, rewriting `buf` in place (as [`parse_ws_fast`]).
     ///
     /// # Errors
+    /// [`ModelError::TooComplex`] (more nodes than the limit, checked first),
     /// [`ModelError::InvalidUtf8`], [`ModelError::BadJson`] (not one JSON document) or
     /// [`ModelError::WrongShape`] (not an object). A payload that does not fit its typed
     /// view is not an error (see [`DataMessage::typed_error`]).
     pub fn parse(&mut self, buf: &mut [u8]) -> Result<WsMessage, ModelError> {
+        check_json_nodes(buf, self.max_nodes)?;
+        let parsed = self.parse_checked(buf);
+        self.trim(buf.len());
+        parsed
+    }
+
+    fn parse_checked(&mut self, buf: &mut [u8]) -> Result<WsMessage, ModelError> {
         // simdutf8 accepts exactly what `std::str::from_utf8` accepts, faster.
         let text = match simdutf8::basic::from_utf8(buf) {
             Ok(text) => text.to_owned(),
@@ -129,23 +270,100 @@ impl FastParser {
     fn read_data(&mut self, buf: &mut [u8]) -> Option<DataParts> {
         let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
         let parts = if simd_json::fill_tape(buf, &mut self.buffers, &mut tape).is_ok() {
-            match tape::read_data_message(&tape.0) {
-                Some(parts) => Some(parts),
-                None => {
-                    let mut deserializer = simd_json::Deserializer::from_tape(tape);
-                    let parts = FastData::deserialize(&mut deserializer)
-                        .ok()
-                        .map(|FastData(parts)| parts);
-                    tape = deserializer.into_tape();
-                    parts
-                }
-            }
+            let (parts, back) = data_from_tape(tape);
+            tape = back;
+            parts
         } else {
             None
         };
         self.tape = tape.reset().0;
         parts
     }
+
+    /// Parses a MessagePack binary frame (`binary` mode) straight into the typed model, as
+    /// [`parse_ws_msgpack`] does, reusing this parser's tape and node limit.
+    ///
+    /// One walk over the bytes checks the B.5 rules and the node limit and writes both the
+    /// message's compact JSON text (its `raw`) and a simd-json tape whose strings borrow
+    /// from the input; the tape readers of the JSON fast path then build the typed message.
+    /// No JSON value is built and nothing is parsed twice. A map that repeats a key, or a
+    /// top level that is not a map, takes the converting path (MessagePack → JSON value →
+    /// typed), whose `raw` keeps only the last of repeated keys.
+    ///
+    /// # Errors
+    /// [`ModelError::BadMsgpack`], [`ModelError::TooComplex`] or
+    /// [`ModelError::WrongShape`] (not a map).
+    pub fn parse_msgpack(&mut self, bytes: &[u8]) -> Result<WsMessage, ModelError> {
+        let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
+        let parsed = msgpack_direct(bytes, self.max_nodes, &mut tape.0, &mut self.keys);
+        self.tape = tape.reset().0;
+        let parsed = match parsed {
+            Some(parsed) => parsed,
+            None => parse_msgpack_converting(bytes, self.max_nodes),
+        };
+        self.trim(0);
+        parsed
+    }
+}
+
+/// Reads a data message from a complete tape: the direct tape reader, or the serde reader
+/// over the same tape for what it leaves. Gives the tape back for reuse.
+fn data_from_tape(
+    tape: simd_json::tape::Tape<'_>,
+) -> (Option<DataParts>, simd_json::tape::Tape<'_>) {
+    match tape::read_data_message(&tape.0) {
+        Some(parts) => (Some(parts), tape),
+        None => {
+            let mut deserializer = simd_json::Deserializer::from_tape(tape);
+            let parts = FastData::deserialize(&mut deserializer)
+                .ok()
+                .map(|FastData(parts)| parts);
+            (parts, deserializer.into_tape())
+        }
+    }
+}
+
+/// The direct MessagePack path (see [`FastParser::parse_msgpack`]); `None` when the
+/// converting path must decide (not a map at the top, or a repeated key).
+fn msgpack_direct<'i>(
+    bytes: &'i [u8],
+    max_nodes: usize,
+    tape: &mut Vec<simd_json::tape::Node<'i>>,
+    keys: &mut Vec<Range<usize>>,
+) -> Option<Result<WsMessage, ModelError>> {
+    // fixmap, map16, map32
+    if !matches!(bytes.first(), Some(0x80..=0x8f | 0xde | 0xdf)) {
+        return None;
+    }
+    // JSON text is at most a few times the MessagePack; start at 1.5x and let it grow.
+    let mut text = Vec::with_capacity(bytes.len() + bytes.len() / 2 + 16);
+    let walked = Walker::building(bytes, max_nodes, &mut text, tape, keys).run();
+    match walked {
+        Ok(()) => {}
+        Err(WalkError::DuplicateKey) => return None,
+        Err(err) => return Some(Err(err.into_model(bytes))),
+    }
+    let Ok(text) = String::from_utf8(text) else {
+        // Every string written was checked and everything else is ASCII.
+        return Some(Err(ModelError::bad_msgpack(
+            "converted text is not UTF-8",
+            bytes,
+        )));
+    };
+    let taken = simd_json::tape::Tape(std::mem::take(tape));
+    let (parts, back) = data_from_tape(taken);
+    *tape = back.0;
+    Some(match parts {
+        Some(parts) => Ok(WsMessage::Data(parts.with_raw(text))),
+        None => parse_generic(&text),
+    })
+}
+
+/// The converting MessagePack path: checked walk, then MessagePack → JSON value → typed.
+fn parse_msgpack_converting(bytes: &[u8], max_nodes: usize) -> Result<WsMessage, ModelError> {
+    let value = msgpack_to_json_limited(bytes, max_nodes)?;
+    let raw = value.to_string();
+    classify_value(value, raw)
 }
 
 /// What one pass over a document's bytes tells the fast path.
@@ -199,11 +417,8 @@ fn finish_data_owned(
 /// # Errors
 /// As [`FastParser::parse`].
 pub fn parse_ws_fast(buf: &mut [u8]) -> Result<WsMessage, ModelError> {
-    let mut parser = FastParser {
-        buffers: simd_json::Buffers::with_max_depth(buf.len(), MAX_JSON_DEPTH),
-        tape: Vec::new(),
-    };
-    parser.parse(buf)
+    check_json_nodes(buf, DEFAULT_MAX_NODES)?;
+    FastParser::sized(buf.len()).parse(buf)
 }
 
 /// Parses one JSON document with serde_json.
@@ -218,6 +433,7 @@ pub fn parse_ws_fast(buf: &mut [u8]) -> Result<WsMessage, ModelError> {
 /// # Errors
 /// As [`FastParser::parse`].
 pub fn parse_ws_json(bytes: &[u8]) -> Result<WsMessage, ModelError> {
+    check_json_nodes(bytes, DEFAULT_MAX_NODES)?;
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Err(ModelError::invalid_utf8(bytes));
     };
@@ -273,17 +489,27 @@ pub fn parse_ws_text(text: &str) -> Vec<Result<WsMessage, ModelError>> {
     out
 }
 
-/// Parses a MessagePack binary frame (`binary` mode): converted to JSON by
-/// [`msgpack_to_json`], then classified like JSON. `raw` of a data
-/// message is the compact JSON of the converted value.
+/// Parses a MessagePack binary frame (`binary` mode) under the rules of
+/// [`msgpack_to_json`](crate::msgpack_to_json), classified like JSON. `raw` of a data
+/// message is the compact JSON of the converted value (what `serde_json` writes for it).
+/// Use [`FastParser::parse_msgpack`] to reuse scratch space across messages.
 ///
 /// # Errors
-/// [`ModelError::BadMsgpack`] (see [`msgpack_to_json`]) or
-/// [`ModelError::WrongShape`] (not a map).
+/// [`ModelError::BadMsgpack`], [`ModelError::TooComplex`] (more than
+/// [`DEFAULT_MAX_NODES`] values and keys) or [`ModelError::WrongShape`] (not a map).
 pub fn parse_ws_msgpack(bytes: &[u8]) -> Result<WsMessage, ModelError> {
-    let value = msgpack_to_json(bytes)?;
-    let raw = value.to_string();
-    classify_value(value, raw)
+    let mut tape = Vec::new();
+    match msgpack_direct(bytes, DEFAULT_MAX_NODES, &mut tape, &mut Vec::new()) {
+        Some(parsed) => parsed,
+        None => parse_msgpack_converting(bytes, DEFAULT_MAX_NODES),
+    }
+}
+
+/// The converting path of [`parse_ws_msgpack`] (MessagePack → JSON value → typed), kept
+/// to check the direct path against.
+#[doc(hidden)]
+pub fn parse_ws_msgpack_converting(bytes: &[u8]) -> Result<WsMessage, ModelError> {
+    parse_msgpack_converting(bytes, DEFAULT_MAX_NODES)
 }
 
 /// Classifies a parsed JSON value (B.5 rule 1). `raw` is the message's compact text.
@@ -304,7 +530,9 @@ pub fn classify_value(value: Value, raw: String) -> Result<WsMessage, ModelError
         && is_control_type(kind)
     {
         let kind = kind.clone();
-        return Ok(WsMessage::Control(Control::from_object(&kind, map)));
+        return Ok(WsMessage::Control(Control::from_object_with_raw(
+            &kind, map, raw,
+        )));
     }
     if let Some(Value::String(channel)) = map.get("channel")
         && map.contains_key("payload")

@@ -481,7 +481,9 @@ fn text_frame_single_document() {
     assert_eq!(
         parse_ws_text(pretty),
         vec![Ok(WsMessage::Control(Control::Reconnect(Reconnect {
-            reason: None
+            reason: None,
+            extra: serde_json::Map::new(),
+            raw: r#"{"type":"reconnect"}"#.into(),
         })))]
     );
     assert_eq!(
@@ -541,6 +543,7 @@ fn text_frame_all_bad_and_empty() {
 mod msgpack {
     use super::*;
     use crate::msgpack_to_json;
+    use crate::ws::{DEFAULT_MAX_NODES, parse_ws_msgpack_converting};
 
     fn reject(bytes: &[u8], detail_part: &str) {
         match msgpack_to_json(bytes) {
@@ -549,9 +552,12 @@ mod msgpack {
                     detail.contains(detail_part),
                     "{detail:?} lacks {detail_part:?}"
                 );
-                assert_eq!(raw, bytes);
+                assert_eq!(raw, &bytes[..bytes.len().min(crate::RAW_CAP)]);
             }
-            other => panic!("{bytes:02x?} must be bad_msgpack, got {other:?}"),
+            other => panic!(
+                "{:02x?} must be bad_msgpack, got {other:?}",
+                &bytes[..bytes.len().min(64)]
+            ),
         }
         assert_eq!(
             parse_ws_msgpack(bytes).map_err(|e| e.reason()),
@@ -600,10 +606,125 @@ mod msgpack {
         reject(&[], "");
     }
 
+    /// The first byte of a MessagePack value, classified from the format table of the
+    /// MessagePack specification ("Overview" of formats): how many bytes a complete value
+    /// with that marker takes when it carries no payload, or `None` for a marker that
+    /// cannot stand alone in one byte. Written from the spec, not from any library.
+    fn spec_one_byte_value(marker: u8) -> Option<bool> {
+        match marker {
+            // positive fixint, fixmap 0, fixarray 0, fixstr 0, nil, false, true, negative fixint
+            0x00..=0x7f | 0x80 | 0x90 | 0xa0 | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => Some(true),
+            // "0xc1: (never used)"
+            0xc1 => Some(false),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn reserved_marker_reads_as_nil() {
-        // rmpv maps the never-used marker 0xc1 to nil; pinned so a change is noticed.
-        assert_eq!(msgpack_to_json(&[0xc1]), Ok(Value::Null));
+    fn the_never_used_marker_0xc1_is_bad_msgpack_everywhere() {
+        // Every one-byte value the spec allows is accepted at the top level, inside an
+        // array, as a map value and as a data message's payload; 0xc1, which the spec
+        // says is never used, is refused in each place.
+        for marker in 0..=255_u8 {
+            let Some(allowed) = spec_one_byte_value(marker) else {
+                continue;
+            };
+            let mut payload = vec![0x82, 0xa7];
+            payload.extend(b"channel");
+            payload.extend([0xa1, b'x', 0xa7]);
+            payload.extend(b"payload");
+            payload.push(marker);
+            let cases = [
+                vec![marker],
+                vec![0x92, 0x01, marker],
+                vec![0x81, 0xa1, b'k', marker],
+                payload,
+            ];
+            for bytes in cases {
+                let json = msgpack_to_json(&bytes).map_err(|e| e.reason());
+                let typed = parse_ws_msgpack(&bytes).map_err(|e| e.reason());
+                let old = parse_ws_msgpack_converting(&bytes).map_err(|e| e.reason());
+                if allowed {
+                    assert!(json.is_ok(), "{bytes:02x?}: {json:?}");
+                    assert_ne!(typed, Err("bad_msgpack"), "{bytes:02x?}");
+                    assert_ne!(old, Err("bad_msgpack"), "{bytes:02x?}");
+                } else {
+                    assert_eq!(json, Err("bad_msgpack"), "{bytes:02x?}");
+                    assert_eq!(typed, Err("bad_msgpack"), "{bytes:02x?}");
+                    assert_eq!(old, Err("bad_msgpack"), "{bytes:02x?}");
+                }
+            }
+        }
+        reject(&[0xc1], "0xc1 is never used");
+    }
+
+    #[test]
+    fn too_many_values_is_too_complex_before_anything_is_built() {
+        // {"channel":"x","payload":[nil; n]}: one node per byte, the densest MessagePack.
+        let message = |n: u32| {
+            let mut bytes = vec![0x82, 0xa7];
+            bytes.extend(b"channel");
+            bytes.extend([0xa1, b'x', 0xa7]);
+            bytes.extend(b"payload");
+            bytes.push(0xdd);
+            bytes.extend(n.to_be_bytes());
+            bytes.extend(std::iter::repeat_n(0xc0, n as usize));
+            bytes
+        };
+        // 5 nodes besides the array's elements: the map, two keys, a value, the array.
+        let fits = message(u32::try_from(DEFAULT_MAX_NODES).unwrap() - 5);
+        assert!(matches!(parse_ws_msgpack(&fits), Ok(WsMessage::Data(_))));
+        let dense = message(u32::try_from(DEFAULT_MAX_NODES).unwrap() - 4);
+        for parsed in [
+            parse_ws_msgpack(&dense),
+            parse_ws_msgpack_converting(&dense),
+            FastParser::new().parse_msgpack(&dense),
+        ] {
+            let Err(ModelError::TooComplex { detail, raw }) = parsed else {
+                panic!("{:?}", parsed.map(|_| ()))
+            };
+            assert_eq!(detail, "more than 1048576 values and keys");
+            assert_eq!(raw.len(), crate::RAW_CAP);
+        }
+        assert_eq!(
+            msgpack_to_json(&dense).map_err(|e| e.reason()),
+            Err("too_complex")
+        );
+        // A declared length the bytes cannot hold costs nothing: refused at the header.
+        let mut liar = vec![0xdd];
+        liar.extend(u32::MAX.to_be_bytes());
+        reject(&liar, "unexpected end of input");
+        let mut map_liar = vec![0xdf];
+        map_liar.extend(u32::MAX.to_be_bytes());
+        reject(&map_liar, "unexpected end of input");
+        // A limit of the parser's own.
+        let mut small = FastParser::new().with_max_nodes(1000);
+        assert_eq!(
+            small
+                .parse_msgpack(&message(995))
+                .map(|_| ())
+                .map_err(|e| e.reason()),
+            Ok(())
+        );
+        assert_eq!(
+            small
+                .parse_msgpack(&message(996))
+                .map(|_| ())
+                .map_err(|e| e.reason()),
+            Err("too_complex")
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_values_are_built() {
+        // 5,000 nested one-element arrays (rmpv alone would recurse to its own limit of
+        // 1024 first): the walk stops at depth 128 without building anything.
+        let mut deep = vec![0x91; 5_000];
+        deep.push(0x01);
+        reject(&deep, "nested deeper than 127");
+        let mut in_map = vec![0x81, 0xa1, b'k'];
+        in_map.extend(&deep);
+        reject(&in_map, "nested deeper than 127");
     }
 
     #[test]
@@ -649,4 +770,123 @@ fn parser_and_messages_are_send_and_sync() {
     check::<WsMessage>();
     check::<crate::img::ImgMessage>();
     check::<Login>();
+}
+
+mod limits {
+    use super::*;
+
+    /// `[0,0,…]` with `n` elements: one node per two bytes, the densest JSON.
+    fn dense(n: usize) -> Vec<u8> {
+        let mut doc = Vec::with_capacity(2 * n + 1);
+        doc.push(b'[');
+        for i in 0..n {
+            if i > 0 {
+                doc.push(b',');
+            }
+            doc.push(b'0');
+        }
+        doc.push(b']');
+        doc
+    }
+
+    fn reason(parsed: Result<WsMessage, ModelError>) -> Result<(), &'static str> {
+        parsed.map(|_| ()).map_err(|e| e.reason())
+    }
+
+    #[test]
+    fn a_dense_document_over_the_node_limit_is_too_complex_on_every_path() {
+        // The array node plus n elements.
+        let over = dense(DEFAULT_MAX_NODES);
+        let at = dense(DEFAULT_MAX_NODES - 1);
+        assert_eq!(reason(parse_ws_json(&at)), Err("wrong_shape"));
+        assert_eq!(reason(parse_ws_fast(&mut at.clone())), Err("wrong_shape"));
+        let text = std::str::from_utf8(&over).unwrap();
+        for parsed in [
+            parse_ws_json(&over),
+            parse_ws_fast(&mut over.clone()),
+            FastParser::new().parse(&mut over.clone()),
+        ] {
+            let Err(ModelError::TooComplex { detail, raw }) = parsed else {
+                panic!("{:?}", reason(parsed))
+            };
+            assert_eq!(detail, "more than 1048576 values and keys in one document");
+            assert_eq!(raw, &over[..crate::RAW_CAP]);
+        }
+        let from_text = parse_ws_text(text);
+        assert_eq!(from_text.len(), 1);
+        assert_eq!(
+            from_text[0].as_ref().map(|_| ()).map_err(|e| e.reason()),
+            Err("too_complex")
+        );
+    }
+
+    #[test]
+    fn the_node_bound_counts_separators_outside_strings_only() {
+        // 13 nodes: the object, a key, the array, ten numbers.
+        let doc = br#"{"a":[1,2,3,4,5,6,7,8,9,10]}"#;
+        assert_eq!(check_json_nodes(doc, 13), Ok(()));
+        assert_eq!(
+            check_json_nodes(doc, 12).map_err(|e| e.reason()),
+            Err("too_complex")
+        );
+        // Separators inside strings (escaped quotes included) are not nodes.
+        let doc = br#"{"channel":"x","payload":"a,b:[{\",\\,,,,,,,,,,,,,,,,,,,,,,,,,"}"#;
+        assert_eq!(check_json_nodes(doc, 5), Ok(()));
+        // Short documents are not scanned at all: they cannot pass the limit.
+        assert_eq!(check_json_nodes(b"[0,0,0]", 4), Ok(()));
+        assert_eq!(
+            check_json_nodes(b"[0,0,0,0]", 4).map_err(|e| e.reason()),
+            Err("too_complex")
+        );
+        // A long message whose bulk is one string parses normally at the default limit.
+        let mut long = br#"{"channel":"news","type":"UPDATE","payload":{"text":""#.to_vec();
+        long.extend(std::iter::repeat_n(b',', 3 << 20));
+        long.extend(br#""},"ts":1,"entryId":"1-1"}"#);
+        let Ok(WsMessage::Data(d)) = parse_ws_json(&long) else {
+            panic!("a long string is not complex")
+        };
+        assert_eq!(d.raw.len(), long.len());
+        assert!(matches!(
+            FastParser::new().parse(&mut long.clone()),
+            Ok(WsMessage::Data(_))
+        ));
+    }
+
+    #[test]
+    fn the_parser_gives_back_scratch_space_after_a_large_message() {
+        let small = B7.as_bytes().to_vec();
+        let mut parser = FastParser::new();
+        assert!(parser.parse(&mut small.clone()).is_ok());
+        let (input, tape) = (
+            parser.retained_input_capacity(),
+            parser.retained_tape_capacity(),
+        );
+        assert_eq!(input, 64 << 10);
+        // A 2 MiB message with 200,000 nodes grows simd-json's buffers and tape.
+        let mut big = br#"{"channel":"other","type":"UPDATE","payload":{"xs":["#.to_vec();
+        for i in 0..200_000 {
+            if i > 0 {
+                big.push(b',');
+            }
+            big.extend(format!("\"{i:08}\"").as_bytes());
+        }
+        big.extend(br#"]},"ts":1,"entryId":"1-2"}"#);
+        assert!(big.len() > PARSER_RETAINED_INPUT);
+        assert!(matches!(
+            parser.parse(&mut big.clone()),
+            Ok(WsMessage::Data(_))
+        ));
+        // ... and gives them back: the same as after the small message.
+        assert_eq!(parser.retained_input_capacity(), input);
+        assert!(parser.retained_tape_capacity() <= PARSER_RETAINED_NODES.max(tape));
+        // A middling message (under the retained size) is kept, so steady traffic of that
+        // size does not reallocate every time.
+        let mut middling = br#"{"channel":"other","type":"UPDATE","payload":{"s":""#.to_vec();
+        middling.extend(std::iter::repeat_n(b'x', 512 << 10));
+        middling.extend(br#""},"ts":1,"entryId":"1-3"}"#);
+        assert!(parser.parse(&mut middling.clone()).is_ok());
+        assert_eq!(parser.retained_input_capacity(), middling.len());
+        // The parse still works after giving memory back.
+        assert_eq!(parser.parse(&mut small.clone()), both(B7));
+    }
 }

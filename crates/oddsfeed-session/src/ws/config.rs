@@ -71,6 +71,12 @@ pub struct WsConfig {
     /// The feed's frames carry no content size, so this is what stops a "zstd bomb"; memory for it
     /// is only used when a frame really needs it.
     pub max_decompressed: usize,
+    /// Most values and keys one document may hold (default
+    /// [`DEFAULT_MAX_NODES`](oddsfeed_model::ws::DEFAULT_MAX_NODES), 1,048,576). A denser document
+    /// is reported (`too_complex`) and skipped before it is parsed: parser memory follows the
+    /// number of nodes, so this is what bounds it for a dense document that is small enough to
+    /// pass `max_decompressed`.
+    pub max_nodes: usize,
     /// How long to wait for `login_ok` after connecting (default 10 s); then the connection is
     /// dropped and the session reconnects with backoff.
     pub login_timeout: Duration,
@@ -99,6 +105,7 @@ impl WsConfig {
             filters: WsFilters::default(),
             max_frame: DEFAULT_MAX_FRAME,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            max_nodes: oddsfeed_model::ws::DEFAULT_MAX_NODES,
             login_timeout: DEFAULT_LOGIN_TIMEOUT,
             ping_after_idle: DEFAULT_PING_AFTER_IDLE,
             dead_after: DEFAULT_DEAD_AFTER,

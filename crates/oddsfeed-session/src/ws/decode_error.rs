@@ -18,6 +18,10 @@ pub enum DecodeReason {
     BadJson,
     /// A binary frame in `binary` mode is neither a MessagePack map nor JSON, or the map is invalid.
     BadMsgpack,
+    /// A document (JSON or MessagePack) holds more values and keys than the parser's node limit
+    /// (`oddsfeed_model::ws::DEFAULT_MAX_NODES` by default); refused before it is parsed, so a
+    /// dense document inside the size bounds cannot cost gigabytes.
+    TooComplex,
     /// A binary frame whose first bytes match no known format (zstd, MessagePack, JSON) while the
     /// mode is unknown.
     BadFormat,
@@ -47,6 +51,7 @@ impl DecodeReason {
             Self::InvalidUtf8 => "invalid_utf8",
             Self::BadJson => "bad_json",
             Self::BadMsgpack => "bad_msgpack",
+            Self::TooComplex => "too_complex",
             Self::BadFormat => "bad_format",
             Self::UnexpectedBinary => "unexpected_binary",
             Self::UnknownDict => "unknown_dict",
@@ -59,11 +64,12 @@ impl DecodeReason {
     }
 
     /// Every reason, in declaration order (for counters and tests).
-    pub const ALL: [DecodeReason; 12] = [
+    pub const ALL: [DecodeReason; 13] = [
         Self::FrameTooLarge,
         Self::InvalidUtf8,
         Self::BadJson,
         Self::BadMsgpack,
+        Self::TooComplex,
         Self::BadFormat,
         Self::UnexpectedBinary,
         Self::UnknownDict,
@@ -166,6 +172,7 @@ mod tests {
                 "invalid_utf8",
                 "bad_json",
                 "bad_msgpack",
+                "too_complex",
                 "bad_format",
                 "unexpected_binary",
                 "unknown_dict",

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use oddsfeed_model::ws::{FastParser, WsMessage, parse_ws_msgpack, parse_ws_text};
+use oddsfeed_model::ws::{FastParser, WsMessage, check_json_nodes, parse_ws_text};
 use oddsfeed_model::{ModelError, ReceiveType};
 use oddsfeed_wire::ws::{FrameKind, Sniff, check_frame_size, sniff, text_to_utf8};
 use oddsfeed_zstd::{Decompressor, DictStore, ZstdError, frame_dict_id};
@@ -93,6 +93,21 @@ impl FrameDecoder {
             scratch: Vec::new(),
             stats: DecoderStats::default(),
         }
+    }
+
+    /// Sets the limit on values and keys per document (default
+    /// [`DEFAULT_MAX_NODES`](oddsfeed_model::ws::DEFAULT_MAX_NODES)); a document over it is
+    /// reported as `too_complex` without being parsed.
+    #[must_use]
+    pub fn with_max_nodes(mut self, max_nodes: usize) -> Self {
+        self.fast = std::mem::take(&mut self.fast).with_max_nodes(max_nodes);
+        self
+    }
+
+    /// The JSON/MessagePack parser (its node limit and retained scratch space).
+    #[must_use]
+    pub fn parser(&self) -> &FastParser {
+        &self.fast
     }
 
     /// A decoder already set to `mode`.
@@ -248,7 +263,11 @@ impl FrameDecoder {
 
     fn decode_msgpack(&mut self, payload: &[u8], out: &mut Vec<Result<WsMessage, DecodeError>>) {
         self.stats.bytes_out += payload.len() as u64;
-        out.push(parse_ws_msgpack(payload).map_err(|e| from_model(&e, None, None)));
+        out.push(
+            self.fast
+                .parse_msgpack(payload)
+                .map_err(|e| from_model(&e, None, None)),
+        );
     }
 
     fn decode_json_bytes(&mut self, payload: &[u8], out: &mut Vec<Result<WsMessage, DecodeError>>) {
@@ -263,10 +282,22 @@ impl FrameDecoder {
             if self.scratch.capacity() > SCRATCH_KEEP {
                 self.scratch = Vec::new();
             }
-            if let Ok(message) = parsed {
-                out.push(Ok(message));
-                return;
+            match parsed {
+                Ok(message) => {
+                    out.push(Ok(message));
+                    return;
+                }
+                // Too many nodes for the fast path is too many for the text path too: report
+                // it without parsing.
+                Err(error @ ModelError::TooComplex { .. }) => {
+                    out.push(Err(from_model(&error, None, None)));
+                    return;
+                }
+                Err(_) => {}
             }
+        } else if let Err(error) = check_json_nodes(payload, self.fast.max_nodes()) {
+            out.push(Err(from_model(&error, None, None)));
+            return;
         }
         push_text(payload, None, None, out);
     }
@@ -286,6 +317,14 @@ impl FrameDecoder {
         // One document (the feed's case) is parsed in place by simd-json. Several documents, or a
         // document the fast path refuses, go through the text path, which splits value sequences
         // and reports bad lines one by one.
+        if let Err(error) = check_json_nodes(buf, self.fast.max_nodes()) {
+            out.push(Err(from_model(
+                &error,
+                channel_of(&self.dict_channels, dict_id),
+                dict_id,
+            )));
+            return;
+        }
         if has_inner_newline(buf) {
             push_text(buf, channel_of(&self.dict_channels, dict_id), dict_id, out);
             return;
@@ -352,6 +391,7 @@ fn has_inner_newline(buf: &[u8]) -> bool {
 fn from_model(error: &ModelError, channel: Option<String>, dict_id: Option<u32>) -> DecodeError {
     let reason = match error.reason() {
         "bad_msgpack" => DecodeReason::BadMsgpack,
+        "too_complex" => DecodeReason::TooComplex,
         "invalid_utf8" => DecodeReason::InvalidUtf8,
         _ => DecodeReason::BadJson,
     };

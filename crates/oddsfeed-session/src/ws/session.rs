@@ -158,7 +158,8 @@ impl WsSession {
     /// [`Action::Stop`] instead (see [`WsConfig::validate`]).
     #[must_use]
     pub fn new(config: WsConfig, resume: ResumeState) -> Self {
-        let decoder = FrameDecoder::new(config.max_frame, config.max_decompressed);
+        let decoder = FrameDecoder::new(config.max_frame, config.max_decompressed)
+            .with_max_nodes(config.max_nodes);
         let touched = resume.last_seen_id.keys().cloned().collect();
         let backoff = Backoff::new(config.backoff);
         let mut session = Self {

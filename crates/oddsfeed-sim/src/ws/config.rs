@@ -84,6 +84,11 @@ pub struct WsSimConfig {
     /// before global data message I (`--bad-json-at`). Fires once.
     /// Default `None`.
     pub bad_json_at: Option<u64>,
+    /// Insert one valid but dense document (tens of millions of array
+    /// elements; see [`encode::dense_frame`](crate::encode::dense_frame))
+    /// before global data message I (`--dense-at`). Fires once.
+    /// Default `None`.
+    pub dense_at: Option<u64>,
     /// Most simultaneous logged-in connections per API key; the next login
     /// gets `too_many_connections` and close 4003. Default 5 (docs/PROTOCOL.md B.12).
     pub max_connections_per_key: usize,
@@ -140,6 +145,7 @@ impl Default for WsSimConfig {
             bomb_at: None,
             unknown_dict_at: None,
             bad_json_at: None,
+            dense_at: None,
             max_connections_per_key: 5,
             login_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(15),
@@ -170,6 +176,7 @@ impl fmt::Debug for WsSimConfig {
             .field("bomb_at", &self.bomb_at)
             .field("unknown_dict_at", &self.unknown_dict_at)
             .field("bad_json_at", &self.bad_json_at)
+            .field("dense_at", &self.dense_at)
             .field("max_connections_per_key", &self.max_connections_per_key)
             .field("login_timeout", &self.login_timeout)
             .field("ping_interval", &self.ping_interval)

@@ -457,6 +457,9 @@ impl Conn {
         if due(cfg.bad_json_at, &faults.bad_json) {
             frames.push(("bad_json", encode::bad_json_frame(self.mode)));
         }
+        if due(cfg.dense_at, &faults.dense) {
+            frames.push(("dense", encode::dense_frame(self.mode)));
+        }
         for (name, frame) in frames {
             match frame {
                 Ok(frame) => {

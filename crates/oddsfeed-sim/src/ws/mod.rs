@@ -50,7 +50,7 @@
 //! # Faults
 //!
 //! `drop_after` / `reconnect_after` count data messages per connection
-//! (replayed ones included). `bomb_at`, `unknown_dict_at`, `bad_json_at` fire
+//! (replayed ones included). `bomb_at`, `unknown_dict_at`, `bad_json_at`, `dense_at` fire
 //! once per simulator, before the first message numbered I or later that a
 //! connection sends (`unknown_dict_at` only on `zstd`/`zstd-dict`
 //! connections); no real message is lost to them.

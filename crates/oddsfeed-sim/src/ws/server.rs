@@ -55,6 +55,7 @@ pub(crate) struct FaultFlags {
     pub bomb: AtomicBool,
     pub unknown_dict: AtomicBool,
     pub bad_json: AtomicBool,
+    pub dense: AtomicBool,
 }
 
 /// State shared by the listener, the producer and every connection.

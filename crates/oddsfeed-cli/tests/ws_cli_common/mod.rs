@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oddsfeed_sim::ws_gen::WsGenerator;
 use serde_json::Value;
 
 pub use crate::common::Finished as Output;
-use crate::common::{BIN, Running, Sim};
+use crate::common::{BIN, HANG_GUARD, Running, Sim};
 
 /// The binary under test.
 pub fn bin() -> &'static str {
@@ -164,10 +164,28 @@ pub fn missing_from_stream(seed: u64, lines: &[Value], total: u64) -> Vec<(u64, 
     missing
 }
 
-/// Runs `oddsfeed ARGS`, sends it SIGTERM after `after`, and collects what it printed.
-pub fn run_then_terminate(args: &[&str], after: Duration) -> Output {
+/// Runs `oddsfeed ARGS` (with `--events jsonl`), sends it SIGTERM as soon as `ready` holds
+/// for the events printed so far, and collects what it printed. Panics if `ready` never holds
+/// within the hang guard. The 20 ms between looks is a polling interval, not a wait for
+/// anything to happen.
+pub fn run_until_then_terminate(args: &[&str], ready: impl Fn(&[Value]) -> bool) -> Output {
     let running = spawn(args, &[]);
-    thread::sleep(after);
+    let end = Instant::now() + HANG_GUARD;
+    loop {
+        let events: Vec<Value> = running
+            .stderr_lines_so_far()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        if ready(&events) {
+            break;
+        }
+        if Instant::now() > end {
+            let stderr = running.finish(Duration::ZERO).err().unwrap_or_default();
+            panic!("oddsfeed {args:?}: the awaited events never came; stderr:\n{stderr}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
     let pid = running.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(killed.is_ok_and(|s| s.success()), "cannot signal {pid}");

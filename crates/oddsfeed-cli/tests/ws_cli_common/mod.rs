@@ -164,6 +164,25 @@ pub fn missing_from_stream(seed: u64, lines: &[Value], total: u64) -> Vec<(u64, 
     missing
 }
 
+/// Runs `oddsfeed ARGS`, sends it SIGTERM after `after`, and collects what it printed. A fixed
+/// wait: prefer [`run_until_then_terminate`], which waits for what the test needs to see.
+pub fn run_then_terminate(args: &[&str], after: Duration) -> Output {
+    let running = spawn(args, &[]);
+    thread::sleep(after);
+    terminate(running, args)
+}
+
+/// SIGTERM, then what the process printed.
+fn terminate(running: Running, args: &[&str]) -> Output {
+    let pid = running.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(killed.is_ok_and(|s| s.success()), "cannot signal {pid}");
+    match running.finish(Duration::from_secs(10)) {
+        Ok(output) => output.into(),
+        Err(_) => panic!("oddsfeed {args:?} ignored SIGTERM"),
+    }
+}
+
 /// Runs `oddsfeed ARGS` (with `--events jsonl`), sends it SIGTERM as soon as `ready` holds
 /// for the events printed so far, and collects what it printed. Panics if `ready` never holds
 /// within the hang guard. The 20 ms between looks is a polling interval, not a wait for
@@ -186,13 +205,7 @@ pub fn run_until_then_terminate(args: &[&str], ready: impl Fn(&[Value]) -> bool)
         }
         thread::sleep(Duration::from_millis(20));
     }
-    let pid = running.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status();
-    assert!(killed.is_ok_and(|s| s.success()), "cannot signal {pid}");
-    match running.finish(Duration::from_secs(10)) {
-        Ok(output) => output.into(),
-        Err(_) => panic!("oddsfeed {args:?} ignored SIGTERM"),
-    }
+    terminate(running, args)
 }
 
 /// Reads a `--state` file as JSON.

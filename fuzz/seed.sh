@@ -55,6 +55,15 @@ done
     | seed model_ws dense-json; note
 { printf '\x82\xa7channel\xa4odds\xa7payload\xdc\x40\x00'; head -c 16384 /dev/zero | tr '\0' '\300'; } \
     | seed model_ws dense-msgpack; note
+# Dense documents: valid JSON within every size bound whose parse builds many values
+# (a long flat array, deep nesting, many keys). Parsing cost, not size, is what they test.
+dense_array() { printf '{"channel":"odds","type":"UPDATE","entryId":"1766399998562-7","payload":['; for _ in $(seq 1 2047); do printf '0,'; done; printf '0]}'; }
+dense_nested() { printf '{"channel":"odds","type":"UPDATE","entryId":"1766399998562-8","payload":'; for _ in $(seq 1 60); do printf '['; done; for _ in $(seq 1 60); do printf ']'; done; printf '}'; }
+dense_keys() { printf '{"channel":"odds","type":"UPDATE","entryId":"1766399998562-9","payload":{'; for i in $(seq 1 999); do printf '"k%d":[],' "$i"; done; printf '"k0":{}}}'; }
+for d in array nested keys; do
+    "dense_$d" | seed model_ws "dense-$d"; note
+    { byte 8; "dense_$d"; } | seed frame_decoder "dense-$d"; note
+done
 
 # --- model_img: one line each ------------------------------------------------
 for f in "$fixtures"/img/*.json; do
@@ -101,52 +110,66 @@ done
 # --- session_ws: [flags] then operations (see fuzz_targets/session_ws.rs) ---------
 # Op selectors: 0 connect, 1 text, 2 binary, 3 canned, 4 close, 5 abrupt close,
 # 6 advance, 7 connect failed, 8 activity, 9 consumed, 10 timeout.
+# Frames come from the target's canned list (op 3, connection, index), so the seeds
+# stay small (a run is cheap) and at most MAX_OPS (32) operations long. Canned
+# indices: 0 login_ok, 1 login_ok_downgraded, 2 dict_odds, 3 error_login_failed,
+# 4 resume_complete, 5 snapshot_required, 6 reconnect, 7 unknown_control, 8-13 text
+# data (odds, fixtures, bookmakers, scores, clocks, unknown channel), 14-16 binary
+# data, 17-19 zstd data, 20-24 zstd-dict data, 25 json-in-binary data, 26 login_ok
+# binary, 27 login_ok zstd, 28 login_ok zstd-dict with resume.
+canned() { byte 3; byte "$1"; byte "$2"; }    # canned CONN INDEX
 W=$fixtures/ws
 {
     byte 3                                     # zstd-dict, fresh start
     byte 0                                     # connect
-    byte 1; byte 0; blob "$W/login_ok.json"    # text on conn 0
-    byte 1; byte 0; blob "$W/dict_odds.json"
-    for f in "$fixtures"/frames/zstd-dict/*.bin; do byte 2; byte 0; blob "$f"; done
+    canned 0 0; canned 0 2                     # login_ok, dict odds
+    for i in 20 21 22 23 24; do canned 0 $i; done
     byte 9; byte 0; le32 399998562; byte 0     # consumed odds
     byte 6; le16 5000                          # 20 s pass: ping
     byte 8; byte 0                             # activity
-    byte 1; byte 0; blob "$W/reconnect.json"
+    canned 0 6                                 # reconnect
     byte 0                                     # second connection
-    byte 1; byte 1; blob "$W/login_ok.json"
+    canned 1 0; canned 1 2; canned 1 20
     byte 4; byte 0; byte 1; byte 0             # close conn 0 with 1001, no reason
     byte 6; le16 20000                         # 80 s pass: dead
 } | seed session_ws zstd-dict-flow; note
 {
     byte $((0 + 8))                            # json, resuming
     byte 0
-    byte 1; byte 0; blob "$W/login_ok_downgraded.json"
-    for f in "$W"/data_*.json "$W"/resume_complete.json "$W"/snapshot_required.json \
-             "$W"/unknown_control.json; do
-        byte 1; byte 0; blob "$f"
-    done
-    byte 2; byte 0; blob "$fixtures/frames/zstd/data_odds.bin"   # binary in json mode
-    byte 5; byte 0                                              # abrupt close
-    byte 7                                                      # connect failed
+    canned 0 1                                 # login_ok downgraded
+    for i in 8 9 10 11 12 13 4 5 7; do canned 0 $i; done
+    byte 1; byte 0; blob "$W/data_clocks.json" # a fuzzable text frame
+    canned 0 17                                # binary in json mode
+    byte 5; byte 0                             # abrupt close
+    byte 7                                     # connect failed
     byte 0
-    byte 1; byte 1; blob "$W/error_login_failed.json"
+    canned 1 3                                 # login failed
     byte 4; byte 1; byte 4; byte 6; printf bad-ky                # close 1008 "bad-ky"
 } | seed session_ws json-resume-flow; note
 {
     byte 1                                     # binary mode
     byte 0
-    byte 3; byte 0; byte 26                    # canned login_ok binary
-    for f in "$fixtures"/frames/binary/*.bin; do byte 2; byte 0; blob "$f"; done
+    canned 0 26                                # login_ok binary
+    for i in 14 15 16 25; do canned 0 $i; done
+    byte 2; byte 0; blob "$fixtures/frames/binary/data_scores.bin"   # a fuzzable binary frame
     byte 10
     byte 4; byte 0; byte 10; byte 0            # close 4003
 } | seed session_ws binary-flow; note
 {
     byte 6                                     # zstd mode, once
     byte 0
-    byte 3; byte 0; byte 27                    # canned login_ok zstd
-    for i in 17 18 19 20; do byte 3; byte 0; byte $i; done
+    canned 0 27                                # login_ok zstd
+    for i in 17 18 19 20; do canned 0 $i; done
     byte 4; byte 0; byte 0; byte 0             # close 1000
 } | seed session_ws zstd-once-flow; note
+{
+    byte $((3 + 8))                            # zstd-dict, resuming
+    byte 0
+    canned 0 28; canned 0 2                    # login_ok with resume, dict odds
+    canned 0 20; canned 0 4                    # replayed odds, resume_complete
+    byte 9; byte 3; le32 418738000; byte 201   # consumed scores
+    byte 6; le16 65535                         # a long silence
+} | seed session_ws zstd-dict-resume-flow; note
 
 # --- session_img: [flags] then operations (see fuzz_targets/session_img.rs) -------
 # Op selectors: 0 connect, 1 bytes, 2 canned, 3 EOF, 4 transport error,

@@ -190,6 +190,11 @@ pub struct ImgArgs {
     /// Accept any host key (dangerous; for test servers only).
     #[arg(long)]
     pub insecure_accept_host_key: bool,
+    /// Let an RSA identity sign with SHA-1 (ssh-rsa) when the server announces no
+    /// rsa-sha2-512/256 (dangerous; for old servers only). An `insecure_sha1_rsa` event is
+    /// emitted when it happens.
+    #[arg(long)]
+    pub insecure_allow_sha1_rsa: bool,
     /// Ask for finished events too.
     #[arg(long)]
     pub include_finished: bool,

@@ -80,6 +80,7 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
                 user: user.clone(),
                 identity: identity.clone(),
                 host_key_check,
+                insecure_allow_sha1_rsa: args.insecure_allow_sha1_rsa,
             })
         }
         (false, true) => Transport::Tcp {
@@ -295,6 +296,16 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
             put("attempt", json!(attempt));
         }
         ImgEvent::Connected { addr } => put("addr", json!(addr)),
+        ImgEvent::InsecureSha1Rsa { addr } => {
+            put("addr", json!(addr));
+            put(
+                "detail",
+                json!(
+                    "the RSA identity signed with SHA-1 (ssh-rsa): the server announced no \
+                     rsa-sha2-512 or rsa-sha2-256, and SHA-1 signatures can be forged"
+                ),
+            );
+        }
         ImgEvent::ConnectFailed { error } => put("error", json!(error)),
         ImgEvent::Backoff { delay, attempt } => {
             put(

@@ -244,10 +244,10 @@ fn sim_stdio_serves_one_session_on_stdin_and_stdout() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SSH through the CLI (keys from ssh-keygen; skipped when it is not installed)
+// SSH through the CLI (keys generated in-process)
 // ---------------------------------------------------------------------------------------------
 
-fn start_ssh_sim() -> Option<SshSim> {
+fn start_ssh_sim() -> SshSim {
     common::start_ssh_sim("client_ed25519")
 }
 
@@ -264,7 +264,7 @@ fn ssh_img(sim: &SshSim, identity: &Path, known: &Path) -> Output {
 
 #[test]
 fn ssh_with_a_known_host_key_works() {
-    let Some(sim) = start_ssh_sim() else { return };
+    let sim = start_ssh_sim();
     let known = known_hosts(&sim, &sim.host_pub);
     let output = ssh_img(&sim, &sim.dir.path().join("client_ed25519"), &known);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
@@ -277,7 +277,7 @@ fn ssh_with_a_known_host_key_works() {
 
 #[test]
 fn an_unknown_host_key_exits_1_with_a_host_key_error_and_no_output() {
-    let Some(sim) = start_ssh_sim() else { return };
+    let sim = start_ssh_sim();
     let other = keygen(sim.dir.path(), "other_ed25519", "ed25519");
     // The file knows the port, but with another key: changed. Without any entry: unknown.
     for (case, contents) in [("unknown", String::new()), ("changed", public_key(&other))] {
@@ -309,7 +309,7 @@ fn an_unknown_host_key_exits_1_with_a_host_key_error_and_no_output() {
 
 #[test]
 fn refused_ssh_authentication_exits_3() {
-    let Some(sim) = start_ssh_sim() else { return };
+    let sim = start_ssh_sim();
     let stranger = keygen(sim.dir.path(), "stranger_ed25519", "ed25519");
     let known = known_hosts(&sim, &sim.host_pub);
     let output = ssh_img(&sim, &stranger, &known);

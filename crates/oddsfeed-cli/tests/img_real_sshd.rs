@@ -4,7 +4,9 @@
 //!   signatures, so the RSA case proves SHA-2 signing);
 //! - the system `ssh` client → `oddsfeed sim img --ssh` (russh server).
 //!
-//! Each test prints `SKIPPED: ...` and returns when the OpenSSH binaries it needs are absent.
+//! Keys (sshd's host key included) are generated in-process. A test whose OpenSSH program is
+//! absent prints `SKIPPED: ...` and returns, unless `ODDSFEED_REQUIRE_SSHD` (sshd) or
+//! `ODDSFEED_REQUIRE_SSH` (the `ssh` client) is set: then it fails (`.ci/run` sets both).
 
 mod common;
 
@@ -18,6 +20,7 @@ use common::{
     BIN, Guard, available, converse, free_port, json_lines, keygen, kind, public_key, run,
     start_img_ssh_sim, write_known_hosts,
 };
+use oddsfeed_testkit::{Tool, missing};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -34,18 +37,21 @@ struct Sshd {
 }
 
 /// Writes the config, checks it with `sshd -t`, starts `sshd -D -e` and waits until it
-/// accepts connections. `None` (after printing why) when sshd cannot run here.
+/// accepts connections. `None` (after printing why, or failing: see [`missing`]) when sshd
+/// cannot run here.
 fn start_sshd(authorized: &[&Path]) -> Option<Sshd> {
     if !Path::new(SSHD).exists() {
-        println!("SKIPPED: sshd not installed (apt-get install openssh-server)");
-        return None;
-    }
-    if !available("ssh-keygen", &["-?"]) {
-        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
+        missing(
+            Tool::Sshd,
+            format!("no {SSHD} (apt-get install openssh-server)"),
+        );
         return None;
     }
     if let Err(e) = std::fs::create_dir_all("/run/sshd") {
-        println!("SKIPPED: cannot create sshd's privilege-separation directory /run/sshd: {e}");
+        missing(
+            Tool::Sshd,
+            format!("cannot create sshd's privilege-separation directory /run/sshd: {e}"),
+        );
         return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -179,10 +185,6 @@ fn assert_init_and_snapshot(sshd: &Sshd, output: &Output) {
 #[test]
 fn oddsfeed_img_reads_the_feed_through_a_real_sshd_with_ed25519_and_rsa_keys() {
     let scratch = tempfile::tempdir().expect("tempdir");
-    if !available("ssh-keygen", &["-?"]) {
-        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
-        return;
-    }
     let ed25519 = keygen(scratch.path(), "id_ed25519", "ed25519");
     let rsa = keygen(scratch.path(), "id_rsa", "rsa");
     let Some(sshd) = start_sshd(&[&ed25519, &rsa]) else {
@@ -204,8 +206,11 @@ fn oddsfeed_img_reads_the_feed_through_a_real_sshd_with_ed25519_and_rsa_keys() {
 
 #[test]
 fn the_system_ssh_client_reads_the_feed_from_sim_img_ssh() {
-    if !available("ssh", &["-V"]) || !available("ssh-keygen", &["-?"]) {
-        println!("SKIPPED: ssh or ssh-keygen not installed (apt-get install openssh-client)");
+    if !available("ssh", &["-V"]) {
+        missing(
+            Tool::SshClient,
+            "no ssh on PATH (apt-get install openssh-client)",
+        );
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,7 +5,7 @@
 //! Each script runs in a venv under `target/pyvenv`, created once (and re-created when
 //! `tests/python/requirements.txt` changes) with `python3 -m venv` and `pip install -r`.
 //! Without python3, venv or a working pip install, each test prints `SKIPPED: <reason>` and
-//! returns.
+//! returns, unless `ODDSFEED_REQUIRE_PYTHON` is set: then it fails (`.ci/run` sets it).
 //!
 //! What is checked: the script exits 0 once the simulator closes (1000, after `--messages`),
 //! every stdout line is a JSON data message, entryIds strictly increase per channel, and the
@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::{BIN, Finished, Running};
+use oddsfeed_testkit::{Tool, missing};
 use serde_json::Value;
 
 /// Distinct data messages each simulator sends over its lifetime.
@@ -159,12 +160,13 @@ fn build_venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// The venv's interpreter, or `None` after printing why the test is skipped.
+/// The venv's interpreter, or `None` after printing why the test is skipped (or failing: see
+/// [`missing`]).
 fn python_or_skip() -> Option<PathBuf> {
     match venv_python() {
         Ok(python) => Some(python),
         Err(reason) => {
-            println!("SKIPPED: {reason}");
+            missing(Tool::Python, reason);
             None
         }
     }

@@ -132,7 +132,9 @@ fn reconnect_frames_are_followed_without_duplicate_or_gap() {
 #[test]
 fn default_replay_channels_report_the_others_as_not_replayable() {
     let sim = SimProcess::start(&["--messages", "600", "--drop-after", "200"]);
-    let out = run_then_terminate(
+    // Stop the client once it has been through the drops and the simulator's end of stream
+    // (a close with 1000 after the 600th message), having reported a snapshot.
+    let out = run_until_then_terminate(
         &[
             "ws",
             "--url",
@@ -142,7 +144,13 @@ fn default_replay_channels_report_the_others_as_not_replayable() {
             "--events",
             "jsonl",
         ],
-        Duration::from_secs(4),
+        |events| {
+            let seen = |name: &str| events.iter().any(|e| e["event"] == name);
+            seen("snapshot_required")
+                && events
+                    .iter()
+                    .any(|e| e["event"] == "disconnected" && e["code"] == 1000)
+        },
     );
     assert_eq!(out.code(), 0, "stderr:\n{}", out.stderr);
     let events = out.events();

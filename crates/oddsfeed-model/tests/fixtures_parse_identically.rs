@@ -1,9 +1,13 @@
 //! Every JSON fixture under `fixtures/ws` parses to the same value by the fast (simd-json)
-//! and plain (serde_json) paths. Passes trivially while the directory is absent or empty.
+//! and plain (serde_json) paths. At least [`MIN_DOCUMENTS`] documents must be checked, so a
+//! missing or emptied directory fails instead of passing with nothing checked.
 
 use std::path::{Path, PathBuf};
 
 use oddsfeed_model::ws::{Payload, WsMessage, parse_ws_fast, parse_ws_json};
+
+/// Documents in `fixtures/ws` today (one per file); regenerate with `cargo xtask fixtures`.
+const MIN_DOCUMENTS: usize = 15;
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -87,5 +91,11 @@ fn fast_and_plain_paths_agree_on_every_ws_fixture() {
     eprintln!(
         "{} fixture files, {documents_checked} documents ({typed} typed data, {untyped} untyped data)",
         files.len()
+    );
+    assert!(
+        documents_checked >= MIN_DOCUMENTS && typed >= 5,
+        "only {documents_checked} documents ({typed} typed data) checked under {}: expected at \
+         least {MIN_DOCUMENTS} (and the five modelled channels); run `cargo xtask fixtures`",
+        dir.display()
     );
 }

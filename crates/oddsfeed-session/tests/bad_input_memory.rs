@@ -12,6 +12,7 @@ mod support;
 use oddsfeed_session::img::{DecodeReason as ImgReason, Event as ImgEvent};
 use oddsfeed_session::ws::{DecodeReason, Event};
 
+use oddsfeed_testkit::{Tool, missing};
 use support::*;
 
 const KIB: u64 = 1 << 10;
@@ -38,11 +39,14 @@ fn mib(bytes: u64) -> String {
 #[test]
 fn bad_input_peak_memory_stays_within_bounds() {
     if vm_hwm_rss_kib().is_none() {
-        eprintln!("SKIPPED: /proc/self/status not available (not Linux)");
+        missing(Tool::Procfs, "no VmHWM in /proc/self/status (not Linux)");
         return;
     }
     if let Err(e) = reset_hwm() {
-        eprintln!("SKIPPED: cannot reset VmHWM through /proc/self/clear_refs: {e}");
+        missing(
+            Tool::Procfs,
+            format!("cannot reset VmHWM through /proc/self/clear_refs: {e}"),
+        );
         return;
     }
 

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oddsfeed_sim::img::{ImgSimConfig, SimShared, load_authorized_keys, load_host_key, run_ssh};
+use oddsfeed_sim::img::{
+    ImgSimConfig, SimShared, SshRsaSignatures, load_authorized_keys, load_host_key, run_ssh,
+};
 use russh::ChannelMsg;
 use russh::client::{self, AuthResult};
 use russh::keys::ssh_key::LineEnding;
@@ -59,6 +61,17 @@ async fn connect(
     host: &PrivateKey,
     key: PrivateKey,
 ) -> (client::Handle<TestClient>, AuthResult) {
+    connect_signing_with(addr, host, key, None).await
+}
+
+/// Connects and authenticates with `key`; an RSA key signs with `rsa_hash` when it is given
+/// (`Some(None)` = SHA-1 `ssh-rsa`), else with the best hash the server announces.
+async fn connect_signing_with(
+    addr: SocketAddr,
+    host: &PrivateKey,
+    key: PrivateKey,
+    rsa_hash: Option<Option<HashAlg>>,
+) -> (client::Handle<TestClient>, AuthResult) {
     let handler = TestClient {
         server_key: host.public_key().clone(),
     };
@@ -69,16 +82,25 @@ async fn connect(
     .await
     .expect("guard")
     .expect("ssh connect");
-    let hash = handle
-        .best_supported_rsa_hash()
-        .await
-        .expect("server-sig-algs")
-        .flatten();
+    let hash = match rsa_hash {
+        Some(hash) => hash,
+        None => handle
+            .best_supported_rsa_hash()
+            .await
+            .expect("server-sig-algs")
+            .flatten(),
+    };
     let auth = handle
         .authenticate_publickey("any-user", PrivateKeyWithHashAlg::new(Arc::new(key), hash))
         .await
         .expect("auth exchange");
     (handle, auth)
+}
+
+fn rsa() -> PrivateKey {
+    PrivateKey::from(
+        russh::keys::ssh_key::private::RsaKeypair::random(&mut rand::rng(), 2048).expect("rsa"),
+    )
 }
 
 /// Everything a channel delivers: its data split into lines, and its
@@ -256,9 +278,7 @@ async fn exec_channel_gets_eof_exit_status_and_close_when_the_session_ends() {
 #[tokio::test]
 async fn rsa_key_authenticates_with_sha2_signatures() {
     let host = ed25519();
-    let rsa =
-        russh::keys::ssh_key::private::RsaKeypair::random(&mut rand::rng(), 2048).expect("rsa");
-    let key = PrivateKey::from(rsa);
+    let key = rsa();
     let addr = start(fast_cfg(), host.clone(), vec![key.public_key().clone()]).await;
     let (handle, auth) = connect(addr, &host, key).await;
     assert_eq!(auth, AuthResult::Success);
@@ -279,4 +299,56 @@ async fn rsa_key_authenticates_with_sha2_signatures() {
         .expect("send");
     let got = read_until(&mut ch, |r| !r.lines().is_empty()).await;
     assert_eq!(got.lines()[0]["status"], "session initialized");
+}
+
+/// The guard behind the client's `rsa_keys_sign_with_sha2`: a client that signs with SHA-1
+/// must be refused, or that test could not notice a client falling back to `ssh-rsa`.
+#[tokio::test]
+async fn sha1_rsa_signatures_are_refused_and_not_announced() {
+    let host = ed25519();
+    let key = rsa();
+    let addr = start(fast_cfg(), host.clone(), vec![key.public_key().clone()]).await;
+    let (handle, auth) = connect_signing_with(addr, &host, key.clone(), Some(None)).await;
+    assert!(
+        matches!(auth, AuthResult::Failure { .. }),
+        "an authorized key signing with ssh-rsa (SHA-1) got in: {auth:?}"
+    );
+    assert_eq!(
+        handle
+            .best_supported_rsa_hash()
+            .await
+            .expect("server-sig-algs"),
+        Some(Some(HashAlg::Sha512)),
+        "server-sig-algs must name rsa-sha2-512 first and never leave only ssh-rsa"
+    );
+    // The same key with SHA-256 and SHA-512 gets in: the refusal is about the hash only.
+    for hash in [HashAlg::Sha256, HashAlg::Sha512] {
+        let (_, auth) = connect_signing_with(addr, &host, key.clone(), Some(Some(hash))).await;
+        assert_eq!(auth, AuthResult::Success, "{hash:?}");
+    }
+}
+
+/// The two old-server imitations the client's tests use.
+#[tokio::test]
+async fn old_server_policies_announce_and_accept_sha1() {
+    let host = ed25519();
+    let key = rsa();
+    for (policy, announced) in [
+        (SshRsaSignatures::Sha1Only, Some(None)),
+        (SshRsaSignatures::NotAnnounced, None),
+    ] {
+        let mut cfg = fast_cfg();
+        cfg.ssh_rsa_signatures = policy;
+        let addr = start(cfg, host.clone(), vec![key.public_key().clone()]).await;
+        let (handle, auth) = connect_signing_with(addr, &host, key.clone(), Some(None)).await;
+        assert_eq!(auth, AuthResult::Success, "{policy:?}");
+        assert_eq!(
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .expect("server-sig-algs"),
+            announced,
+            "{policy:?}"
+        );
+    }
 }

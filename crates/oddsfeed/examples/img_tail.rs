@@ -32,6 +32,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             user: user.clone(),
             identity: identity.into(),
             host_key_check: HostKeyCheck::KnownHosts(known_hosts.into()),
+            // SHA-1 RSA signatures stay refused (the default).
+            insecure_allow_sha1_rsa: false,
         }),
         _ => {
             return Err(

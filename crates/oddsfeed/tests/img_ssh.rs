@@ -1,9 +1,9 @@
 //! The IMG client over SSH against the in-process russh simulator: host-key verification
-//! through a known_hosts file, public-key authentication (ed25519, and RSA when ssh-keygen is
-//! installed), and the fatal errors.
+//! through a known_hosts file (plain and hashed), public-key authentication (ed25519, and RSA
+//! with SHA-2 only: SHA-1 `ssh-rsa` needs an explicit opt-in), and the fatal errors. Keys are
+//! generated in-process; no OpenSSH program is needed.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use oddsfeed::img::{
@@ -11,7 +11,8 @@ use oddsfeed::img::{
 };
 use oddsfeed_model::img::PushKind;
 use oddsfeed_session::img::Event;
-use oddsfeed_sim::img::{ImgSimConfig, run_ssh};
+use oddsfeed_sim::img::{ImgSimConfig, SshRsaSignatures, run_ssh};
+use oddsfeed_testkit::keys::{KeyType, generate, hashed_host};
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{PrivateKey, PublicKey};
@@ -39,11 +40,21 @@ fn write_known_hosts(dir: &Path, port: u16, key: &PublicKey) -> PathBuf {
 
 /// Starts the SSH simulator (5 pushes per connection) and returns its port.
 async fn start_sim(host_key: PrivateKey, authorized: Vec<PublicKey>) -> u16 {
+    start_sim_with(host_key, authorized, SshRsaSignatures::default()).await
+}
+
+/// [`start_sim`] with an RSA signature policy.
+async fn start_sim_with(
+    host_key: PrivateKey,
+    authorized: Vec<PublicKey>,
+    rsa: SshRsaSignatures,
+) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut cfg = ImgSimConfig::default();
     cfg.heartbeat_ms = 100;
     cfg.messages = Some(5);
+    cfg.ssh_rsa_signatures = rsa;
     tokio::spawn(run_ssh(listener, cfg, host_key, authorized));
     port
 }
@@ -54,6 +65,7 @@ fn config(port: u16, identity: PathBuf, check: HostKeyCheck) -> ImgClientConfig 
         user: "feed".into(),
         identity,
         host_key_check: check,
+        insecure_allow_sha1_rsa: false,
     }))
     .with_once(true)
 }
@@ -107,26 +119,20 @@ async fn ed25519_login_with_a_known_host_key_gets_init_response_and_snapshot() {
 
 #[tokio::test]
 async fn hashed_known_hosts_entries_verify() {
-    let Ok(status) = Command::new("ssh-keygen").arg("-?").output() else {
-        println!("SKIPPED: ssh-keygen not installed");
-        return;
-    };
-    drop(status);
     let dir = tempfile::tempdir().expect("tempdir");
     let host = ed25519(11);
     let client_key = ed25519(12);
     let port = start_sim(host.clone(), vec![client_key.public_key().clone()]).await;
     let identity = write_private_key(dir.path(), "id", &client_key);
-    let known = write_known_hosts(dir.path(), port, host.public_key());
-    let hashed = Command::new("ssh-keygen")
-        .arg("-H")
-        .arg("-f")
-        .arg(&known)
-        .output()
-        .expect("run ssh-keygen -H");
-    assert!(hashed.status.success(), "{hashed:?}");
-    let text = std::fs::read_to_string(&known).expect("read");
-    assert!(text.starts_with("|1|"), "hashed: {text}");
+    // What `ssh-keygen -H` writes: `|1|base64(salt)|base64(HMAC-SHA1(salt, "[host]:port"))`.
+    let known = dir.path().join("known_hosts");
+    let line = format!(
+        "{} {}\n",
+        hashed_host(&format!("[127.0.0.1]:{port}"), &[0x5a; 20]),
+        host.public_key().to_openssh().expect("encode")
+    );
+    std::fs::write(&known, &line).expect("write known_hosts");
+    assert!(line.starts_with("|1|"), "hashed: {line}");
     let (_, pushes, error) = run(config(port, identity, HostKeyCheck::KnownHosts(known))).await;
     assert_eq!(error, None);
     assert_eq!(pushes, 5);
@@ -245,25 +251,105 @@ async fn an_unreadable_identity_is_fatal_and_never_names_the_path() {
     );
 }
 
+/// The simulator refuses SHA-1 `ssh-rsa` signatures (oddsfeed-sim's
+/// `sha1_rsa_signatures_are_refused_and_not_announced`), so this fails if the client ever
+/// signs with SHA-1 again.
 #[tokio::test]
 async fn rsa_keys_sign_with_sha2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let key_path = dir.path().join("id_rsa");
-    let generated = Command::new("ssh-keygen")
-        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
-        .arg(&key_path)
-        .output();
-    match generated {
-        Ok(out) if out.status.success() => {}
-        _ => {
-            println!("SKIPPED: ssh-keygen not installed");
-            return;
-        }
-    }
-    let key = russh::keys::load_secret_key(&key_path, None).expect("load RSA key");
+    let key = generate(KeyType::Rsa).expect("RSA key");
+    let key_path = write_private_key(dir.path(), "id_rsa", &key);
     let port = start_sim(ed25519(10), vec![key.public_key().clone()]).await;
     let (names, pushes, error) = run(config(port, key_path, HostKeyCheck::InsecureAcceptAny)).await;
     assert_eq!(error, None);
     assert!(names.contains(&"session_initialized"));
+    assert!(!names.contains(&"insecure_sha1_rsa"), "{names:?}");
     assert_eq!(pushes, 5);
+}
+
+/// A server that leaves only SHA-1 for RSA (announcing just `ssh-rsa`, or no RSA algorithm
+/// at all, which is what a server without `server-sig-algs` looks like) is refused before
+/// any signature is sent: fatal, the error naming the algorithms.
+#[tokio::test]
+async fn an_rsa_key_refuses_a_server_that_leaves_only_sha1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = generate(KeyType::Rsa).expect("RSA key");
+    let key_path = write_private_key(dir.path(), "id_rsa", &key);
+    for (policy, announced) in [
+        (
+            SshRsaSignatures::Sha1Only,
+            "the server announces only ssh-rsa (SHA-1) for RSA keys in server-sig-algs, \
+             not rsa-sha2-512 or rsa-sha2-256",
+        ),
+        (
+            SshRsaSignatures::NotAnnounced,
+            "the server announces neither rsa-sha2-512 nor rsa-sha2-256 (no server-sig-algs, \
+             or no RSA algorithm in it)",
+        ),
+    ] {
+        let port = start_sim_with(ed25519(13), vec![key.public_key().clone()], policy).await;
+        let (names, pushes, error) = run(config(
+            port,
+            key_path.clone(),
+            HostKeyCheck::InsecureAcceptAny,
+        ))
+        .await;
+        assert_eq!(names, ["connecting"], "{policy:?}");
+        assert_eq!(pushes, 0);
+        let error = error.expect("refused");
+        assert_eq!(
+            error,
+            ImgError::WeakRsaSignature {
+                addr: format!("127.0.0.1:{port}"),
+                announced: announced.to_owned(),
+            },
+            "{policy:?}"
+        );
+        let text = error.to_string();
+        for name in [
+            "ssh-rsa",
+            "SHA-1",
+            "rsa-sha2-512",
+            "rsa-sha2-256",
+            "--insecure-allow-sha1-rsa",
+        ] {
+            assert!(text.contains(name), "{name} not in: {text}");
+        }
+        assert!(error.is_fatal());
+    }
+}
+
+/// `insecure_allow_sha1_rsa` lets the same key in against both old servers, with an
+/// `insecure_sha1_rsa` event before `connected`; an ed25519 key never needs it.
+#[tokio::test]
+async fn sha1_rsa_needs_the_opt_in_and_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = generate(KeyType::Rsa).expect("RSA key");
+    let key_path = write_private_key(dir.path(), "id_rsa", &key);
+    for policy in [SshRsaSignatures::Sha1Only, SshRsaSignatures::NotAnnounced] {
+        let port = start_sim_with(ed25519(14), vec![key.public_key().clone()], policy).await;
+        let mut cfg = config(port, key_path.clone(), HostKeyCheck::InsecureAcceptAny);
+        if let Transport::Ssh(ssh) = &mut cfg.transport {
+            ssh.insecure_allow_sha1_rsa = true;
+        }
+        let (names, pushes, error) = run(cfg).await;
+        assert_eq!(error, None, "{policy:?}");
+        assert_eq!(
+            &names[..3],
+            ["connecting", "insecure_sha1_rsa", "connected"],
+            "{policy:?}"
+        );
+        assert_eq!(pushes, 5);
+    }
+    let client = ed25519(15);
+    let identity = write_private_key(dir.path(), "id_ed25519", &client);
+    let port = start_sim_with(
+        ed25519(16),
+        vec![client.public_key().clone()],
+        SshRsaSignatures::NotAnnounced,
+    )
+    .await;
+    let (names, _, error) = run(config(port, identity, HostKeyCheck::InsecureAcceptAny)).await;
+    assert_eq!(error, None);
+    assert_eq!(&names[..2], ["connecting", "connected"]);
 }

@@ -492,6 +492,7 @@ fn no_img_config_debug_shows_the_identity_path() {
             user: "feed".into(),
             identity: identity.clone(),
             host_key_check: check,
+            insecure_allow_sha1_rsa: false,
         };
         let transport = Transport::Ssh(ssh.clone());
         let config = ImgClientConfig::new(transport.clone());

@@ -17,7 +17,8 @@
 //! Memory is measured as the process's resident set (`VmRSS` in `/proc/self/status`), so the
 //! tests of this file run one at a time (a lock shared by all of them); the simulators run in
 //! the same process and are counted too. Without `/proc/self/status` the memory checks are
-//! skipped with a printed note; the behaviour checks still run.
+//! skipped with a printed note (a failure when `ODDSFEED_REQUIRE_PROCFS` is set); the
+//! behaviour checks still run.
 
 mod ws_common;
 
@@ -165,7 +166,10 @@ async fn ws_stalled_application_holds_the_server_back_with_bounded_memory_and_lo
             growth <= WS_STALL_GROWTH_BOUND_KIB,
             "resident set grew by {growth} KiB during the stall (bound {WS_STALL_GROWTH_BOUND_KIB} KiB)"
         ),
-        None => println!("SKIPPED the memory check: no /proc/self/status"),
+        None => oddsfeed_testkit::missing(
+            oddsfeed_testkit::Tool::Procfs,
+            "no /proc/self/status: the memory check cannot run",
+        ),
     }
 
     // The application comes back: the stream simply continues.
@@ -413,7 +417,10 @@ async fn img_stalled_application_gets_slow_reader_with_bounded_memory_then_a_fre
             growth <= IMG_STALL_GROWTH_BOUND_KIB,
             "resident set grew by {growth} KiB during the stall (bound {IMG_STALL_GROWTH_BOUND_KIB} KiB)"
         ),
-        None => println!("SKIPPED the memory check: no /proc/self/status"),
+        None => oddsfeed_testkit::missing(
+            oddsfeed_testkit::Tool::Procfs,
+            "no /proc/self/status: the memory check cannot run",
+        ),
     }
 
     // Back again: everything queued before the notice, the notice, the disconnect.

@@ -1,6 +1,6 @@
 //! Helpers shared by the CLI tests: run the built binary (or any program) with a hang guard,
 //! start a simulator and learn its port from the `listening on` line, kill children on drop,
-//! make SSH keys with `ssh-keygen`, and read JSON lines.
+//! make SSH keys (in-process, no `ssh-keygen`), and read JSON lines.
 
 #![allow(dead_code)]
 
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use oddsfeed_testkit::keys::KeyType;
 use serde_json::Value;
 
 /// The binary under test.
@@ -36,6 +37,8 @@ pub struct Running {
     child: Guard,
     stdout: JoinHandle<Vec<u8>>,
     stderr: JoinHandle<Vec<u8>>,
+    /// What stderr has delivered so far.
+    stderr_seen: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Running {
@@ -47,13 +50,26 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-        let stdout = read_to_end(child.stdout.take());
-        let stderr = read_to_end(child.stderr.take());
+        let stderr_seen = Arc::new(Mutex::new(Vec::new()));
+        let stdout = read_to_end(child.stdout.take(), None);
+        let stderr = read_to_end(child.stderr.take(), Some(Arc::clone(&stderr_seen)));
         Ok(Self {
             child: Guard(child),
             stdout,
             stderr,
+            stderr_seen,
         })
+    }
+
+    /// The complete lines the process has written on stderr so far.
+    pub fn stderr_lines_so_far(&self) -> Vec<String> {
+        let seen = self
+            .stderr_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let text = String::from_utf8_lossy(&seen);
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete.lines().map(str::to_owned).collect()
     }
 
     /// The process id.
@@ -68,6 +84,7 @@ impl Running {
             mut child,
             stdout,
             stderr,
+            ..
         } = self;
         let end = Instant::now() + within;
         let status = loop {
@@ -89,11 +106,31 @@ impl Running {
     }
 }
 
-fn read_to_end<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+/// Reads `pipe` to its end in a thread; with `seen`, also shares each chunk as it arrives.
+fn read_to_end<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    seen: Option<Arc<Mutex<Vec<u8>>>>,
+) -> JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
+        let Some(mut pipe) = pipe else {
+            return bytes;
+        };
+        let mut chunk = [0_u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    bytes.extend_from_slice(&chunk[..n]);
+                    if let Some(seen) = &seen {
+                        seen.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .extend_from_slice(&chunk[..n]);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
         }
         bytes
     })
@@ -259,24 +296,16 @@ pub fn available(program: &str, probe: &[&str]) -> bool {
         .is_ok()
 }
 
-/// Whether `ssh-keygen` is installed.
-pub fn has_ssh_keygen() -> bool {
-    available("ssh-keygen", &["-?"])
-}
-
-/// `ssh-keygen -t KIND -N '' -f DIR/NAME` (2048 bits for RSA); returns the private key's path.
+/// A new key of `kind` (`ed25519` or `rsa`, 2048 bits) written as `DIR/NAME` and
+/// `DIR/NAME.pub`, in-process, like `ssh-keygen -t KIND -N '' -C test -f DIR/NAME`; returns the
+/// private key's path.
 pub fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut command = Command::new("ssh-keygen");
-    command
-        .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
-        .arg(&path);
-    if kind == "rsa" {
-        command.args(["-b", "2048"]);
-    }
-    let out = command.output().expect("run ssh-keygen");
-    assert!(out.status.success(), "{out:?}");
-    path
+    let kind = match kind {
+        "ed25519" => KeyType::Ed25519,
+        "rsa" => KeyType::Rsa,
+        other => panic!("no such key type in the tests: {other}"),
+    };
+    oddsfeed_testkit::keys::keygen(dir, name, kind).expect("generate and write an SSH key")
 }
 
 /// The `.pub` file next to a private key made by [`keygen`].
@@ -341,25 +370,20 @@ pub fn start_img_ssh_sim(host_key: &Path, authorized_keys: &Path, extra: &[&str]
     Sim::start(&[&args[..], extra].concat(), &[])
 }
 
-/// Starts an SSH simulator whose authorized client key is `DIR/identity_name`; `None` (after
-/// printing why) without ssh-keygen.
-pub fn start_ssh_sim(identity_name: &str) -> Option<SshSim> {
-    if !has_ssh_keygen() {
-        println!("SKIPPED: ssh-keygen not installed (apt-get install openssh-client)");
-        return None;
-    }
+/// Starts an SSH simulator whose authorized client key is `DIR/identity_name`.
+pub fn start_ssh_sim(identity_name: &str) -> SshSim {
     let dir = tempfile::tempdir().expect("tempdir");
     let host = keygen(dir.path(), "host_ed25519", "ed25519");
     let identity = keygen(dir.path(), identity_name, "ed25519");
     let authorized = dir.path().join("authorized_keys");
     std::fs::write(&authorized, public_key(&identity)).expect("write authorized_keys");
     let sim = start_img_ssh_sim(&host, &authorized, &[]);
-    Some(SshSim {
+    SshSim {
         host_pub: public_key(&host),
         sim,
         dir,
         identity,
-    })
+    }
 }
 
 // ----- output ---------------------------------------------------------------------------------

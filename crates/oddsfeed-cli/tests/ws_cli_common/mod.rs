@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oddsfeed_sim::ws_gen::WsGenerator;
 use serde_json::Value;
 
 pub use crate::common::Finished as Output;
-use crate::common::{BIN, Running, Sim};
+use crate::common::{BIN, HANG_GUARD, Running, Sim};
 
 /// The binary under test.
 pub fn bin() -> &'static str {
@@ -164,10 +164,16 @@ pub fn missing_from_stream(seed: u64, lines: &[Value], total: u64) -> Vec<(u64, 
     missing
 }
 
-/// Runs `oddsfeed ARGS`, sends it SIGTERM after `after`, and collects what it printed.
+/// Runs `oddsfeed ARGS`, sends it SIGTERM after `after`, and collects what it printed. A fixed
+/// wait: prefer [`run_until_then_terminate`], which waits for what the test needs to see.
 pub fn run_then_terminate(args: &[&str], after: Duration) -> Output {
     let running = spawn(args, &[]);
     thread::sleep(after);
+    terminate(running, args)
+}
+
+/// SIGTERM, then what the process printed.
+fn terminate(running: Running, args: &[&str]) -> Output {
     let pid = running.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(killed.is_ok_and(|s| s.success()), "cannot signal {pid}");
@@ -175,6 +181,31 @@ pub fn run_then_terminate(args: &[&str], after: Duration) -> Output {
         Ok(output) => output.into(),
         Err(_) => panic!("oddsfeed {args:?} ignored SIGTERM"),
     }
+}
+
+/// Runs `oddsfeed ARGS` (with `--events jsonl`), sends it SIGTERM as soon as `ready` holds
+/// for the events printed so far, and collects what it printed. Panics if `ready` never holds
+/// within the hang guard. The 20 ms between looks is a polling interval, not a wait for
+/// anything to happen.
+pub fn run_until_then_terminate(args: &[&str], ready: impl Fn(&[Value]) -> bool) -> Output {
+    let running = spawn(args, &[]);
+    let end = Instant::now() + HANG_GUARD;
+    loop {
+        let events: Vec<Value> = running
+            .stderr_lines_so_far()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        if ready(&events) {
+            break;
+        }
+        if Instant::now() > end {
+            let stderr = running.finish(Duration::ZERO).err().unwrap_or_default();
+            panic!("oddsfeed {args:?}: the awaited events never came; stderr:\n{stderr}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    terminate(running, args)
 }
 
 /// Reads a `--state` file as JSON.

@@ -70,6 +70,29 @@ pub struct ImgSimConfig {
     pub ok_status: String,
     /// Size of the generated golf world.
     pub world: WorldConfig,
+    /// Which RSA signature algorithms the SSH server announces (`server-sig-algs`) and
+    /// accepts. Default [`SshRsaSignatures::Sha2Only`]: SHA-1 `ssh-rsa` signatures are
+    /// refused, as OpenSSH >= 8.8 does.
+    pub ssh_rsa_signatures: SshRsaSignatures,
+}
+
+/// RSA signature policy of the simulator's SSH server (see
+/// [`ImgSimConfig::ssh_rsa_signatures`]). The non-default values imitate old
+/// servers, so that tests can check what a client does with them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SshRsaSignatures {
+    /// Announces `rsa-sha2-512` and `rsa-sha2-256`, accepts only those; an
+    /// `ssh-rsa` (SHA-1) signature is refused like an unknown key.
+    #[default]
+    Sha2Only,
+    /// Announces only `ssh-rsa` for RSA and accepts SHA-1 signatures (a server
+    /// that predates RFC 8332).
+    Sha1Only,
+    /// Announces no RSA algorithm at all in `server-sig-algs` (what a client
+    /// sees from a server without the extension, which russh always sends) and
+    /// accepts every RSA signature.
+    NotAnnounced,
 }
 
 impl Default for ImgSimConfig {
@@ -90,6 +113,7 @@ impl Default for ImgSimConfig {
             init_status: "session initialized".to_owned(),
             ok_status: "ok".to_owned(),
             world: WorldConfig::default(),
+            ssh_rsa_signatures: SshRsaSignatures::default(),
         }
     }
 }

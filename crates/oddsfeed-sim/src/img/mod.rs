@@ -37,7 +37,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use config::{ImgFaults, ImgFilterKeys, ImgRequestNames, ImgSimConfig, WorldConfig};
+pub use config::{
+    ImgFaults, ImgFilterKeys, ImgRequestNames, ImgSimConfig, SshRsaSignatures, WorldConfig,
+};
 pub use error::ImgSimError;
 pub use session::{
     SessionEnd, SessionOptions, SessionReport, SimShared, serve_session, serve_session_with,

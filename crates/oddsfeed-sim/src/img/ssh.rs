@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::keys::{PrivateKey, PublicKey};
+use russh::keys::{Algorithm, HashAlg, PrivateKey, PublicKey};
 use russh::server::{Auth, Msg, Session};
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId, MethodKind, MethodSet, Preferred};
 use tokio::net::TcpListener;
 
-use super::config::ImgSimConfig;
+use super::config::{ImgSimConfig, SshRsaSignatures};
 use super::error::ImgSimError;
 use super::session::{SessionOptions, SimShared, serve_session_with};
 
@@ -76,11 +76,39 @@ pub fn load_authorized_keys(path: impl AsRef<Path>) -> Result<Vec<PublicKey>, Im
     Ok(keys)
 }
 
+/// The public-key algorithms the server offers for its host key and announces in
+/// `server-sig-algs`, by RSA policy (the host keys of the tests are ed25519).
+fn key_algorithms(policy: SshRsaSignatures) -> Vec<Algorithm> {
+    let mut algorithms = vec![Algorithm::Ed25519];
+    match policy {
+        SshRsaSignatures::Sha1Only => algorithms.push(Algorithm::Rsa { hash: None }),
+        SshRsaSignatures::NotAnnounced => {}
+        SshRsaSignatures::Sha2Only => algorithms.extend([
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
+        ]),
+    }
+    algorithms
+}
+
+/// Whether the policy accepts a signature made with `algorithm`.
+fn signature_accepted(policy: SshRsaSignatures, algorithm: &Algorithm) -> bool {
+    !matches!(
+        (policy, algorithm),
+        (SshRsaSignatures::Sha2Only, Algorithm::Rsa { hash: None })
+    )
+}
+
 /// Serves the IMG protocol over SSH on `listener` until an accept error.
 ///
 /// Authentication: public key only, the key must be one of
 /// `authorized_keys` (compared without comments); the user name is not
-/// checked. Each `shell` or `exec` channel gets its own session; a PTY request
+/// checked. RSA signatures follow [`ImgSimConfig::ssh_rsa_signatures`]: by
+/// default only `rsa-sha2-512` and `rsa-sha2-256` are announced and accepted. Each `shell` or `exec` channel gets its own session; a PTY request
 /// before it makes a lone `\r` end request lines. When a session ends the
 /// channel gets EOF, exit status 0 and close.
 pub async fn run_ssh(
@@ -102,6 +130,10 @@ pub async fn run_ssh(
         // The feed is one-way for long stretches; never drop a quiet client.
         inactivity_timeout: None,
         nodelay: true,
+        preferred: Preferred {
+            key: key_algorithms(cfg.ssh_rsa_signatures).into(),
+            ..Preferred::DEFAULT
+        },
         ..Default::default()
     };
     let mut server = SshServer {
@@ -155,15 +187,22 @@ impl SshConnection {
             .any(|k| k.key_data() == key.key_data())
     }
 
-    fn decide(&self, user: &str, key: &PublicKey) -> Auth {
+    /// Accepts an authorized key signed (or to be signed) with an algorithm the
+    /// RSA policy allows.
+    fn decide(&self, user: &str, key: &PublicKey, algorithm: &Algorithm) -> Auth {
+        let reject = Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(&[MethodKind::PublicKey][..])),
+            partial_success: false,
+        };
+        if !signature_accepted(self.cfg.ssh_rsa_signatures, algorithm) {
+            tracing::info!(user, %algorithm, "img ssh signature algorithm refused");
+            return reject;
+        }
         if self.is_authorized(key) {
             Auth::Accept
         } else {
             tracing::info!(user, algorithm = %key.algorithm(), "img ssh key not authorized");
-            Auth::Reject {
-                proceed_with_methods: Some(MethodSet::from(&[MethodKind::PublicKey][..])),
-                partial_success: false,
-            }
+            reject
         }
     }
 
@@ -214,7 +253,7 @@ impl russh::server::Handler for SshConnection {
         user: &str,
         offer: russh::server::PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(self.decide(user, offer.public_key))
+        Ok(self.decide(user, offer.public_key, offer.algorithm))
     }
 
     async fn auth_publickey(
@@ -222,7 +261,7 @@ impl russh::server::Handler for SshConnection {
         user: &str,
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(self.decide(user, key.public_key))
+        Ok(self.decide(user, key.public_key, key.algorithm))
     }
 
     async fn channel_open_session(

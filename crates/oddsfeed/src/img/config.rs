@@ -48,6 +48,13 @@ pub struct SshSettings {
     pub identity: PathBuf,
     /// Host key verification.
     pub host_key_check: HostKeyCheck,
+    /// Let an RSA identity sign with SHA-1 (`ssh-rsa`) when the server does not announce
+    /// `rsa-sha2-512` or `rsa-sha2-256` in `server-sig-algs` (dangerous: SHA-1 signatures
+    /// can be forged; for old servers only). Default `false`: such a server is refused with
+    /// [`ImgError::WeakRsaSignature`](super::ImgError::WeakRsaSignature). When it is `true`
+    /// and SHA-1 is used, the client emits [`ImgEvent::InsecureSha1Rsa`](super::ImgEvent)
+    /// before `connected`. Ed25519 identities are never affected.
+    pub insecure_allow_sha1_rsa: bool,
 }
 
 impl fmt::Debug for SshSettings {
@@ -57,6 +64,7 @@ impl fmt::Debug for SshSettings {
             .field("user", &self.user)
             .field("identity", &"<redacted>")
             .field("host_key_check", &self.host_key_check)
+            .field("insecure_allow_sha1_rsa", &self.insecure_allow_sha1_rsa)
             .finish()
     }
 }
@@ -250,6 +258,7 @@ mod tests {
             user: "feed".into(),
             identity: PathBuf::from("/secret/place/id_ed25519"),
             host_key_check: HostKeyCheck::InsecureAcceptAny,
+            insecure_allow_sha1_rsa: false,
         });
         let config = ImgClientConfig::new(transport);
         let text = format!("{config:?}");

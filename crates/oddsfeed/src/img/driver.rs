@@ -142,6 +142,11 @@ async fn run_feed(
                 continue;
             }
         };
+        if link.signed_with_sha1()
+            && !emit(&tx, Ok(ImgEvent::InsecureSha1Rsa { addr: addr.clone() })).await
+        {
+            return;
+        }
         if !emit(&tx, Ok(ImgEvent::Connected { addr: addr.clone() })).await {
             return;
         }

@@ -47,6 +47,20 @@ pub enum ImgError {
         /// What went wrong (never the key's path or contents).
         detail: String,
     },
+    /// The identity is an RSA key and the server announced no SHA-2 RSA signature algorithm,
+    /// so the only signature left is SHA-1 `ssh-rsa`, which is refused unless
+    /// [`SshSettings::insecure_allow_sha1_rsa`](super::SshSettings::insecure_allow_sha1_rsa)
+    /// is set.
+    #[error(
+        "SSH authentication to {addr} refused by the client: {announced}; signing with ssh-rsa \
+         (SHA-1) is not allowed (use an ed25519 key, or opt in with --insecure-allow-sha1-rsa)"
+    )]
+    WeakRsaSignature {
+        /// The address tried.
+        addr: String,
+        /// What the server announced, naming the algorithms (`server-sig-algs`).
+        announced: String,
+    },
     /// The configuration is unusable.
     #[error("invalid IMG client configuration: {0}")]
     Config(String),

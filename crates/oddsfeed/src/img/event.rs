@@ -40,6 +40,14 @@ pub enum ImgEvent {
         /// The backoff attempt this delay belongs to (1 after a reset).
         attempt: u32,
     },
+    /// The identity signed with SHA-1 `ssh-rsa` because the server announced no SHA-2 RSA
+    /// signature algorithm and
+    /// [`SshSettings::insecure_allow_sha1_rsa`](super::SshSettings::insecure_allow_sha1_rsa)
+    /// allowed it (`insecure_sha1_rsa`). Comes before `connected`.
+    InsecureSha1Rsa {
+        /// The server address.
+        addr: String,
+    },
     /// An event of the session: data lines and health (see [`Event`]).
     Session(Event),
     /// The feed's health changed (`health`): follows the event that changed it. See
@@ -60,7 +68,8 @@ pub enum ImgEvent {
 }
 
 impl ImgEvent {
-    /// The event name of docs/CLI.md (`connecting`, `connected`, `connect_failed`, `backoff`,
+    /// The event name of docs/CLI.md (`connecting`, `connected`, `connect_failed`,
+    /// `insecure_sha1_rsa`, `backoff`,
     /// `health`, `fatal`, `finished`, or the session event's [`Event::name`]).
     #[must_use]
     pub fn name(&self) -> &'static str {
@@ -68,6 +77,7 @@ impl ImgEvent {
             Self::Connecting { .. } => "connecting",
             Self::Connected { .. } => "connected",
             Self::ConnectFailed { .. } => "connect_failed",
+            Self::InsecureSha1Rsa { .. } => "insecure_sha1_rsa",
             Self::Backoff { .. } => "backoff",
             Self::Session(event) => event.name(),
             Self::Health(_) => "health",

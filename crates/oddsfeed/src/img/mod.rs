@@ -18,6 +18,7 @@
 //!     user: "my-user".into(),
 //!     identity: "/home/me/.ssh/id_ed25519".into(),
 //!     host_key_check: HostKeyCheck::KnownHosts("/home/me/.ssh/known_hosts".into()),
+//!     insecure_allow_sha1_rsa: false,
 //! });
 //! let config = ImgClientConfig::new(transport)
 //!     .with_request(Request::subscribe(&SubscriptionFilter::default()));

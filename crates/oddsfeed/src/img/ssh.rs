@@ -1,5 +1,6 @@
 //! SSH transport: russh client, host-key verification against known_hosts, public-key
-//! authentication (RSA with SHA-2 signatures), one `session` channel with `shell`, no PTY.
+//! authentication (RSA with SHA-2 signatures; SHA-1 only on explicit opt-in), one `session`
+//! channel with `shell`, no PTY.
 
 use std::io;
 use std::path::Path;
@@ -107,6 +108,8 @@ pub(crate) struct SshLink {
     channel: russh::Channel<client::Msg>,
     /// The last data message, lent out by [`SshLink::recv`].
     last: Bytes,
+    /// Whether authentication signed with SHA-1 `ssh-rsa` (opted in).
+    pub(crate) signed_with_sha1: bool,
 }
 
 impl SshLink {
@@ -179,14 +182,35 @@ pub(crate) async fn connect(
             return Err(refused.unwrap_or_else(|| connect_error(error.to_string())));
         }
     };
+    let mut signed_with_sha1 = false;
     let hash = if identity.algorithm().is_rsa() {
-        // Without a SHA-2 hash russh would sign with SHA-1 `ssh-rsa`, which OpenSSH >= 8.8
-        // refuses.
-        handle
+        // Without a SHA-2 hash russh would sign with SHA-1 `ssh-rsa` (forgeable; OpenSSH
+        // >= 8.8 refuses it). russh reads `server-sig-algs`: `None` when the server sent no
+        // such extension or named no RSA algorithm in it, `Some(None)` when it named only
+        // `ssh-rsa`.
+        let best = handle
             .best_supported_rsa_hash()
             .await
-            .map_err(|e| connect_error(e.to_string()))?
-            .flatten()
+            .map_err(|e| connect_error(e.to_string()))?;
+        match best {
+            Some(Some(hash)) => Some(hash),
+            weak => {
+                if !settings.insecure_allow_sha1_rsa {
+                    let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+                    return Err(ImgError::WeakRsaSignature {
+                        addr: settings.addr.clone(),
+                        announced: weak_rsa_text(weak.is_some()),
+                    });
+                }
+                tracing::warn!(
+                    addr = %settings.addr,
+                    "signing with SHA-1 ssh-rsa: the server announced no rsa-sha2-512 or \
+                     rsa-sha2-256 (insecure_allow_sha1_rsa)"
+                );
+                signed_with_sha1 = true;
+                None
+            }
+        }
     } else {
         None
     };
@@ -215,5 +239,19 @@ pub(crate) async fn connect(
         handle,
         channel,
         last: Bytes::new(),
+        signed_with_sha1,
     })
+}
+
+/// What a server that leaves only SHA-1 for RSA announced, naming the algorithms.
+fn weak_rsa_text(announced_ssh_rsa: bool) -> String {
+    if announced_ssh_rsa {
+        "the server announces only ssh-rsa (SHA-1) for RSA keys in server-sig-algs, \
+         not rsa-sha2-512 or rsa-sha2-256"
+            .to_owned()
+    } else {
+        "the server announces neither rsa-sha2-512 nor rsa-sha2-256 (no server-sig-algs, \
+         or no RSA algorithm in it)"
+            .to_owned()
+    }
 }

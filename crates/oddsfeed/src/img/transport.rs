@@ -27,6 +27,15 @@ pub(crate) enum Link {
 }
 
 impl Link {
+    /// Whether authentication signed with SHA-1 `ssh-rsa` (allowed by
+    /// `SshSettings::insecure_allow_sha1_rsa`).
+    pub(crate) fn signed_with_sha1(&self) -> bool {
+        match self {
+            Self::Tcp { .. } => false,
+            Self::Ssh(link) => link.signed_with_sha1,
+        }
+    }
+
     /// Reads what is available. Cancel-safe: no bytes are lost if the future is dropped.
     pub(crate) async fn recv(&mut self) -> io::Result<Recv<'_>> {
         match self {

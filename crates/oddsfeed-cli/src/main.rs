@@ -6,8 +6,10 @@ mod bench;
 mod demo;
 mod exit;
 mod img;
+mod nats_tail;
 #[allow(dead_code)]
 mod output;
+mod relay;
 mod runtime;
 mod sim;
 mod sim_img;
@@ -28,5 +30,7 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Relay(args) => relay::run(args),
+        Command::NatsTail(args) => nats_tail::run(args),
     }
 }

@@ -36,7 +36,7 @@ impl RelayError {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Feed(e) => e.exit_code(),
+            Self::Feed(e) if e.is_auth_refused() => 3,
             _ => 1,
         }
     }

@@ -101,7 +101,7 @@ impl Feed {
         cursors: ResumeState,
     ) -> Result<Self, ClientError> {
         settings.cursors.set(cursors);
-        let client = WsClient::connect(settings.config.clone())?;
+        let client = WsClient::start(settings.config.clone())?;
         Ok(Self { client })
     }
 

@@ -177,14 +177,14 @@ impl NatsStream {
             .map_err(|e| RelayError::nats("read the consumer", e))?
             .num_pending;
         let source = if config.durable.is_some() {
-            Source::OneByOne(consumer)
+            Source::OneByOne(Box::new(consumer))
         } else {
-            Source::Stream(
+            Source::Stream(Box::new(
                 consumer
                     .messages()
                     .await
                     .map_err(|e| RelayError::nats("read the stream", e))?,
-            )
+            ))
         };
         Ok(Self {
             source,
@@ -255,9 +255,9 @@ impl NatsStream {
 /// Where messages come from.
 enum Source {
     /// Ephemeral: a pull stream with prefetch.
-    Stream(consumer::pull::Stream),
+    Stream(Box<consumer::pull::Stream>),
     /// Durable: one message per pull request.
-    OneByOne(consumer::PullConsumer),
+    OneByOne(Box<consumer::PullConsumer>),
 }
 
 /// Pulls exactly one message, waiting as long as it takes.

@@ -175,6 +175,7 @@ mod tests {
     use super::*;
     use oddsfeed::model::EntryId;
 
+    #[allow(clippy::field_reassign_with_default)]
     fn state(epoch: Option<&str>, cursors: &[(&str, u64)]) -> ResumeState {
         let mut s = ResumeState::default();
         s.server_epoch = epoch.map(str::to_owned);

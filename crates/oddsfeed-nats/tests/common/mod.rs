@@ -46,7 +46,7 @@ pub fn relay_config(sim: &WsSimHandle, nats_url: &str) -> RelayConfig {
             initial: Duration::from_millis(50),
             multiplier: 2,
             max: Duration::from_millis(200),
-            ..s.backoff.clone()
+            ..s.backoff
         };
     });
     RelayConfig::new(feed, nats_url).unwrap_or_else(|e| panic!("relay config: {e}"))

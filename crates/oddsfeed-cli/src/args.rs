@@ -30,6 +30,10 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a `--record` file through the live decoding path and print what the live run printed.
     Replay(ReplayArgs),
+    /// Relay a WebSocket feed into a NATS JetStream stream (one feed connection, many consumers).
+    Relay(RelayArgs),
+    /// Print the messages stored in the relay's JetStream stream, one JSON line each.
+    NatsTail(NatsTailArgs),
 }
 
 /// How session events are written to stderr.
@@ -425,4 +429,92 @@ pub struct BenchDecodeArgs {
     /// Decoding threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+}
+
+/// `oddsfeed relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// WebSocket URL of the feed.
+    #[arg(long)]
+    pub url: String,
+    /// API key (or the ODDSPAPI_API_KEY environment variable). Never logged.
+    #[arg(long, env = "ODDSPAPI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// File whose first line (trimmed) is the API key; keeps the key out of `ps`.
+    #[arg(long, conflicts_with = "api_key")]
+    pub api_key_file: Option<PathBuf>,
+    /// Channels to subscribe to (default: all permitted).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<String>>,
+    /// Receive type to request; the server may downgrade it.
+    #[arg(long, value_enum, default_value = "zstd-dict")]
+    pub receive_type: ReceiveTypeArg,
+    /// Sport id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub sport_ids: Option<Vec<u64>>,
+    /// Tournament id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub tournament_ids: Option<Vec<u64>>,
+    /// Fixture id filter.
+    #[arg(long, value_delimiter = ',')]
+    pub fixture_ids: Option<Vec<String>>,
+    /// Bookmaker filter.
+    #[arg(long, value_delimiter = ',')]
+    pub bookmakers: Option<Vec<String>>,
+    /// Largest WebSocket message accepted, in bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_frame: usize,
+    /// Largest decompressed frame accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_decompressed: usize,
+    /// Skip TLS certificate verification of the feed (dangerous; for test servers only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// NATS server URL, e.g. nats://127.0.0.1:4222.
+    #[arg(long)]
+    pub nats: String,
+    /// JetStream stream to publish into (created when missing).
+    #[arg(long, default_value = "ODDSFEED")]
+    pub stream: String,
+    /// Subject prefix: data goes to <prefix>.<channel>.<fixtureId>, events to <prefix>._events.<name>.
+    #[arg(long, default_value = "oddsfeed")]
+    pub subject_prefix: String,
+    /// Most publishes awaiting their JetStream ack at once.
+    #[arg(long, default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Also print each published data message on stdout.
+    #[arg(long)]
+    pub echo: bool,
+    /// Stop cleanly (exit 0) once this many data messages were acknowledged by JetStream.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Event format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub events: EventsFormat,
+}
+
+/// `oddsfeed nats-tail`.
+#[derive(Debug, Args)]
+pub struct NatsTailArgs {
+    /// NATS server URL.
+    #[arg(long)]
+    pub nats: String,
+    /// JetStream stream to read.
+    #[arg(long, default_value = "ODDSFEED")]
+    pub stream: String,
+    /// Only messages on subjects matching this filter (wildcards allowed), e.g. oddsfeed.odds.>.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Durable consumer name: a later run with the same name continues where this one stopped.
+    #[arg(long)]
+    pub durable: Option<String>,
+    /// Exit 0 after this many lines on stdout.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Exit 0 once every message stored when it started has been printed, instead of waiting for more.
+    #[arg(long)]
+    pub no_follow: bool,
+    /// Event format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub events: EventsFormat,
 }

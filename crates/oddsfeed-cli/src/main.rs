@@ -6,9 +6,11 @@ mod bench;
 mod demo;
 mod exit;
 mod img;
+mod nats_tail;
 mod ops;
 #[allow(dead_code)]
 mod output;
+mod relay;
 mod replay;
 mod runtime;
 mod sim;
@@ -33,5 +35,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Replay(args) => replay::run(args),
+        Command::Relay(args) => relay::run(args),
+        Command::NatsTail(args) => nats_tail::run(args),
     }
 }

@@ -32,6 +32,7 @@ mod config;
 mod driver;
 mod error;
 mod event;
+mod fields;
 mod tls;
 mod transport;
 

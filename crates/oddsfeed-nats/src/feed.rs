@@ -1,0 +1,145 @@
+//! The one place this crate touches the feed client ([`oddsfeed::ws::WsClient`]).
+//!
+//! The relay needs four things from a feed connection: start it from given cursors, take data
+//! messages and events in order, learn the server epoch of each login, and close it. Keeping them
+//! here means a change of the facade's client API touches only this file.
+
+use std::sync::{Arc, Mutex};
+
+use oddsfeed::model::{EntryId, ResumeState};
+use oddsfeed::state::{CursorStore, StateError};
+use oddsfeed::ws::{
+    ClientError, ClientEvent, Event, WsClient, WsClientConfig, WsClientConfigBuilder,
+};
+use serde_json::{Map, Value};
+
+/// What a feed connection hands the relay, in feed order.
+#[derive(Debug)]
+pub(crate) enum FeedItem {
+    /// A data message.
+    Data {
+        /// Its channel.
+        channel: String,
+        /// Its entryId, when it has a valid one.
+        entry_id: Option<EntryId>,
+        /// The exact JSON line `oddsfeed ws` prints for it (without the newline).
+        raw: String,
+    },
+    /// A feed event, with the fields of its `--events jsonl` line.
+    Event {
+        /// The event name (`login_ok`, `snapshot_required`, ...).
+        name: &'static str,
+        /// Its fields.
+        fields: Map<String, Value>,
+        /// The server epoch a `login_ok` announced.
+        epoch: Option<String>,
+    },
+    /// The feed client ended with an error (a refused key): the relay stops.
+    Fatal(ClientError),
+}
+
+/// The cursors the next feed connection starts from. The relay sets them before each start; the
+/// client's own saves are ignored, because only the relay knows which messages JetStream has
+/// acknowledged.
+#[derive(Debug, Default)]
+pub(crate) struct StartCursors(Mutex<Option<ResumeState>>);
+
+impl StartCursors {
+    fn set(&self, state: ResumeState) {
+        let mut guard = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some(state);
+    }
+}
+
+impl CursorStore for StartCursors {
+    fn load(&self) -> Result<Option<ResumeState>, StateError> {
+        Ok(match self.0.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        })
+    }
+
+    fn save(&self, _state: &ResumeState) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// The feed settings the relay starts each connection with.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedSettings {
+    config: WsClientConfig,
+    cursors: Arc<StartCursors>,
+}
+
+impl FeedSettings {
+    /// Takes the application's client settings; the cursor store is replaced by the relay's.
+    pub(crate) fn new(builder: WsClientConfigBuilder) -> Result<Self, ClientError> {
+        let cursors = Arc::new(StartCursors::default());
+        let store: Arc<dyn CursorStore> = cursors.clone();
+        let config = builder
+            .shared_store(store)
+            .save_interval(None)
+            .once(false)
+            .build()?;
+        Ok(Self { config, cursors })
+    }
+}
+
+/// One running feed client.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    client: WsClient,
+}
+
+impl Feed {
+    /// Starts a client that logs in with `cursors`. Must run within a tokio runtime.
+    pub(crate) fn start(
+        settings: &FeedSettings,
+        cursors: ResumeState,
+    ) -> Result<Self, ClientError> {
+        settings.cursors.set(cursors);
+        let client = WsClient::start(settings.config.clone())?;
+        Ok(Self { client })
+    }
+
+    /// The next item; `None` when the client has stopped (it was closed or ended).
+    pub(crate) async fn next(&mut self) -> Option<FeedItem> {
+        loop {
+            let event = self.client.next().await?;
+            match event {
+                ClientEvent::Data(msg) => {
+                    return Some(FeedItem::Data {
+                        channel: msg.channel,
+                        entry_id: msg.entry_id,
+                        raw: msg.raw,
+                    });
+                }
+                ClientEvent::Fatal(error) => return Some(FeedItem::Fatal(error)),
+                other => {
+                    let Some(fields) = other.json_fields() else {
+                        continue;
+                    };
+                    let epoch = match &other {
+                        ClientEvent::Session(Event::LoginOk { server_epoch, .. }) => {
+                            server_epoch.clone()
+                        }
+                        _ => None,
+                    };
+                    return Some(FeedItem::Event {
+                        name: other.name(),
+                        fields,
+                        epoch,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Closes the connection (the client's final cursor save goes nowhere).
+    pub(crate) async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

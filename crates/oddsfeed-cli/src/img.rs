@@ -8,19 +8,14 @@
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
-use oddsfeed::model::img::{PushKind, Request};
-use oddsfeed::session::img::Event;
+use oddsfeed::model::img::Request;
 use serde_json::{Map, Value, json};
 
 use crate::args::ImgArgs;
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
-
-/// Most characters of an undecodable line quoted in a `decode_error` event.
-const RAW_IN_EVENT: usize = 256;
 
 /// Runs the subcommand.
 pub fn run(args: ImgArgs) -> ExitCode {
@@ -101,18 +96,7 @@ fn default_known_hosts() -> Result<PathBuf, String> {
 
 /// A `--request` value: a JSON object with a string `request` (and optional `msg`, `request_id`).
 fn parse_request(text: &str) -> Result<Request, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    match value.get("request") {
-        Some(Value::String(_)) => {}
-        _ => return Err("expected a JSON object with a string \"request\"".to_owned()),
-    }
-    if value.get("msg").is_some_and(|msg| !msg.is_object()) {
-        return Err("\"msg\" must be a JSON object".to_owned());
-    }
-    if value.get("request_id").is_some_and(|id| !id.is_string()) {
-        return Err("\"request_id\" must be a string".to_owned());
-    }
-    serde_json::from_value(value).map_err(|e| format!("not a request: {e}"))
+    oddsfeed::jsonl::img_request(text)
 }
 
 async fn run_client(
@@ -175,10 +159,7 @@ async fn pump(
             }
             Some(Ok(event)) => event,
         };
-        if let ImgEvent::Session(session) = &event
-            && let Some(raw) = session.raw_line()
-            && (heartbeats || !is_heartbeat(session))
-        {
+        if let Some(raw) = oddsfeed::jsonl::img_data_line(&event, heartbeats) {
             if let Err(e) = out.line(raw) {
                 return stdout_failed(log, &e);
             }
@@ -195,10 +176,6 @@ async fn pump(
     }
 }
 
-fn is_heartbeat(event: &Event) -> bool {
-    matches!(event, Event::Push(push) if push.kind == PushKind::Heartbeat)
-}
-
 fn stdout_failed(log: &EventLog, e: &io::Error) -> u8 {
     if e.kind() == io::ErrorKind::BrokenPipe {
         // The reader went away (`| head`): nothing more to say to it.
@@ -209,84 +186,16 @@ fn stdout_failed(log: &EventLog, e: &io::Error) -> u8 {
 }
 
 /// The CLI.md name and fields of an item for stderr; `None` for pure data (pushes, unknown
-/// objects), which only go to stdout.
+/// objects), which only go to stdout (shared with the Python package through the facade).
 fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> {
-    let mut f = Map::new();
-    let mut put = |key: &str, value: Value| {
-        f.insert(key.to_owned(), value);
-    };
-    match event {
-        ImgEvent::Connecting { addr, attempt } => {
-            put("addr", json!(addr));
-            put("attempt", json!(attempt));
-        }
-        ImgEvent::Connected { addr } => put("addr", json!(addr)),
-        ImgEvent::ConnectFailed { error } => put("error", json!(error)),
-        ImgEvent::Backoff { delay, attempt } => {
-            put(
-                "delay_ms",
-                json!(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
-            );
-            put("attempt", json!(attempt));
-        }
-        ImgEvent::Finished => {}
-        ImgEvent::Session(session) => match session {
-            Event::Push(_) | Event::Unknown { .. } => return None,
-            Event::SessionInitialized {
-                session_id,
-                reconnect,
-            } => {
-                put("session_id", json!(session_id));
-                put("reconnect", json!(reconnect));
-            }
-            Event::Response { response, request } => {
-                put("status", json!(response.status.as_str()));
-                put("request_id", json!(response.request_id));
-                put(
-                    "request",
-                    json!(request.as_ref().map(|r| r.request.as_str())),
-                );
-                if let Some(text) = response.error_text() {
-                    put("msg", json!(text));
-                }
-            }
-            Event::Disconnect(notice) => {
-                put("status", json!("error"));
-                put("reason", json!(notice.reason.as_str()));
-                put("session_id", json!(notice.session_id));
-            }
-            Event::HeartbeatStale { silent_for } => put("silent_ms", json!(millis(*silent_for))),
-            Event::HeartbeatOk { stale_for } => put("stale_ms", json!(millis(*stale_for))),
-            Event::UnmatchedResponse { request_id } => put("request_id", json!(request_id)),
-            Event::HeartbeatTimeBackwards { previous, current } => {
-                put("previous", json!(previous));
-                put("current", json!(current));
-            }
-            Event::DecodeError(error) => {
-                put("reason", json!(error.reason.as_str()));
-                put("detail", json!(error.detail));
-                let raw: String = error.raw_lossy().chars().take(RAW_IN_EVENT).collect();
-                put("raw", json!(raw));
-            }
-            Event::Disconnected { reason } => {
-                put("code", json!(reason.code()));
-                put("reason", json!(reason.to_string()));
-            }
-            _ => {}
-        },
-        _ => {}
-    }
-    Some((event.name(), f))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    oddsfeed::jsonl::img_event_fields(event)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsfeed::session::img::DisconnectedReason;
+    use oddsfeed::session::img::{DisconnectedReason, Event};
+    use std::time::Duration;
 
     #[test]
     fn requests_must_be_objects_with_a_request_name() {

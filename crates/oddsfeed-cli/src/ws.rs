@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{
-    ClientEvent, Event, TlsMode, TryRecvError, WsClient, WsClientConfig, WsFilters,
-};
+use oddsfeed::ws::{ClientEvent, TlsMode, TryRecvError, WsClient, WsClientConfig, WsFilters};
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -165,8 +163,9 @@ async fn pump(
             Err(TryRecvError::Disconnected) => return ended_without_reason(log),
         };
         match event {
-            ClientEvent::Data(msg) => {
-                if let Err(e) = out.line(&msg.raw) {
+            ClientEvent::Data(_) => {
+                let line = oddsfeed::jsonl::ws_data_line(&event).unwrap_or_default();
+                if let Err(e) = out.line(line) {
                     return stdout_failed(log, &e);
                 }
                 saver.touch();
@@ -315,145 +314,16 @@ pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
     }
 }
 
-/// The CLI.md name and fields of an event; `None` for data.
+/// The CLI.md name and fields of an event; `None` for data (shared with the Python package
+/// through the facade).
 pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
-    let mut f = Fields::default();
-    match event {
-        ClientEvent::Data(_) => return None,
-        ClientEvent::Session(session) => session_fields(session, &mut f),
-        ClientEvent::Connecting { url } => f.put("url", url.as_str()),
-        ClientEvent::Backoff { delay_ms, attempt } => {
-            f.put("delay_ms", *delay_ms);
-            f.put("attempt", *attempt);
-        }
-        ClientEvent::Warning { detail, .. } => f.put("detail", detail.as_str()),
-        ClientEvent::Fatal(error) => {
-            f.put("message", error.to_string());
-            f.put("exitCode", error.exit_code());
-        }
-        ClientEvent::Finished => {}
-        _ => {}
-    }
-    Some((event.name(), f.0))
-}
-
-fn session_fields(event: &Event, f: &mut Fields) {
-    match event {
-        Event::Connected { conn, resuming } => {
-            f.put("conn", conn.get());
-            f.put("resuming", *resuming);
-        }
-        Event::LoginOk {
-            conn,
-            receive_type,
-            channels,
-            live,
-            pregame,
-            server_epoch,
-        } => {
-            f.put("conn", conn.get());
-            f.put(
-                "receiveType",
-                receive_type.map_or("unknown (sniffing)", |r| r.as_str()),
-            );
-            f.opt("channels", channels.as_ref().map(|c| c.join(",")));
-            f.opt("live", *live);
-            f.opt("pregame", *pregame);
-            f.opt("serverEpoch", server_epoch.clone());
-        }
-        Event::Downgraded {
-            requested,
-            negotiated,
-        } => {
-            f.put("requested", requested.as_str());
-            f.put("negotiated", negotiated.as_str());
-        }
-        Event::Dict {
-            channel,
-            dict_id,
-            dict_version,
-            size,
-        } => {
-            f.opt("channel", channel.clone());
-            f.put("dictId", *dict_id);
-            f.opt("dictVersion", dict_version.clone());
-            f.put("size", *size);
-        }
-        Event::DictRejected {
-            channel,
-            dict_id,
-            reason,
-        } => {
-            f.opt("channel", channel.clone());
-            f.put("dictId", *dict_id);
-            f.put("reason", reason.as_str());
-        }
-        Event::ResumeComplete { server_epoch } => f.opt("serverEpoch", server_epoch.clone()),
-        Event::SnapshotRequired {
-            reason,
-            channels,
-            raised_by_client,
-        } => {
-            f.put("reason", reason.as_str());
-            f.put("channels", channels.join(","));
-            f.put(
-                "raisedBy",
-                if *raised_by_client {
-                    "client"
-                } else {
-                    "server"
-                },
-            );
-        }
-        Event::ReconnectRequested { conn, reason } => {
-            f.put("conn", conn.get());
-            f.opt("reason", reason.clone());
-        }
-        Event::Disconnected { conn, code, reason } => {
-            f.opt("conn", conn.map(|c| c.get()));
-            f.opt("code", *code);
-            f.put("reason", reason.as_str());
-        }
-        Event::DecodeError(error) => {
-            f.put("reason", error.reason_str());
-            f.opt("channel", error.channel.clone());
-            f.opt("dictId", error.dict_id);
-            f.put("detail", error.detail.as_str());
-            f.put("len", error.len);
-        }
-        Event::ServerError { code, message } => {
-            f.opt("code", code.clone());
-            f.opt("message", message.clone());
-        }
-        Event::UnknownControl { raw } => {
-            let shown: String = raw.chars().take(512).collect();
-            f.put("raw", shown);
-        }
-        Event::Warning { detail, .. } => f.put("detail", detail.as_str()),
-        _ => {}
-    }
-}
-
-/// An ordered field map that leaves out absent values.
-#[derive(Default)]
-struct Fields(Map<String, Value>);
-
-impl Fields {
-    fn put(&mut self, key: &str, value: impl Into<Value>) {
-        self.0.insert(key.to_owned(), value.into());
-    }
-
-    fn opt<T: Into<Value>>(&mut self, key: &str, value: Option<T>) {
-        if let Some(value) = value {
-            self.put(key, value);
-        }
-    }
+    oddsfeed::jsonl::ws_event_fields(event)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsfeed::ws::{DecodeError, DecodeReason};
+    use oddsfeed::ws::{DecodeError, DecodeReason, Event};
 
     #[test]
     fn decode_error_fields_name_reason_channel_and_dict() {

@@ -50,6 +50,7 @@
 //! ```
 
 pub mod img;
+pub mod jsonl;
 pub mod state;
 pub mod ws;
 

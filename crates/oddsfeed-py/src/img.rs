@@ -62,7 +62,9 @@ impl Inner {
         let (Some(client), Ok(rt)) = (self.client.as_mut(), runtime()) else {
             return;
         };
-        if let Ok(item) = rt.block_on(tokio::time::timeout(WAIT_SLICE, client.next())) {
+        if let Ok(item) =
+            rt.block_on(async { tokio::time::timeout(WAIT_SLICE, client.next()).await })
+        {
             self.pending = Some(item);
         }
     }

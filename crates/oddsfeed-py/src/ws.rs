@@ -80,7 +80,7 @@ impl Inner {
         let Ok(rt) = runtime() else {
             return false;
         };
-        match rt.block_on(tokio::time::timeout(WAIT_SLICE, client.next())) {
+        match rt.block_on(async { tokio::time::timeout(WAIT_SLICE, client.next()).await }) {
             Ok(Some(event)) => {
                 self.pending = Some(event);
                 true

@@ -44,6 +44,9 @@ struct Inner {
     messages: u64,
     channels: BTreeMap<String, u64>,
     decoded_bytes: u64,
+    /// The client's counters when `close()` took it: (frames, wire bytes, decode errors,
+    /// connections).
+    closed_counters: (u64, u64, u64, u64),
 }
 
 /// What one look at the client gave.
@@ -253,6 +256,7 @@ impl WsClient {
                 messages: 0,
                 channels: BTreeMap::new(),
                 decoded_bytes: 0,
+                closed_counters: (0, 0, 0, 0),
             }),
         })
     }
@@ -324,7 +328,7 @@ impl WsClient {
                     stats.session.connections,
                 )
             }
-            None => (0, 0, 0, 0),
+            None => inner.closed_counters,
         };
         dict.set_item("messages", inner.messages)?;
         let channels = PyDict::new(py);
@@ -361,6 +365,13 @@ impl WsClient {
         let Some(client) = inner.client.take() else {
             return Ok(());
         };
+        let stats = client.stats();
+        inner.closed_counters = (
+            stats.session.frames,
+            stats.wire_bytes,
+            stats.decode_errors_total(),
+            stats.session.connections,
+        );
         let rt = runtime()?;
         py.detach(|| rt.block_on(client.close()))
             .map_err(|e| client_error(&e))

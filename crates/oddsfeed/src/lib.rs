@@ -59,6 +59,7 @@
 mod clock;
 pub mod health;
 pub mod img;
+pub mod jsonl;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod record;

@@ -37,7 +37,7 @@ fi
 "$venv/bin/python" -m pip --version >/dev/null 2>&1 || unavailable "pip is missing in the venv"
 
 # The binary whose simulators the tests start (a no-op after `cargo test --workspace`).
-cargo build --quiet -p oddsfeed-cli
+cargo build --quiet --workspace
 
 echo "== pip install ./crates/oddsfeed-py (maturin, dev profile, target $target)"
 MATURIN_PEP517_ARGS="--profile dev" \

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command of README.md: everything a new user needs to run every test, on a fresh
+# machine. It installs the outside tools the tests use when they are missing (as root, with
+# apt: OpenSSH server and client, python3 with venv, nats-server), then runs the Rust test suite
+# and the Python package's pytest suite.
+#
+# Tests that need a missing tool skip with a printed reason unless their ODDSFEED_REQUIRE_<TOOL>
+# variable is 1 (.ci/run sets them all, so there a missing tool fails the run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing_pkgs=()
+[ -x /usr/sbin/sshd ] || missing_pkgs+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing_pkgs+=(openssh-client)
+command -v python3 >/dev/null 2>&1 || missing_pkgs+=(python3)
+# `python3 -m venv` needs ensurepip (python3-venv on Debian) to put pip into the venv.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing_pkgs+=(python3-venv)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing_pkgs+=(nats-server)
+if [ ${#missing_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing_pkgs[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+  else
+    echo "== missing ${missing_pkgs[*]} and not root with apt: the tests that need them skip"
+  fi
+fi
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+# The Python package: a venv under target/, `pip install ./crates/oddsfeed-py` (maturin, dev
+# profile, this target directory), then its pytest suite.
+echo "== python package tests"
+crates/oddsfeed-py/run-tests.sh

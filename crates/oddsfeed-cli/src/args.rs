@@ -476,7 +476,7 @@ pub struct RelayArgs {
     /// JetStream stream to publish into (created when missing).
     #[arg(long, default_value = "ODDSFEED")]
     pub stream: String,
-    /// Subject prefix: data goes to <prefix>.<channel>.<fixtureId>, events to <prefix>._events.<name>.
+    /// Subject prefix: data goes to `<prefix>.<channel>.<fixtureId>`, events to `<prefix>._events.<name>`.
     #[arg(long, default_value = "oddsfeed")]
     pub subject_prefix: String,
     /// Most publishes awaiting their JetStream ack at once.

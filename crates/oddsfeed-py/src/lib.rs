@@ -1,13 +1,13 @@
 //! The `oddsfeed` Python package's extension module (`oddsfeed._oddsfeed`).
 //!
-//! Python code sees [`ws::WsClient`], [`img::ImgClient`], [`decoder::Decoder`] and the
+//! Python code sees `ws::WsClient`, `img::ImgClient`, `decoder::Decoder` and the
 //! exceptions [`FeedError`], [`AuthError`] and [`HostKeyError`]; `python/oddsfeed/__init__.py`
 //! re-exports them and adds `async for`. The clients run the facade's tokio clients on one
-//! shared runtime ([`runtime`]): connecting, decoding, deduplicating, resuming and
+//! shared runtime (`runtime`): connecting, decoding, deduplicating, resuming and
 //! reconnecting happen on its threads without the GIL. The GIL is taken only to turn one
 //! message into a `dict` (from the same JSON text the CLI prints, through the facade's
 //! [`oddsfeed::jsonl`]), and a blocking wait releases it and checks for signals every
-//! [`WAIT_SLICE`], so Ctrl-C ends an iteration promptly.
+//! `WAIT_SLICE`, so Ctrl-C ends an iteration promptly.
 
 use std::sync::OnceLock;
 use std::time::Duration;

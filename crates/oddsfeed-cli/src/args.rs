@@ -249,6 +249,10 @@ pub struct ReplayArgs {
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
+    /// At exit, write the live book of the messages printed as one JSON document to FILE
+    /// (temporary file, then rename), as `ws --book-out` / `img --book-out` do.
+    #[arg(long, value_name = "FILE")]
+    pub book_out: Option<PathBuf>,
 }
 
 /// Operations flags shared by the feed-reading subcommands (`ws`, `img`; `replay` and `relay` may

@@ -12,6 +12,8 @@ use std::fs::File;
 use std::io;
 use std::process::ExitCode;
 
+use oddsfeed::book::img::ImgBook;
+use oddsfeed::book::ws::WsBook;
 use oddsfeed::recording::{Feed, RecordError, StreamReader};
 use oddsfeed::replay::{ImgReplay, Pace, WsReplay};
 use serde_json::json;
@@ -39,7 +41,22 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         }
     };
     let paced = pace != Pace::AsFastAsPossible;
-    ExitCode::from(pump(source, &log, args.limit, args.heartbeats, paced))
+    let mut book = args.book_out.as_ref().map(|_| Book::for_source(&source));
+    let code = pump(
+        source,
+        &log,
+        args.limit,
+        args.heartbeats,
+        paced,
+        book.as_mut(),
+    );
+    if let (Some(path), Some(book)) = (&args.book_out, &book)
+        && let Err(e) = crate::output::write_book(path, &book.dump())
+    {
+        log.fatal(&format!("cannot write --book-out {}: {e}", path.display()));
+        return ExitCode::from(1);
+    }
+    ExitCode::from(code)
 }
 
 /// A replay of either feed.
@@ -56,6 +73,28 @@ fn open(args: &ReplayArgs, pace: Pace) -> Result<Source, RecordError> {
     }
 }
 
+/// The `--book-out` book of a replay, fed the events it prints.
+enum Book {
+    Ws(Box<WsBook>),
+    Img(Box<ImgBook>),
+}
+
+impl Book {
+    fn for_source(source: &Source) -> Self {
+        match source {
+            Source::Ws(_) => Self::Ws(Box::default()),
+            Source::Img(_) => Self::Img(Box::default()),
+        }
+    }
+
+    fn dump(&self) -> serde_json::Value {
+        match self {
+            Self::Ws(book) => book.dump(),
+            Self::Img(book) => book.dump(),
+        }
+    }
+}
+
 /// What one step of the replay did.
 enum Step {
     /// Printed a data line on stdout.
@@ -69,18 +108,25 @@ enum Step {
 impl Source {
     /// Takes the next event and prints it as the live subcommand does. This is the one place
     /// each replayed event passes through (a per-message hook goes here).
+    /// The book (`--book-out`), when given, is applied with every event printed, as the live
+    /// client applies it.
     fn step(
         &mut self,
         out: &mut DataOut,
         log: &EventLog,
         heartbeats: bool,
+        book: Option<&mut Book>,
     ) -> Result<Step, Failed> {
+        let now = std::time::Instant::now();
         match self {
             Self::Ws(replay) => match replay.next().map_err(Failed::Read)? {
                 None => Ok(Step::End),
                 Some(event) => {
                     let data = matches!(event, oddsfeed::ws::ClientEvent::Data(_));
                     crate::ws::print_event(out, log, &event).map_err(Failed::Stdout)?;
+                    if let Some(Book::Ws(book)) = book {
+                        oddsfeed::live_book::apply_ws_event(book, &event, now);
+                    }
                     Ok(if data { Step::Data } else { Step::Other })
                 }
             },
@@ -89,6 +135,9 @@ impl Source {
                 Some(event) => {
                     let printed = crate::img::print_item(out, log, &event, heartbeats)
                         .map_err(Failed::Stdout)?;
+                    if let Some(Book::Img(book)) = book {
+                        oddsfeed::live_book::apply_img_event(book, &event, now);
+                    }
                     Ok(if printed { Step::Data } else { Step::Other })
                 }
             },
@@ -110,13 +159,14 @@ fn pump(
     limit: Option<u64>,
     heartbeats: bool,
     paced: bool,
+    mut book: Option<&mut Book>,
 ) -> u8 {
     let mut out = DataOut::new();
     if limit == Some(0) {
         return 0;
     }
     let code = loop {
-        match source.step(&mut out, log, heartbeats) {
+        match source.step(&mut out, log, heartbeats, book.as_deref_mut()) {
             Ok(Step::End) => break 0,
             Ok(Step::Data) if limit.is_some_and(|n| out.lines() >= n) => break 0,
             Ok(_) => {}

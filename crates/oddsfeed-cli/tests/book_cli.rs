@@ -300,3 +300,56 @@ fn img_book_out_over_tcp_with_a_subscription_equals_the_reference() {
     assert!(dump["session_id"].is_string());
     assert_eq!(dump, img_reference(&lines, &events(&stderr_text(&output))));
 }
+
+#[test]
+fn replay_book_out_equals_the_live_book_of_the_same_run() {
+    // Drops make the client raise snapshot_required, so staleness is replayed too.
+    let sim = Sim::start(&["ws", "--messages", "400", "--drop-after", "150"], &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (recording, live_book, replay_book) =
+        (path("run.rec"), path("live.json"), path("replay.json"));
+    let url = sim.ws_url();
+    let live = run(&[
+        "ws",
+        "--url",
+        &url,
+        "--api-key",
+        "K",
+        "--limit",
+        "300",
+        "--events",
+        "jsonl",
+        "--record",
+        &recording,
+        "--book-out",
+        &live_book,
+    ]);
+    assert_eq!(live.status.code(), Some(0), "{}", stderr_text(&live));
+    let replay = run(&[
+        "replay",
+        &recording,
+        "--limit",
+        "300",
+        "--events",
+        "jsonl",
+        "--book-out",
+        &replay_book,
+    ]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr_text(&replay));
+    assert_eq!(stdout_json(&replay), stdout_json(&live));
+    let live_dump = read_book(Path::new(&live_book));
+    let replay_dump = read_book(Path::new(&replay_book));
+    assert!(
+        live_dump["stale"]
+            .as_object()
+            .is_some_and(|s| !s.is_empty()),
+        "{}",
+        live_dump["stale"]
+    );
+    assert_eq!(replay_dump, live_dump);
+    assert_eq!(
+        replay_dump,
+        ws_reference(&stdout_json(&replay), &events(&stderr_text(&replay)))
+    );
+}

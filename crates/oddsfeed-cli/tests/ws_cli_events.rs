@@ -65,7 +65,11 @@ fn each_bad_frame_gets_a_decode_error_event_and_nothing_is_lost() {
     assert_eq!(&names[..3], ["connecting", "connected", "login_ok"]);
     assert_eq!(events[2]["receiveType"], "zstd-dict");
     assert_eq!(names.iter().filter(|n| **n == "dict").count(), 3);
-    assert_eq!(&names[names.len() - 2..], ["disconnected", "finished"]);
+    // A successful run ends with its final `stats` event (docs/CLI.md, common flags).
+    assert_eq!(
+        &names[names.len() - 3..],
+        ["disconnected", "finished", "stats"]
+    );
 }
 
 #[test]

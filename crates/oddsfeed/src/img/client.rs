@@ -225,18 +225,8 @@ impl ImgClient {
         {
             self.pending.push_back(ImgEvent::Health(change));
         }
-        if let (Some(book), ImgEvent::Session(session)) = (&mut self.book, &event) {
-            match session {
-                Event::Push(push) => book.apply(push, std::time::Instant::now()),
-                Event::SessionInitialized {
-                    session_id,
-                    reconnect,
-                } => book.session_initialized(session_id.as_deref(), *reconnect),
-                Event::HeartbeatStale { .. } => book.heartbeat_stale(),
-                Event::HeartbeatOk { .. } => book.heartbeat_ok(),
-                Event::Disconnected { .. } => book.disconnected(),
-                _ => {}
-            }
+        if let Some(book) = &mut self.book {
+            crate::live_book::apply_img_event(book, &event, crate::clock::now());
         }
         Some(event)
     }

@@ -497,13 +497,7 @@ impl WsClient {
         }
         count_taken(&self.shared.metrics, &event);
         if let Some(book) = &mut self.book {
-            match &event {
-                ClientEvent::Data(msg) => book.apply(msg, clock::now()),
-                ClientEvent::Session(Event::SnapshotRequired {
-                    reason, channels, ..
-                }) => book.snapshot_required(reason, channels),
-                _ => {}
-            }
+            crate::live_book::apply_ws_event(book, &event, clock::now());
         }
         // Any event may change the state (a new epoch, cleared cursors): look at it on the next
         // save.

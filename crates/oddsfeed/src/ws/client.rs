@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::Stream;
 use oddsfeed_book::ws::WsBook;
 use oddsfeed_model::{EntryId, ResumeState};
-use oddsfeed_session::ws::{Event, Stats, WsSession};
+use oddsfeed_session::ws::{Stats, WsSession};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;

@@ -298,126 +298,17 @@ pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
 
 /// The docs/CLI.md name and fields of an event; `None` for data.
 pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
-    let mut f = Fields::default();
+    // The facade's mapping (shared with the relay and the Python package), plus what only the
+    // command line knows: the exit code of a fatal error and the details of a torn recording.
+    let mut fields = event.json_fields()?;
     match event {
-        // Health events restate events printed already (login_ok, disconnected, ...).
-        ClientEvent::Data(_) | ClientEvent::Health(_) => return None,
-        ClientEvent::Session(session) => session_fields(session, &mut f),
-        ClientEvent::Connecting { url } => f.put("url", url.as_str()),
-        ClientEvent::Backoff { delay, attempt } => {
-            f.put(
-                "delay_ms",
-                u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            );
-            f.put("attempt", *attempt);
-        }
-        ClientEvent::Warning { detail, .. } => f.put("detail", detail.as_str()),
         ClientEvent::Fatal(error) => {
-            f.put("message", error.to_string());
-            f.put("exitCode", crate::exit::ws_code(error));
+            fields.insert("exitCode".to_owned(), crate::exit::ws_code(error).into());
         }
-        ClientEvent::Finished => {}
-        ClientEvent::RecordingTruncated(t) => truncation_fields(t, &mut f.0),
+        ClientEvent::RecordingTruncated(t) => truncation_fields(t, &mut fields),
         _ => {}
     }
-    Some((event.name(), f.0))
-}
-
-fn session_fields(event: &Event, f: &mut Fields) {
-    match event {
-        Event::Connected { conn, resuming } => {
-            f.put("conn", conn.get());
-            f.put("resuming", *resuming);
-        }
-        Event::LoginOk {
-            conn,
-            receive_type,
-            channels,
-            live,
-            pregame,
-            server_epoch,
-        } => {
-            f.put("conn", conn.get());
-            f.put(
-                "receiveType",
-                receive_type.map_or("unknown (sniffing)", |r| r.as_str()),
-            );
-            f.opt("channels", channels.as_ref().map(|c| c.join(",")));
-            f.opt("live", *live);
-            f.opt("pregame", *pregame);
-            f.opt("serverEpoch", server_epoch.clone());
-        }
-        Event::Downgraded {
-            requested,
-            negotiated,
-        } => {
-            f.put("requested", requested.as_str());
-            f.put("negotiated", negotiated.as_str());
-        }
-        Event::Dict {
-            channel,
-            dict_id,
-            dict_version,
-            size,
-        } => {
-            f.opt("channel", channel.clone());
-            f.put("dictId", *dict_id);
-            f.opt("dictVersion", dict_version.clone());
-            f.put("size", *size);
-        }
-        Event::DictRejected {
-            channel,
-            dict_id,
-            reason,
-        } => {
-            f.opt("channel", channel.clone());
-            f.put("dictId", *dict_id);
-            f.put("reason", reason.as_str());
-        }
-        Event::ResumeComplete { server_epoch } => f.opt("serverEpoch", server_epoch.clone()),
-        Event::SnapshotRequired {
-            reason,
-            channels,
-            raised_by_client,
-        } => {
-            f.put("reason", reason.as_str());
-            f.put("channels", channels.join(","));
-            f.put(
-                "raisedBy",
-                if *raised_by_client {
-                    "client"
-                } else {
-                    "server"
-                },
-            );
-        }
-        Event::ReconnectRequested { conn, reason } => {
-            f.put("conn", conn.get());
-            f.opt("reason", reason.clone());
-        }
-        Event::Disconnected { conn, code, reason } => {
-            f.opt("conn", conn.map(|c| c.get()));
-            f.opt("code", *code);
-            f.put("reason", reason.as_str());
-        }
-        Event::DecodeError(error) => {
-            f.put("reason", error.reason_str());
-            f.opt("channel", error.channel.clone());
-            f.opt("dictId", error.dict_id);
-            f.put("detail", error.detail.as_str());
-            f.put("len", error.len);
-        }
-        Event::ServerError { code, message } => {
-            f.opt("code", code.clone());
-            f.opt("message", message.clone());
-        }
-        Event::UnknownControl { raw } => {
-            let shown: String = raw.chars().take(512).collect();
-            f.put("raw", shown);
-        }
-        Event::Warning { detail, .. } => f.put("detail", detail.as_str()),
-        _ => {}
-    }
+    Some((event.name(), fields))
 }
 
 /// The fields of a `recording_truncated` event: where the ignored tail starts, how long it is,
@@ -426,22 +317,6 @@ pub(crate) fn truncation_fields(t: &oddsfeed::recording::Truncation, f: &mut Map
     f.insert("offset".to_owned(), t.offset.into());
     f.insert("ignored_bytes".to_owned(), t.ignored_bytes.into());
     f.insert("reason".to_owned(), t.reason.as_str().into());
-}
-
-/// An ordered field map that leaves out absent values.
-#[derive(Default)]
-struct Fields(Map<String, Value>);
-
-impl Fields {
-    fn put(&mut self, key: &str, value: impl Into<Value>) {
-        self.0.insert(key.to_owned(), value.into());
-    }
-
-    fn opt<T: Into<Value>>(&mut self, key: &str, value: Option<T>) {
-        if let Some(value) = value {
-            self.put(key, value);
-        }
-    }
 }
 
 #[cfg(test)]

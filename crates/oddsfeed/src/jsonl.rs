@@ -117,10 +117,22 @@ pub fn img_event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, V
         // Health restates session events; a fatal error ends the run (the caller reports it);
         // the rest are warnings this mapping does not carry yet.
         ImgEvent::Health(_) | ImgEvent::Fatal(_) => return None,
-        ImgEvent::InsecureSha1Rsa { addr } => put("addr", json!(addr)),
+        ImgEvent::InsecureSha1Rsa { addr } => {
+            put("addr", json!(addr));
+            put(
+                "detail",
+                json!(
+                    "the RSA identity signed with SHA-1 (ssh-rsa): the server announced no \
+                     rsa-sha2-512 or rsa-sha2-256, and SHA-1 signatures can be forged"
+                ),
+            );
+        }
         ImgEvent::RecordFailed { error } => put("error", json!(error)),
-        // Only a replay meets a torn recording.
-        ImgEvent::RecordingTruncated(_) => return None,
+        ImgEvent::RecordingTruncated(t) => {
+            put("offset", json!(t.offset));
+            put("ignored_bytes", json!(t.ignored_bytes));
+            put("reason", json!(t.reason.as_str()));
+        }
         ImgEvent::Session(session) => match session {
             ImgSessionEvent::Push(_) | ImgSessionEvent::Unknown { .. } => return None,
             ImgSessionEvent::SessionInitialized {

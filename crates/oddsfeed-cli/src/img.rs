@@ -8,7 +8,6 @@
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
 use oddsfeed::model::img::{PushKind, Request};
@@ -19,9 +18,6 @@ use crate::args::{ImgArgs, OpsArgs};
 use crate::ops::{Ops, Signals, sleep_until_opt};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
-
-/// Most characters of an undecodable line quoted in a `decode_error` event.
-const RAW_IN_EVENT: usize = 256;
 
 /// Runs the subcommand.
 pub fn run(args: ImgArgs) -> ExitCode {
@@ -290,14 +286,11 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
     oddsfeed::jsonl::img_event_fields(event)
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use oddsfeed::session::img::DisconnectedReason;
+    use std::time::Duration;
 
     #[test]
     fn requests_must_be_objects_with_a_request_name() {

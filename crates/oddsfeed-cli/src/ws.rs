@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{ClientEvent, Event, TlsMode, WsClient, WsClientConfig, WsFilters};
+use oddsfeed::ws::{ClientEvent, TlsMode, WsClient, WsClientConfig, WsFilters};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -322,6 +322,7 @@ pub(crate) fn truncation_fields(t: &oddsfeed::recording::Truncation, f: &mut Map
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oddsfeed::ws::Event;
     use oddsfeed::ws::{DecodeError, DecodeReason};
     use serde_json::json;
 

@@ -110,9 +110,9 @@ impl ApiKeyArgs {
     }
 }
 
-/// `oddsfeed ws`.
+/// The WebSocket feed connection: what `ws` and `relay` both need to log in.
 #[derive(Debug, Args)]
-pub struct WsArgs {
+pub struct FeedArgs {
     /// WebSocket URL, e.g. wss://v5.oddspapi.io/ws or ws://127.0.0.1:9000/ws.
     #[arg(long)]
     pub url: String,
@@ -137,15 +137,6 @@ pub struct WsArgs {
     /// Bookmaker filter.
     #[arg(long, value_delimiter = ',')]
     pub bookmakers: Option<Vec<String>>,
-    /// Resume-cursor file, read at start and rewritten atomically as messages are printed.
-    #[arg(long)]
-    pub state: Option<PathBuf>,
-    /// Exit 0 after this many data messages on stdout.
-    #[arg(long)]
-    pub limit: Option<u64>,
-    /// Do not reconnect; exit when the server closes.
-    #[arg(long)]
-    pub once: bool,
     /// Largest WebSocket message accepted, in bytes.
     #[arg(long, default_value_t = 4 << 20)]
     pub max_frame: usize,
@@ -155,6 +146,23 @@ pub struct WsArgs {
     /// Skip TLS certificate verification (dangerous; for test servers only).
     #[arg(long)]
     pub insecure: bool,
+}
+
+/// `oddsfeed ws`.
+#[derive(Debug, Args)]
+pub struct WsArgs {
+    /// The feed connection.
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    /// Resume-cursor file, read at start and rewritten atomically as messages are printed.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Exit 0 after this many data messages on stdout.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Do not reconnect; exit when the server closes.
+    #[arg(long)]
+    pub once: bool,
     /// Record every frame received, as received, to FILE (docs/RECORDING.md).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -165,6 +173,10 @@ pub struct WsArgs {
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
+    /// At the end, emit a `latency` event: percentiles (µs) of the time from reading a frame off
+    /// the socket to taking its message for printing (`cargo xtask e2e` reads it).
+    #[arg(long)]
+    pub report_latency: bool,
     /// Metrics and periodic stats.
     #[command(flatten)]
     pub ops: OpsArgs,
@@ -255,8 +267,7 @@ pub struct ReplayArgs {
     pub book_out: Option<PathBuf>,
 }
 
-/// Operations flags shared by the feed-reading subcommands (`ws`, `img`; `replay` and `relay` may
-/// flatten them too).
+/// Operations flags shared by the feed-reading subcommands (`ws`, `img`, `relay`, `replay`).
 #[derive(Debug, Clone, Args)]
 pub struct OpsArgs {
     /// Serve Prometheus metrics at http://HOST:PORT/metrics while running (port 0: any free port,
@@ -438,42 +449,9 @@ pub struct BenchDecodeArgs {
 /// `oddsfeed relay`.
 #[derive(Debug, Args)]
 pub struct RelayArgs {
-    /// WebSocket URL of the feed.
-    #[arg(long)]
-    pub url: String,
-    /// API key (or the ODDSPAPI_API_KEY environment variable). Never logged.
-    #[arg(long, env = "ODDSPAPI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// File whose first line (trimmed) is the API key; keeps the key out of `ps`.
-    #[arg(long, conflicts_with = "api_key")]
-    pub api_key_file: Option<PathBuf>,
-    /// Channels to subscribe to (default: all permitted).
-    #[arg(long, value_delimiter = ',')]
-    pub channels: Option<Vec<String>>,
-    /// Receive type to request; the server may downgrade it.
-    #[arg(long, value_enum, default_value = "zstd-dict")]
-    pub receive_type: ReceiveTypeArg,
-    /// Sport id filter.
-    #[arg(long, value_delimiter = ',')]
-    pub sport_ids: Option<Vec<u64>>,
-    /// Tournament id filter.
-    #[arg(long, value_delimiter = ',')]
-    pub tournament_ids: Option<Vec<u64>>,
-    /// Fixture id filter.
-    #[arg(long, value_delimiter = ',')]
-    pub fixture_ids: Option<Vec<String>>,
-    /// Bookmaker filter.
-    #[arg(long, value_delimiter = ',')]
-    pub bookmakers: Option<Vec<String>>,
-    /// Largest WebSocket message accepted, in bytes.
-    #[arg(long, default_value_t = 4 << 20)]
-    pub max_frame: usize,
-    /// Largest decompressed frame accepted, in bytes.
-    #[arg(long, default_value_t = 64 << 20)]
-    pub max_decompressed: usize,
-    /// Skip TLS certificate verification of the feed (dangerous; for test servers only).
-    #[arg(long)]
-    pub insecure: bool,
+    /// The feed connection.
+    #[command(flatten)]
+    pub feed: FeedArgs,
     /// NATS server URL, e.g. nats://127.0.0.1:4222.
     #[arg(long)]
     pub nats: String,
@@ -495,6 +473,9 @@ pub struct RelayArgs {
     /// Event format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     pub events: EventsFormat,
+    /// Metrics and periodic stats of the feed connection.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// `oddsfeed nats-tail`.

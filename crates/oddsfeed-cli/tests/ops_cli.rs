@@ -8,53 +8,15 @@ mod common;
 mod ws_cli_common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HANG_GUARD, Running, Sim, as_strs, free_port};
+use common::{HANG_GUARD, Running, Sim, as_strs, free_port, scrape, sum};
 use serde_json::Value;
 use ws_cli_common::*;
 
 const ALL: &str = "odds,fixtures,bookmakers,scores,clocks";
-
-/// One scrape of `/metrics`: sample name with labels → value.
-fn scrape(port: u16) -> Option<BTreeMap<String, f64>> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
-    let mut samples = BTreeMap::new();
-    for line in body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (name, value) = line.rsplit_once(' ')?;
-        let value = if value == "+Inf" {
-            f64::INFINITY
-        } else {
-            value.parse().ok()?
-        };
-        samples.insert(name.to_owned(), value);
-    }
-    Some(samples)
-}
-
-/// Sum of the samples of `family` (any labels).
-fn sum(samples: &BTreeMap<String, f64>, family: &str) -> f64 {
-    samples
-        .iter()
-        .filter(|(name, _)| *name == family || name.starts_with(&format!("{family}{{")))
-        .map(|(_, v)| v)
-        .sum()
-}
 
 /// Scrapes until `done` holds for three scrapes in a row 300 ms apart with the same figures
 /// (the feed has gone quiet), within the hang guard.

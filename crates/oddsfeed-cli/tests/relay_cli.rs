@@ -9,11 +9,14 @@
 //! channel in the stream's `_events` subjects (CLARIFICATIONS: the vendor's default replay
 //! channels; PROTOCOL.md B.9 step 8).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{free_port, scrape, sum};
 use oddsfeed_nats::testing::NatsServer;
 use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};
 use oddsfeed_sim::ws::{StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
@@ -358,5 +361,111 @@ async fn relay_echo_and_nats_tail_print_the_same_lines_as_the_stream_holds() {
         let received = first.next().await.expect("open").expect("message");
         assert!(matches!(received.item, NatsItem::Data(_)));
     }
+    sim.shutdown().await.ok();
+}
+
+/// Scrapes `port` until `done` holds on two scrapes in a row with the same figures.
+async fn scrape_until_settled(
+    port: u16,
+    done: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> BTreeMap<String, f64> {
+    let deadline = tokio::time::Instant::now() + GUARD;
+    let mut last = None;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never settled; last scrape {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let Some(now) = tokio::task::spawn_blocking(move || scrape(port))
+            .await
+            .expect("scrape task")
+        else {
+            continue;
+        };
+        if done(&now) && last.as_ref() == Some(&now) {
+            return now;
+        }
+        last = Some(now);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_metrics_and_stats_count_what_it_published() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(nats) = NatsServer::start_or_skip(&dir.path().join("js")) else {
+        return;
+    };
+    let url = nats.url();
+    let mut cfg = WsSimConfig::default();
+    cfg.messages = Some(300);
+    let sim = WsSim::bind(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)
+        .expect("sim")
+        .spawn();
+    let port = free_port();
+    let relay = Command::new(BIN)
+        .args(["relay", "--url"])
+        .arg(format!("ws://{}/ws", sim.local_addr()))
+        .args([
+            "--api-key",
+            "k",
+            "--nats",
+            &url,
+            "--echo",
+            "--events",
+            "jsonl",
+        ])
+        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+        .args(["--stats-secs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn relay");
+    // The stream (what the simulator produced after the relay logged in) is published, then the
+    // feed goes quiet and the figures settle.
+    let quiet = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
+    assert_eq!(quiet.get("oddsfeed_connected"), Some(&1.0), "{quiet:?}");
+    // Past one `--stats-secs` period, so that a periodic stats event came before the final one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let samples = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
+    Command::new("kill")
+        .args(["-TERM", &relay.id().to_string()])
+        .status()
+        .expect("kill");
+    let out = relay.wait_with_output().expect("relay");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let echoed = String::from_utf8_lossy(&out.stdout).lines().count() as f64;
+    let stats: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "stats")
+        .collect();
+    assert!(
+        stats.len() >= 2,
+        "a periodic and a final stats event: {stderr}"
+    );
+    let last = stats.last().expect("stats");
+    assert_eq!(sum(&samples, "oddsfeed_messages_total"), echoed);
+    assert_eq!(last["messages"].as_f64(), Some(echoed), "{last}");
+    assert!(echoed > 0.0, "nothing published");
+    for (series, key) in [
+        ("oddsfeed_frames_total", "frames"),
+        ("oddsfeed_wire_bytes_total", "wire_bytes"),
+        ("oddsfeed_decoded_bytes_total", "decoded_bytes"),
+        ("oddsfeed_decode_errors_total", "decode_errors"),
+        ("oddsfeed_reconnects_total", "reconnects"),
+    ] {
+        assert_eq!(
+            Some(sum(&samples, series)),
+            last[key].as_f64(),
+            "{series} vs {key}: {last}"
+        );
+    }
+    assert_eq!(
+        samples.get("oddsfeed_message_lag_seconds_count"),
+        Some(&echoed),
+        "one lag observation per message"
+    );
     sim.shutdown().await.ok();
 }

@@ -4,8 +4,9 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -422,4 +423,42 @@ pub fn kind(line: &Value) -> &str {
         .or_else(|| line.get("status"))
         .and_then(Value::as_str)
         .unwrap_or("?")
+}
+
+// ----- metrics ---------------------------------------------------------------------------------
+
+/// One scrape of `/metrics`: sample name with labels → value.
+pub fn scrape(port: u16) -> Option<BTreeMap<String, f64>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let mut samples = BTreeMap::new();
+    for line in body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, value) = line.rsplit_once(' ')?;
+        let value = if value == "+Inf" {
+            f64::INFINITY
+        } else {
+            value.parse().ok()?
+        };
+        samples.insert(name.to_owned(), value);
+    }
+    Some(samples)
+}
+
+/// Sum of the samples of `family` (any labels).
+pub fn sum(samples: &BTreeMap<String, f64>, family: &str) -> f64 {
+    samples
+        .iter()
+        .filter(|(name, _)| *name == family || name.starts_with(&format!("{family}{{")))
+        .map(|(_, v)| v)
+        .sum()
 }

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::http::Uri;
 use super::error::ClientError;
 use super::tls::TlsMode;
 use crate::state::{CursorStore, MemoryStore};
+use crate::stats::FeedMetrics;
 
 /// Default bound of the event queue between the connection driver and the application: 1024
 /// events. See [`WsClient`](super::WsClient) for what the bound means for memory and backpressure.
@@ -52,6 +53,7 @@ pub struct WsClientConfig {
     pub(crate) save_interval: Option<Duration>,
     pub(crate) record: Option<PathBuf>,
     pub(crate) keep_book: bool,
+    pub(crate) metrics: Option<Arc<FeedMetrics>>,
 }
 
 impl WsClientConfig {
@@ -69,6 +71,7 @@ impl WsClientConfig {
             save_interval: Some(DEFAULT_SAVE_INTERVAL),
             record: None,
             keep_book: false,
+            metrics: None,
         }
     }
 
@@ -170,6 +173,7 @@ pub struct WsClientConfigBuilder {
     save_interval: Option<Duration>,
     record: Option<PathBuf>,
     keep_book: bool,
+    metrics: Option<Arc<FeedMetrics>>,
 }
 
 impl fmt::Debug for WsClientConfigBuilder {
@@ -301,6 +305,15 @@ impl WsClientConfigBuilder {
         self
     }
 
+    /// Counts into `metrics` instead of a recorder of the client's own, so that the counts
+    /// (and a metrics endpoint serving them) continue across clients: a relay that starts a new
+    /// client after every NATS outage keeps one set of figures. The recorder must be of
+    /// [`FeedKind::Ws`](crate::stats::FeedKind::Ws).
+    pub fn metrics(mut self, metrics: Arc<FeedMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     ///
     /// # Errors
@@ -349,6 +362,7 @@ impl WsClientConfigBuilder {
                 save_interval: self.save_interval,
                 record: self.record,
                 keep_book: self.keep_book,
+                metrics: self.metrics,
             }),
             _ => Err(ClientError::Config(problems.join("; "))),
         }

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{ClientEvent, TlsMode, WsClient, WsClientConfig, WsFilters};
+use oddsfeed::ws::{
+    ClientEvent, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder, WsFilters,
+};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use crate::args::{ReceiveTypeArg, WsArgs};
+use crate::args::{FeedArgs, ReceiveTypeArg, WsArgs};
 use crate::ops::{Ops, Signals, sleep_until_opt};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
@@ -47,31 +49,38 @@ pub(crate) fn receive_type(arg: ReceiveTypeArg) -> ReceiveType {
     }
 }
 
-fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
-    let api_key = args.key.resolve()?;
+/// The client settings `--url`, the key, the channels, the receive type, the filters, the size
+/// limits and `--insecure` give (shared by `ws` and `relay`).
+pub(crate) fn feed_builder(feed: &FeedArgs) -> Result<WsClientConfigBuilder, String> {
+    let api_key = feed.key.resolve()?;
     let filters = WsFilters {
-        sport_ids: args.sport_ids.clone(),
-        tournament_ids: args.tournament_ids.clone(),
-        fixture_ids: args.fixture_ids.clone(),
-        bookmakers: args.bookmakers.clone(),
+        sport_ids: feed.sport_ids.clone(),
+        tournament_ids: feed.tournament_ids.clone(),
+        fixture_ids: feed.fixture_ids.clone(),
+        bookmakers: feed.bookmakers.clone(),
         ..WsFilters::default()
     };
-    let mut builder = WsClientConfig::builder(args.url.clone(), api_key)
-        .receive_type(receive_type(args.receive_type))
+    let mut builder = WsClientConfig::builder(feed.url.clone(), api_key)
+        .receive_type(receive_type(feed.receive_type))
         .filters(filters)
+        .max_frame(feed.max_frame)
+        .max_decompressed(feed.max_decompressed);
+    if let Some(channels) = &feed.channels {
+        builder = builder.channels(channels.iter().cloned());
+    }
+    if feed.insecure {
+        builder = builder.tls(TlsMode::InsecureNoVerify);
+    }
+    Ok(builder)
+}
+
+fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
+    let mut builder = feed_builder(&args.feed)?
         .once(args.once)
-        .max_frame(args.max_frame)
-        .max_decompressed(args.max_decompressed)
         // This command saves by itself, right after flushing stdout.
         .save_interval(None)
         // The book is applied as events are taken, so it holds exactly what was printed.
         .keep_book(args.book_out.is_some());
-    if let Some(channels) = &args.channels {
-        builder = builder.channels(channels.iter().cloned());
-    }
-    if args.insecure {
-        builder = builder.tls(TlsMode::InsecureNoVerify);
-    }
     if let Some(path) = &args.state {
         builder = builder.store(FileStore::new(path.clone()));
     }
@@ -119,6 +128,11 @@ async fn run_client(args: WsArgs, log: EventLog) -> u8 {
     {
         log.fatal(&format!("cannot write --book-out {}: {e}", path.display()));
         return 1;
+    }
+    if args.report_latency
+        && let Some(latency) = client.delivery_latency()
+    {
+        log.emit("latency", serde_json::to_value(latency).unwrap_or_default());
     }
     match end {
         End::Clean(code) => {

@@ -187,3 +187,41 @@ fn demo_in_json_mode() {
         out.stdout
     );
 }
+
+#[test]
+fn report_latency_counts_every_printed_message() {
+    let sim = SimProcess::start(&["--messages", "200"]);
+    let out = run(
+        &[
+            "ws",
+            "--url",
+            &sim.url,
+            "--api-key",
+            "K",
+            "--once",
+            "--events",
+            "jsonl",
+            "--report-latency",
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code(), 0, "stderr:\n{}", out.stderr);
+    let printed = out.json_lines().len();
+    assert_eq!(printed, 200);
+    let latency = out
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "latency")
+        .unwrap_or_else(|| panic!("no latency event:\n{}", out.stderr));
+    assert_eq!(latency["count"].as_u64(), Some(printed as u64), "{latency}");
+    let p = |key: &str| latency[key].as_f64().unwrap_or(-1.0);
+    assert!(p("p50_us") > 0.0, "{latency}");
+    assert!(
+        p("p50_us") <= p("p90_us")
+            && p("p90_us") <= p("p99_us")
+            && p("p99_us") <= p("p999_us")
+            && p("p999_us") <= p("max_us"),
+        "percentiles in order: {latency}"
+    );
+}

@@ -60,6 +60,7 @@ mod clock;
 pub mod health;
 pub mod img;
 pub mod jsonl;
+pub mod latency;
 pub mod live_book;
 #[cfg(feature = "prometheus")]
 pub mod metrics;

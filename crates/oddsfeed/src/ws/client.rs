@@ -15,13 +15,14 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::config::WsClientConfig;
-use super::driver::Driver;
+use super::driver::{Batch, Driver};
 use super::error::ClientError;
 use super::event::ClientEvent;
 use super::tls;
 use super::transport::Connect;
 use crate::clock;
 use crate::health::WsHealth;
+use crate::latency::{DeliveryLatency, LatencySummary};
 use crate::record::{Finished, Tee};
 use crate::state::CursorStore;
 use crate::stats::{FeedKind, FeedMetrics, FeedStats};
@@ -145,7 +146,11 @@ impl ClientStats {
 /// # }
 /// ```
 pub struct WsClient {
-    rx: mpsc::Receiver<Vec<ClientEvent>>,
+    rx: mpsc::Receiver<Batch>,
+    /// When the driver read the first frame of the batch being read.
+    batch_read_at: Option<std::time::Instant>,
+    /// Read-to-taken time of every data message taken.
+    latency: DeliveryLatency,
     /// Events to hand out before the next batch: health changes, and what
     /// [`connect`](Self::connect) read while waiting for the login.
     pending: VecDeque<ClientEvent>,
@@ -253,19 +258,26 @@ impl WsClient {
         let shared = Arc::new(Shared {
             session: Mutex::new(WsSession::new(config.session.clone(), resume.clone())),
             counters: Counters::default(),
-            metrics: Arc::new(FeedMetrics::new(FeedKind::Ws)),
+            metrics: config
+                .metrics
+                .clone()
+                .unwrap_or_else(|| Arc::new(FeedMetrics::new(FeedKind::Ws))),
         });
         let (batch_max, slots) = queue_shape(config.event_queue);
         let (tx, rx) = mpsc::channel(slots);
         if config.is_tls() && !config.tls.verifies() {
             tracing::warn!(url = %url_for_logs, "TLS certificate verification is disabled");
             // The queue is empty and at least one slot large: this cannot fail.
-            let _ = tx.try_send(vec![ClientEvent::Warning {
-                kind: "insecure_tls",
-                detail: "TLS certificate verification is disabled: anyone on the path can read \
+            let _ = tx.try_send(Batch {
+                read_at: None,
+                events: vec![ClientEvent::Warning {
+                    kind: "insecure_tls",
+                    detail:
+                        "TLS certificate verification is disabled: anyone on the path can read \
                          and change the traffic"
-                    .into(),
-            }]);
+                            .into(),
+                }],
+            });
         }
         let (tee, recording) = match &config.record {
             Some(path) => {
@@ -293,6 +305,8 @@ impl WsClient {
             pending: VecDeque::new(),
             health: WsHealth::default(),
             batch: Vec::new().into_iter(),
+            batch_read_at: None,
+            latency: DeliveryLatency::new(),
             consumed: Vec::new(),
             shared,
             driver: Some(handle),
@@ -333,7 +347,7 @@ impl WsClient {
             };
             match received {
                 // Batches are never empty; if one were, this loops to the next.
-                Some(batch) => self.batch = batch.into_iter(),
+                Some(batch) => self.start_batch(batch),
                 None => return self.take(None),
             }
         }
@@ -354,7 +368,7 @@ impl WsClient {
             }
             self.apply_consumed();
             match self.rx.try_recv() {
-                Ok(batch) => self.batch = batch.into_iter(),
+                Ok(batch) => self.start_batch(batch),
                 Err(TryRecvError::Disconnected) => {
                     self.ended = true;
                     return None;
@@ -398,6 +412,14 @@ impl WsClient {
     #[must_use]
     pub fn stats(&self) -> FeedStats {
         self.shared.metrics.stats()
+    }
+
+    /// Percentiles of the time each data message taken so far spent inside the client, from the
+    /// driver reading its frame off the socket to the application taking it (see
+    /// [`crate::latency`] for what the span covers); `None` before the first message.
+    #[must_use]
+    pub fn delivery_latency(&self) -> Option<LatencySummary> {
+        self.latency.summary()
     }
 
     /// The recorder behind [`stats`](Self::stats), with the lag histogram and the gauges, to
@@ -485,15 +507,24 @@ impl WsClient {
         self.ended = true;
     }
 
+    fn start_batch(&mut self, batch: Batch) {
+        self.batch = batch.events.into_iter();
+        self.batch_read_at = batch.read_at;
+    }
+
     fn take(&mut self, received: Option<ClientEvent>) -> Option<ClientEvent> {
         let Some(event) = received else {
             self.ended = true;
             return None;
         };
-        if let ClientEvent::Data(msg) = &event
-            && let Some(id) = msg.entry_id
-        {
-            self.note_consumed(&msg.channel, id);
+        if let ClientEvent::Data(msg) = &event {
+            if let Some(read_at) = self.batch_read_at {
+                self.latency
+                    .record(clock::now().saturating_duration_since(read_at));
+            }
+            if let Some(id) = msg.entry_id {
+                self.note_consumed(&msg.channel, id);
+            }
         }
         count_taken(&self.shared.metrics, &event);
         if let Some(book) = &mut self.book {

@@ -58,13 +58,24 @@ enum Input {
     Shutdown,
 }
 
+/// Events handed to the application at once.
+pub(crate) struct Batch {
+    /// The events, in order (never empty).
+    pub(crate) events: Vec<ClientEvent>,
+    /// When the driver read the first frame whose events are in this batch (`None`: no frame,
+    /// e.g. only timer or connection events), for [`crate::latency`].
+    pub(crate) read_at: Option<std::time::Instant>,
+}
+
 pub(crate) struct Driver {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Vec<ClientEvent>>,
+    tx: mpsc::Sender<Batch>,
     /// The most events in one batch.
     batch_max: usize,
     /// Events for the application, in order, not yet sent: the facade's own and the session's.
     outbox: Vec<ClientEvent>,
+    /// When the first frame behind the outbox's events was read.
+    read_at: Option<std::time::Instant>,
     /// The session's timer, re-armed only when its deadline moves earlier or after it fired (the
     /// deadline moves later with every frame; firing early is harmless).
     session_timer: Pin<Box<Sleep>>,
@@ -86,7 +97,7 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        tx: mpsc::Sender<Vec<ClientEvent>>,
+        tx: mpsc::Sender<Batch>,
         batch_max: usize,
         shutdown: oneshot::Receiver<()>,
         connect: Connect,
@@ -98,6 +109,7 @@ impl Driver {
             tx,
             batch_max,
             outbox: Vec::with_capacity(batch_max),
+            read_at: None,
             session_timer: Box::pin(tokio::time::sleep_until(clock::tokio_now())),
             session_timer_at: None,
             shutdown,
@@ -274,6 +286,7 @@ impl Driver {
         let Some(id) = self.conns.get(index).map(|c| c.id) else {
             return;
         };
+        self.read_at.get_or_insert(now);
         let counters = &self.shared.counters;
         if let Some(tee) = &mut self.tee {
             tee_frame(tee, id.get(), item.as_ref());
@@ -376,10 +389,15 @@ impl Driver {
                 let rest = self.outbox.split_off(self.batch_max);
                 std::mem::replace(&mut self.outbox, rest)
             };
+            let batch = Batch {
+                events: batch,
+                read_at: self.read_at,
+            };
             if self.tx.send(batch).await.is_err() {
                 return false;
             }
         }
+        self.read_at = None;
         true
     }
 

@@ -72,6 +72,11 @@ pub struct E2eOptions {
     pub out: Option<PathBuf>,
     /// Build the release binary first.
     pub build: bool,
+    /// Offered rate: the simulator paces its stream at this many messages per second
+    /// (`sim ws --rate`); unpaced when `None`.
+    pub rate: Option<u64>,
+    /// The client also records every frame (`ws --record`) to this file.
+    pub record: Option<PathBuf>,
 }
 
 impl Default for E2eOptions {
@@ -83,6 +88,8 @@ impl Default for E2eOptions {
             sample_ms: 100,
             out: None,
             build: true,
+            rate: None,
+            record: None,
         }
     }
 }
@@ -131,6 +138,8 @@ pub fn parse_e2e(args: &[String]) -> Result<E2eOptions, String> {
             "--sample-ms" => o.sample_ms = positive(flag, value()?)?,
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "--no-build" => o.build = false,
+            "--rate" => o.rate = Some(positive(flag, value()?)?),
+            "--record" => o.record = Some(PathBuf::from(value()?)),
             other => return Err(format!("e2e: unknown flag {other:?}")),
         }
     }
@@ -737,14 +746,24 @@ pub fn e2e(o: &E2eOptions) -> Result<(), String> {
         (None, None) => Some(DEFAULT_E2E_MESSAGES),
     };
 
+    let mut sim_args = vec![
+        "sim".to_owned(),
+        "ws".to_owned(),
+        "--port".to_owned(),
+        "0".to_owned(),
+    ];
+    sim_args.push("--forever".to_owned());
+    if let Some(rate) = o.rate {
+        sim_args.extend(["--rate".to_owned(), rate.to_string()]);
+    }
     let mut sim = Command::new(&oddsfeed)
-        .args(["sim", "ws", "--port", "0", "--forever"])
+        .args(&sim_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("starting the simulator: {e}"))?;
-    let result = run_e2e(o, &root, &oddsfeed, &mut sim, limit);
+    let result = run_e2e(o, &root, &oddsfeed, (&mut sim, &sim_args), limit);
     stop(&mut sim);
     let md = result?;
     print!("{md}");
@@ -759,7 +778,7 @@ fn run_e2e(
     o: &E2eOptions,
     root: &Path,
     oddsfeed: &Path,
-    sim: &mut Child,
+    (sim, sim_args): (&mut Child, &[String]),
     limit: Option<u64>,
 ) -> Result<String, String> {
     // The simulator prints `listening on ws://ADDR/ws` once ready.
@@ -787,7 +806,11 @@ fn run_e2e(
         "--once".to_owned(),
         "--events".to_owned(),
         "jsonl".to_owned(),
+        "--report-latency".to_owned(),
     ];
+    if let Some(path) = &o.record {
+        args.extend(["--record".to_owned(), path.display().to_string()]);
+    }
     if let Some(n) = limit {
         args.extend(["--limit".to_owned(), n.to_string()]);
     }
@@ -811,21 +834,26 @@ fn run_e2e(
     let events = std::thread::spawn(move || {
         let mut names: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_other = None;
+        let mut latency = None;
         for line in BufReader::new(client_stderr).lines().map_while(Result::ok) {
-            let name = serde_json::from_str::<Value>(&line)
-                .ok()
+            let event = serde_json::from_str::<Value>(&line).ok();
+            let name = event
+                .as_ref()
                 .and_then(|v| v.get("event")?.as_str().map(str::to_owned));
             match name {
                 Some(name) => {
                     if name == "login_ok" {
                         let _ = etx.send(Instant::now());
                     }
+                    if name == "latency" {
+                        latency = event;
+                    }
                     *names.entry(name).or_default() += 1;
                 }
                 None => last_other = Some(line),
             }
         }
-        (names, last_other)
+        (names, last_other, latency)
     });
 
     let pid = client.id();
@@ -869,7 +897,7 @@ fn run_e2e(
         std::thread::sleep(Duration::from_millis(o.sample_ms));
     };
     let ended = Instant::now();
-    let (events, last_other) = events.join().map_err(|_| "event reader panicked")?;
+    let (events, last_other, latency) = events.join().map_err(|_| "event reader panicked")?;
     let login_at = erx.try_recv().ok();
     if let Some(status) = status
         && !status.success()
@@ -920,10 +948,11 @@ fn run_e2e(
     let _ = writeln!(md, "### End to end over loopback, {} mode\n", o.mode);
     let _ = writeln!(
         md,
-        "`oddsfeed sim ws --port 0 --forever` and `oddsfeed {} > /dev/null` as separate \
+        "`oddsfeed {}` and `oddsfeed {} > /dev/null` as separate \
          processes; RSS and CPU time from `/proc/<pid>/status` and `/proc/<pid>/stat` every {} ms, \
          stdout bytes from `/proc/<pid>/io`, wire bytes from `ss -ti` once a second. \
          Load average at the end: {}.\n",
+        sim_args.join(" "),
         args.join(" ").replace(&url, "ws://127.0.0.1:PORT/ws"),
         o.sample_ms,
         load_average()
@@ -962,6 +991,33 @@ fn run_e2e(
         "| client CPU time per message (user + system, all threads) | {approx}{client_us_per_msg:.2} µs |"
     );
     let _ = writeln!(md, "| RSS samples | {} |", samples.len());
+    let offered = o.rate.map_or_else(
+        || "unpaced".to_owned(),
+        |r| format!("{} msg/s", thousands(r as f64)),
+    );
+    let _ = writeln!(md, "| offered rate (simulator) | {offered} |");
+    if let Some(l) = &latency {
+        let us = |key: &str| l.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            md,
+            "| delivery latency p50 / p99 / p99.9 / max (socket read → taken, {} messages) | \
+             {:.1} / {:.1} / {:.1} / {:.1} µs |",
+            l.get("count").and_then(Value::as_u64).unwrap_or(0),
+            us("p50_us"),
+            us("p99_us"),
+            us("p999_us"),
+            us("max_us")
+        );
+    }
+    if let Some(path) = &o.record {
+        let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        #[allow(clippy::cast_precision_loss)]
+        let _ = writeln!(
+            md,
+            "| recording size | {:.1} MiB |",
+            bytes as f64 / 1048576.0
+        );
+    }
     let interesting: Vec<String> = events
         .iter()
         .filter(|(name, _)| name.as_str() != "data")
@@ -1027,6 +1083,10 @@ mod tests {
         assert_eq!(o.seconds, Some(600));
         assert_eq!(o.mode, SimReceiveType::Zstd);
         assert_eq!(o.sample_ms, 250);
+        let o = parse_e2e(&args("--rate 50000 --record /tmp/r.ofr")).expect("ok");
+        assert_eq!(o.rate, Some(50_000));
+        assert_eq!(o.record, Some(PathBuf::from("/tmp/r.ofr")));
+        assert!(parse_e2e(&args("--rate 0")).is_err());
         assert_eq!(
             parse_e2e(&args("--seconds 1 --messages 2")),
             Err("e2e: give --messages or --seconds, not both".to_owned())

@@ -35,9 +35,12 @@ commands:
         [--out FILE] [--no-python] [--no-build]
                          decode throughput: Rust, the ceiling and the Python loops,
                          interleaved; writes target/bench/decode.md
-  e2e [--messages N | --seconds S] [--mode M] [--sample-ms MS] [--out FILE] [--no-build]
+  e2e [--messages N | --seconds S] [--mode M] [--rate MSG_PER_S] [--record FILE]
+      [--sample-ms MS] [--out FILE] [--no-build]
                          simulator + client processes over loopback: messages/s,
-                         MB/s, RSS; writes target/bench/e2e.md
+                         MB/s, RSS, delivery latency percentiles (--rate: a paced
+                         simulator; --record: the client records too);
+                         writes target/bench/e2e.md
   help                   show this text";
 
 /// A parsed command line.

@@ -16,7 +16,7 @@
 //! the latest reason until [`WsBook::mark_fresh`]; entries are kept and later messages of a
 //! stale channel apply as usual.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use oddsfeed_model::ws::{
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::source::{DumpCache, Source, id_text};
+use crate::source::{DumpCache, HashMap, Source, TextPool, id_text};
 
 /// The channels whose stale state makes prices untrustworthy: without `odds` a price may
 /// be missing or old, without `bookmakers` a bookmaker's suspension may have been missed.
@@ -291,10 +291,11 @@ struct FixtureBook {
     clock: Option<Typed<ClockState>>,
 }
 
-/// Where changes go, if anywhere.
+/// Where changes go, if anywhere, and where replaced message texts go back to.
 struct Sink<'a> {
     fixture_id: &'a str,
     out: Option<&'a mut Vec<WsChange>>,
+    pool: &'a mut TextPool,
 }
 
 impl Sink<'_> {
@@ -334,7 +335,7 @@ impl FixtureBook {
         let old = slot.facts;
         slot.facts = facts;
         slot.updated_at = now;
-        slot.source = source;
+        sink.pool.retire(std::mem::replace(&mut slot.source, source));
         let old_market = old.map(|f| f.market_id);
         let new_market = facts.map(|f| f.market_id);
         if old_market != new_market {
@@ -441,7 +442,8 @@ impl FixtureBook {
         let before = match self.bookmakers.get_mut(bookmaker) {
             Some(slot) => {
                 let before = slot.status;
-                *slot = BookmakerSlot { status, source };
+                let old = std::mem::replace(slot, BookmakerSlot { status, source });
+                sink.pool.retire(old.source);
                 Some(before)
             }
             None => {
@@ -527,6 +529,8 @@ fn sorted<V>(map: &HashMap<Box<str>, V>) -> impl Iterator<Item = (&str, &V)> {
 pub struct WsBook {
     fixtures: HashMap<String, FixtureBook>,
     stale: BTreeMap<String, String>,
+    /// Buffers of message texts no entry refers to any more, reused for the next ones.
+    pool: TextPool,
 }
 
 impl WsBook {
@@ -561,10 +565,10 @@ impl WsBook {
                 let Some((fixture, mut sink)) = self.fixture_mut(&p.fixture_id, out) else {
                     return;
                 };
-                let mut shared: Option<Arc<str>> = None;
+                let mut shared: Option<Arc<String>> = None;
                 for (bookmaker, by_id) in p.odds.iter() {
                     for (odds_id, outcome) in by_id.iter() {
-                        let text = shared.get_or_insert_with(|| Arc::from(msg.raw.as_str()));
+                        let text = shared.get_or_insert_with(|| sink.pool.text(&msg.raw));
                         fixture.upsert_outcome(
                             bookmaker,
                             odds_id,
@@ -580,10 +584,13 @@ impl WsBook {
                 let Some((fixture, mut sink)) = self.fixture_mut(&p.fixture_id, out) else {
                     return;
                 };
-                fixture.fixture = Some(Typed {
+                let new = Typed {
                     typed: Some(p.clone()),
-                    source: Source::Message(Arc::from(msg.raw.as_str())),
-                });
+                    source: Source::Message(sink.pool.text(&msg.raw)),
+                };
+                if let Some(old) = fixture.fixture.replace(new) {
+                    sink.pool.retire(old.source);
+                }
                 sink.push(|fixture_id| WsChange::Fixture { fixture_id });
             }
             ("bookmakers", Payload::Bookmakers(p)) => {
@@ -591,7 +598,7 @@ impl WsBook {
                 let Some((fixture, mut sink)) = self.fixture_mut(id, out) else {
                     return;
                 };
-                let text: Arc<str> = Arc::from(msg.raw.as_str());
+                let text = sink.pool.text(&msg.raw);
                 for (bookmaker, state) in p.bookmakers.iter() {
                     let source = Source::Message(Arc::clone(&text));
                     fixture.upsert_bookmaker(bookmaker, Some(state), source, now, &mut sink);
@@ -602,13 +609,20 @@ impl WsBook {
                 let Some((fixture, mut sink)) = self.fixture_mut(id, out) else {
                     return;
                 };
-                let text: Arc<str> = Arc::from(msg.raw.as_str());
+                let text = sink.pool.text(&msg.raw);
                 for (period, score) in p.scores.iter() {
                     let slot = Typed {
                         typed: Some(score.clone()),
                         source: Source::Message(Arc::clone(&text)),
                     };
-                    fixture.scores.insert(period.into(), slot);
+                    // Look up first: a known period must not allocate its key.
+                    let old = match fixture.scores.get_mut(period) {
+                        Some(existing) => Some(std::mem::replace(existing, slot)),
+                        None => fixture.scores.insert(period.into(), slot),
+                    };
+                    if let Some(old) = old {
+                        sink.pool.retire(old.source);
+                    }
                     sink.push(|fixture_id| WsChange::Score {
                         fixture_id,
                         period: period.to_owned(),
@@ -620,10 +634,13 @@ impl WsBook {
                 let Some((fixture, mut sink)) = self.fixture_mut(id, out) else {
                     return;
                 };
-                fixture.clock = Some(Typed {
+                let new = Typed {
                     typed: p.clock.clone(),
-                    source: Source::Message(Arc::from(msg.raw.as_str())),
-                });
+                    source: Source::Message(sink.pool.text(&msg.raw)),
+                };
+                if let Some(old) = fixture.clock.replace(new) {
+                    sink.pool.retire(old.source);
+                }
                 sink.push(|fixture_id| WsChange::Clock { fixture_id });
             }
             (channel, Payload::Other(payload)) => self.apply_json(channel, payload, now, out),
@@ -730,6 +747,7 @@ impl WsBook {
             Sink {
                 fixture_id: id,
                 out,
+                pool: &mut self.pool,
             },
         ))
     }

@@ -24,6 +24,8 @@ pub(crate) enum FeedItem {
         entry_id: Option<EntryId>,
         /// The exact JSON line `oddsfeed ws` prints for it (without the newline).
         raw: String,
+        /// Its subject token (see [`crate::subject::token_of`]).
+        token: String,
     },
     /// A feed event, with the fields of its `--events jsonl` line.
     Event {
@@ -111,10 +113,12 @@ impl Feed {
             let event = self.client.next().await?;
             match event {
                 ClientEvent::Data(msg) => {
+                    let token = crate::subject::token_of(&msg.channel, &msg.payload, &msg.raw);
                     return Some(FeedItem::Data {
                         channel: msg.channel,
                         entry_id: msg.entry_id,
                         raw: msg.raw,
+                        token,
                     });
                 }
                 ClientEvent::Fatal(error) => return Some(FeedItem::Fatal(error)),

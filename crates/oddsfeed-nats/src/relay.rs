@@ -421,8 +421,8 @@ impl Relay {
                             notice(Notice::Event { name: "fatal", object: &object });
                             return Err(RelayError::Feed(error));
                         }
-                        FeedItem::Data { channel, entry_id, raw } => {
-                            let subject = subject::data_subject(&prefix, &channel, &raw);
+                        FeedItem::Data { channel, entry_id, raw, token } => {
+                            let subject = subject::data_subject_with_token(&prefix, &channel, &token);
                             notice(Notice::Published { line: &raw });
                             let mut publish = Publish::build().payload(Bytes::from(raw));
                             let effect = match entry_id {

@@ -518,3 +518,70 @@ fn apply_img(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oddsfeed_record::Writer;
+
+    /// A ws recording in memory: one connection, login_ok, two data frames (one twice, as a
+    /// resume replay would send it), a bad frame, the end.
+    fn ws_recording() -> Vec<u8> {
+        let start = 1_766_400_000_000_000_000_i64;
+        let ms = |offset_ms: i64| start + offset_ms * 1_000_000;
+        let login_ok = br#"{"type":"login_ok","receiveType":"json","resume":{"serverEpoch":"e1","replayChannels":["scores"]}}"#;
+        let data = |seq: u64| {
+            format!(
+                r#"{{"channel":"scores","type":"UPDATE","payload":{{}},"ts":1766400000000,"entryId":"1766400000000-{seq}"}}"#
+            )
+        };
+        let (one, two) = (data(1), data(2));
+        let records: [(RecordKind, i64, &[u8]); 8] = [
+            (RecordKind::ConnStart, ms(0), b""),
+            (RecordKind::Text, ms(1), login_ok),
+            (RecordKind::ReceiveType, ms(1), b"json"),
+            (RecordKind::Text, ms(250), one.as_bytes()),
+            (RecordKind::Text, ms(500), two.as_bytes()),
+            (RecordKind::Text, ms(501), two.as_bytes()),
+            (RecordKind::Text, ms(502), b"{not json"),
+            (RecordKind::ConnEnd, ms(600), b""),
+        ];
+        let header = Header::new(Feed::Ws, start);
+        let mut writer = Writer::new(Vec::new(), &header).expect("writer");
+        for (kind, time, payload) in records {
+            writer
+                .append(&RecordRef::new(kind, 1, time, payload))
+                .expect("append");
+        }
+        writer.finish().expect("finish")
+    }
+
+    #[test]
+    fn ws_replay_counts_what_it_returns_with_the_recorded_lag() {
+        let bytes = ws_recording();
+        let mut replay = WsReplay::new(bytes.as_slice(), Pace::AsFastAsPossible).expect("open");
+        let metrics = replay.metrics();
+        let mut data = 0;
+        while let Some(event) = replay.next().expect("read") {
+            if matches!(event, ClientEvent::Data(_)) {
+                data += 1;
+            }
+        }
+        assert_eq!(data, 2, "the duplicate is dropped as live");
+        let stats = metrics.stats();
+        assert_eq!(stats.messages, 2);
+        assert_eq!(stats.channels.get("scores"), Some(&2));
+        assert_eq!(
+            stats.frames, 5,
+            "text frames, login_ok and the bad one included"
+        );
+        assert_eq!(stats.decode_errors, 1);
+        assert_eq!(stats.reconnects, 0);
+        assert!(stats.wire_bytes > 0);
+        assert!(!metrics.connected(), "the connection ended");
+        // Arrivals 250 and 500 ms after the messages' ts: the recorded lag, not today's.
+        let lag = metrics.lag();
+        assert_eq!(lag.count, 2);
+        assert!((lag.sum - 0.75).abs() < 1e-6, "{}", lag.sum);
+    }
+}

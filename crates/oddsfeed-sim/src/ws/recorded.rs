@@ -45,7 +45,16 @@ pub struct Skipped {
     pub no_entry_id: u64,
 }
 
-/// Reads a WebSocket recording's data messages one by one (see the [module docs](self)).
+/// Reads a WebSocket recording's data messages one by one, for `sim ws --replay`
+/// ([`WsSimConfig::replay`](super::WsSimConfig::replay)).
+///
+/// The recorded frames are decoded by the simulator's own code: text frames as JSON, binary
+/// frames sniffed (zstd with the dictionary its dictId names from the recording's own `dict`
+/// frames, MessagePack, JSON). Each data message a live client would have printed comes once, in
+/// recorded order, with channel, entryId, `ts` and payload kept: one whose entryId is not above
+/// the last one served on its channel (a resume replay, a reconnect overlap) is left out, as are
+/// control frames, undecodable frames, channels the simulator does not produce and messages
+/// without a well-formed entryId ([`Skipped`] counts them).
 pub struct RecordingSource {
     reader: StreamReader<File>,
     dicts: HashMap<u32, DDict<'static>>,

@@ -265,6 +265,8 @@ pub struct ReplayArgs {
     /// (temporary file, then rename), as `ws --book-out` / `img --book-out` do.
     #[arg(long, value_name = "FILE")]
     pub book_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// Operations flags shared by the feed-reading subcommands (`ws`, `img`, `relay`, `replay`).
@@ -342,6 +344,11 @@ pub struct SimWsArgs {
     /// Insert one valid but dense document (millions of array elements) before data message I.
     #[arg(long)]
     pub dense_at: Option<u64>,
+    /// Serve this ws recording's data messages (--record FILE of `oddsfeed ws`) instead of
+    /// generated ones: channel, entryId, ts and payload as recorded, in each client's receive
+    /// type; the stream ends with the recording.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["write_corpus", "forever"])]
+    pub replay: Option<PathBuf>,
     /// Write a decode corpus to DIR instead of serving (with --messages, default 10000).
     #[arg(long, value_name = "DIR")]
     pub write_corpus: Option<PathBuf>,

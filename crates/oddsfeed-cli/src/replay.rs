@@ -11,15 +11,21 @@
 use std::fs::File;
 use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use oddsfeed::book::img::ImgBook;
 use oddsfeed::book::ws::WsBook;
 use oddsfeed::recording::{Feed, RecordError, StreamReader};
 use oddsfeed::replay::{ImgReplay, Pace, WsReplay};
+use oddsfeed::stats::FeedMetrics;
 use serde_json::json;
 
 use crate::args::ReplayArgs;
+use crate::ops::Ops;
 use crate::output::{DataOut, EventLog};
+
+/// Replay steps between two looks at the `stats` timer.
+const TICK_EVERY: u32 = 64;
 
 /// Runs the subcommand.
 pub fn run(args: ReplayArgs) -> ExitCode {
@@ -42,14 +48,39 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     };
     let paced = pace != Pace::AsFastAsPossible;
     let mut book = args.book_out.as_ref().map(|_| Book::for_source(&source));
+    // The metrics endpoint needs a runtime; the replay loop itself does not.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            log.fatal(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let mut ops = match runtime.block_on(Ops::start(&args.ops, source.metrics(), &log)) {
+        Ok(ops) => ops,
+        Err(reason) => {
+            log.fatal(&reason);
+            return ExitCode::from(1);
+        }
+    };
     let code = pump(
         source,
         &log,
+        &mut ops,
         args.limit,
         args.heartbeats,
         paced,
         book.as_mut(),
     );
+    if code == 0 {
+        ops.finish(&log);
+    }
+    drop(ops);
+    runtime.shutdown_background();
     if let (Some(path), Some(book)) = (&args.book_out, &book)
         && let Err(e) = crate::output::write_book(path, &book.dump())
     {
@@ -68,7 +99,9 @@ enum Source {
 fn open(args: &ReplayArgs, pace: Pace) -> Result<Source, RecordError> {
     let feed = StreamReader::new(File::open(&args.file)?)?.header().feed;
     match feed {
-        Feed::Img => Ok(Source::Img(Box::new(ImgReplay::open(&args.file, pace)?))),
+        Feed::Img => Ok(Source::Img(Box::new(
+            ImgReplay::open(&args.file, pace)?.count_heartbeats(args.heartbeats),
+        ))),
         _ => Ok(Source::Ws(Box::new(WsReplay::open(&args.file, pace)?))),
     }
 }
@@ -106,6 +139,14 @@ enum Step {
 }
 
 impl Source {
+    /// The replay's counts (what `--metrics-addr` serves and the `stats` event shows).
+    fn metrics(&self) -> Arc<FeedMetrics> {
+        match self {
+            Self::Ws(replay) => replay.metrics(),
+            Self::Img(replay) => replay.metrics(),
+        }
+    }
+
     /// Takes the next event and prints it as the live subcommand does. This is the one place
     /// each replayed event passes through (a per-message hook goes here).
     /// The book (`--book-out`), when given, is applied with every event printed, as the live
@@ -156,6 +197,7 @@ enum Failed {
 fn pump(
     mut source: Source,
     log: &EventLog,
+    ops: &mut Ops,
     limit: Option<u64>,
     heartbeats: bool,
     paced: bool,
@@ -165,7 +207,12 @@ fn pump(
     if limit == Some(0) {
         return 0;
     }
+    let mut steps: u32 = 0;
     let code = loop {
+        steps = steps.wrapping_add(1);
+        if steps.is_multiple_of(TICK_EVERY) || paced {
+            ops.tick(log);
+        }
         match source.step(&mut out, log, heartbeats, book.as_deref_mut()) {
             Ok(Step::End) => break 0,
             Ok(Step::Data) if limit.is_some_and(|n| out.lines() >= n) => break 0,

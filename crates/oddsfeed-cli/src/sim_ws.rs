@@ -104,6 +104,7 @@ fn sim_config(args: &SimWsArgs) -> WsSimConfig {
     cfg.unknown_dict_at = args.unknown_dict_at;
     cfg.bad_json_at = args.bad_json_at;
     cfg.dense_at = args.dense_at;
+    cfg.replay = args.replay.clone();
     cfg
 }
 
@@ -156,6 +157,12 @@ mod tests {
         assert_eq!(cfg.dense_at, Some(9));
         assert_eq!(cfg.api_key.as_deref(), Some("K"));
         assert_eq!(cfg.replay_window_ms, 60_000);
+        assert_eq!(cfg.replay, None);
+        let args = parse(&["oddsfeed", "sim", "ws", "--port", "0", "--replay", "a.rec"]);
+        assert_eq!(
+            sim_config(&args).replay.as_deref(),
+            Some(std::path::Path::new("a.rec"))
+        );
     }
 
     #[test]

@@ -270,6 +270,133 @@ fn img_scraped_counters_equal_stdout_and_the_stats_event() {
     );
 }
 
+/// Copies the ws recording `from` to `to` with its last record (the last connection's end)
+/// moved `by_ns` later: as if the connection had stayed open, idle, that much longer.
+fn with_idle_end(from: &std::path::Path, to: &std::path::Path, by_ns: i64) {
+    use oddsfeed::recording::{Item, RecordKind, RecordRef, SliceReader, Writer};
+    let bytes = std::fs::read(from).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = SliceReader::new(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let mut records = Vec::new();
+    while let Some(Item::Record(record)) = reader.next() {
+        records.push(record);
+    }
+    let file = std::fs::File::create(to).unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = Writer::new(file, reader.header()).unwrap_or_else(|e| panic!("{e}"));
+    let last = records.len() - 1;
+    assert_eq!(
+        records[last].kind,
+        RecordKind::ConnEnd,
+        "the recording ends with a connection end"
+    );
+    for (i, record) in records.iter().enumerate() {
+        let time = if i == last {
+            record.time_ns + by_ns
+        } else {
+            record.time_ns
+        };
+        let moved = RecordRef::new(record.kind, record.conn, time, record.payload);
+        writer.append(&moved).unwrap_or_else(|e| panic!("{e}"));
+    }
+    writer.finish().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn replay_scraped_counters_equal_stdout_and_the_stats_event() {
+    // A live run with a decode error and reconnects, recorded.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let live_file = dir.path().join("live.rec");
+    let sim = SimProcess::start(&[
+        "--messages",
+        "2000",
+        "--bad-json-at",
+        "100",
+        "--drop-after",
+        "150",
+    ]);
+    let live = run(
+        &[
+            "ws",
+            "--url",
+            &sim.url,
+            "--api-key",
+            "K",
+            "--limit",
+            "400",
+            "--record",
+            live_file.to_str().unwrap_or_default(),
+        ],
+        &[],
+        HANG_GUARD,
+    );
+    assert_eq!(live.code(), 0, "{}", live.stderr);
+    drop(sim);
+    // Paced, the replay prints everything within the live run's duration, then waits 5 s for the
+    // (moved) connection end: the scrape happens then, after the last line.
+    let file = dir.path().join("idle-end.rec");
+    with_idle_end(&live_file, &file, 5_000_000_000);
+    let all = run(
+        &["replay", file.to_str().unwrap_or_default()],
+        &[],
+        HANG_GUARD,
+    );
+    assert_eq!(all.code(), 0, "{}", all.stderr);
+    let expected = all.stdout.lines().count() as f64;
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let replay = spawn(
+        &[
+            "replay",
+            file.to_str().unwrap_or_default(),
+            "--pace",
+            "--events",
+            "jsonl",
+            "--metrics-addr",
+            &addr,
+            "--stats-secs",
+            "1",
+        ],
+        &[],
+    );
+    let samples = scrape_until_quiet(port, |s| sum(s, "oddsfeed_messages_total") >= expected);
+    let out: Output = replay
+        .finish(HANG_GUARD)
+        .unwrap_or_else(|stderr| panic!("replay hung:\n{stderr}"))
+        .into();
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout, all.stdout,
+        "paced and unpaced replays print the same"
+    );
+    let lines = out.json_lines();
+    let stats = last_stats(&out);
+    let by_channel = count_by(&lines, |l| l["channel"].as_str().unwrap_or("").to_owned());
+    assert_counts_agree(&samples, &stats, by_channel, "channel", lines.len());
+    assert_eq!(
+        samples.get("oddsfeed_decode_errors_total{reason=\"bad_json\"}"),
+        Some(&1.0),
+        "{samples:?}"
+    );
+    assert!(
+        sum(&samples, "oddsfeed_reconnects_total") >= 1.0,
+        "{samples:?}"
+    );
+    assert_eq!(
+        samples.get("oddsfeed_connected"),
+        Some(&1.0),
+        "still in the idle connection"
+    );
+    assert_eq!(
+        samples.get("oddsfeed_message_lag_seconds_count"),
+        Some(&(lines.len() as f64))
+    );
+    // The recorded lag (arrival minus ts on the live run) is small, not the recording's age.
+    let lag_sum = samples
+        .get("oddsfeed_message_lag_seconds_sum")
+        .copied()
+        .unwrap_or(f64::NAN);
+    assert!(lag_sum / (lines.len() as f64) < 5.0, "mean lag {lag_sum}");
+}
+
 #[test]
 fn sigterm_mid_stream_saves_a_state_the_next_run_resumes_exactly() {
     // Unpaced: the stream advances only as fast as a client reads it, and its contents can be

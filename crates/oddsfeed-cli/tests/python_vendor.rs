@@ -15,6 +15,9 @@
 //! wall clock, so the two runs differ in time-derived values only: those are masked (see
 //! [`TIME_KEYS`]) and entryIds compared by their sequence part; every other key and value
 //! (channel, type, fixture ids, prices, scores, ...) must be identical.
+//!
+//! A third test runs `vendor_zstd_dict.py` against `oddsfeed sim ws --replay` of a recorded live
+//! run: the example must receive every recorded message of its channels, unmasked.
 
 mod common;
 
@@ -441,4 +444,83 @@ fn vendor_example_decodes_every_zstd_frame() {
 #[test]
 fn vendor_example_with_dictionary_store_decodes_every_zstd_dict_frame() {
     run_vendor_script("vendor_zstd_dict.py");
+}
+
+/// The vendor's example against `oddsfeed sim ws --replay` of a recording: a live run (json, so
+/// the example's zstd-dict frames are the simulator's re-encoding) is recorded, served, and the
+/// example must print every recorded data message of its channels, in order, with channel,
+/// entryId, ts and payload as recorded (nothing masked: the served messages keep their time).
+#[test]
+fn vendor_example_receives_every_message_of_a_served_recording() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("live.rec");
+    let file_arg = file.to_str().unwrap_or_else(|| panic!("non-UTF-8 path"));
+    let live_sim = Sim::start();
+    let live = run(
+        Command::new(BIN)
+            .args(["ws", "--url", &live_sim.url, "--receive-type", "json"])
+            .args(["--once", "--record", file_arg])
+            .env("ODDSPAPI_API_KEY", API_KEY),
+        HANG_GUARD,
+    )
+    .unwrap_or_else(|e| panic!("oddsfeed ws: {e}"));
+    assert!(live.status.success(), "{}", tail(&live.stderr, 20));
+    drop(live_sim);
+    let replayed = run(Command::new(BIN).args(["replay", file_arg]), HANG_GUARD)
+        .unwrap_or_else(|e| panic!("oddsfeed replay: {e}"));
+    assert!(replayed.status.success(), "{}", tail(&replayed.stderr, 20));
+    let expected: Vec<Value> = parse_lines("oddsfeed replay", &replayed.stdout)
+        .into_iter()
+        .filter(|m| {
+            m["channel"]
+                .as_str()
+                .is_some_and(|c| VENDOR_CHANNELS.contains(&c))
+        })
+        .collect();
+    assert!(
+        expected.len() > 100,
+        "{} recorded odds/fixtures messages",
+        expected.len()
+    );
+
+    let served = common::Sim::start(&["ws", "--replay", file_arg, "--api-key", API_KEY], &[]);
+    let script = "vendor_zstd_dict.py";
+    let done = run(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/python").join(script))
+            .arg(&served.listen)
+            .env("ODDSPAPI_API_KEY", API_KEY)
+            .env("PYTHONUNBUFFERED", "1"),
+        HANG_GUARD,
+    )
+    .unwrap_or_else(|e| panic!("{script}: {e}\nsim log:\n{}", tail(&served.log(), 50)));
+    assert!(
+        done.status.success(),
+        "{script} exited with {}; stderr tail:\n{}\nsim log:\n{}",
+        done.status,
+        tail(&done.stderr, 20),
+        tail(&served.log(), 50)
+    );
+    let decoded = parse_lines(script, &done.stdout);
+    check_stream(script, &decoded, &VENDOR_CHANNELS);
+    assert_eq!(
+        decoded.len(),
+        expected.len(),
+        "{script} received every recorded message of its channels"
+    );
+    for (i, (got, want)) in decoded.iter().zip(&expected).enumerate() {
+        for key in ["channel", "entryId", "ts", "payload"] {
+            if let Some(diff) = first_difference(&got[key], &want[key], key) {
+                panic!(
+                    "{script}: message {} differs from the recording at {diff}\n python: {}\n recorded: {}",
+                    i + 1,
+                    short(got),
+                    short(want)
+                );
+            }
+        }
+    }
 }

@@ -279,6 +279,86 @@ fn a_corrupt_byte_ends_the_replay_there_with_a_checksum_mismatch() {
     );
 }
 
+/// The data frames of a ws recording, read independently of the CLI: count and summed lengths
+/// of binary frames, and of text frames that carry an entryId (json mode).
+fn recorded_data_frames(file: &Path) -> (u64, u64) {
+    use oddsfeed::recording::{Item, RecordKind, SliceReader};
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = SliceReader::new(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (mut frames, mut total) = (0, 0);
+    while let Some(Item::Record(record)) = reader.next() {
+        let data = match record.kind {
+            RecordKind::Binary => true,
+            RecordKind::Text => serde_json::from_slice::<Value>(record.payload)
+                .is_ok_and(|d| d.get("entryId").is_some()),
+            _ => false,
+        };
+        if data {
+            frames += 1;
+            total += record.payload.len() as u64;
+        }
+    }
+    (frames, total)
+}
+
+#[test]
+fn bench_decode_takes_a_ws_recording_as_its_corpus() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for receive_type in ["json", "binary", "zstd-dict"] {
+        let file = dir.path().join(format!("{receive_type}.rec"));
+        let live = record_ws(receive_type, "300", &file, &["--once"]);
+        assert_eq!(live.stdout.lines().count(), 300);
+        let out = run(
+            &[
+                "bench",
+                "decode",
+                "--corpus",
+                path_str(&file),
+                "--passes",
+                "2",
+            ],
+            &[],
+            DEADLINE,
+        );
+        assert_eq!(out.code(), 0, "{receive_type}: {}", out.stderr);
+        let lines = out.json_lines();
+        assert_eq!(lines.len(), 1, "{}", out.stdout);
+        let report = &lines[0];
+        // The recorded receive type, every data frame once (no reconnect here), bytes as
+        // recorded; dictionaries from the recorded dict frames (no unknown_dict failure).
+        let (frames, bytes_in) = recorded_data_frames(&file);
+        assert_eq!(frames, 300, "{receive_type}");
+        assert_eq!(report["mode"], receive_type, "{report}");
+        assert_eq!(report["frames"].as_u64(), Some(frames), "{report}");
+        assert_eq!(report["bytes_in"].as_u64(), Some(bytes_in), "{report}");
+        assert_eq!(report["passes"].as_u64(), Some(2), "{report}");
+        let bytes_out = report["bytes_out"].as_u64().unwrap_or(0);
+        if receive_type == "zstd-dict" {
+            assert!(bytes_out > 3 * bytes_in, "{report}");
+        } else {
+            assert_eq!(bytes_out, bytes_in, "{report}");
+        }
+        assert!(report["frames_per_s"].as_f64().is_some_and(|f| f > 0.0));
+    }
+    // An IMG recording is not a decode corpus.
+    use oddsfeed::recording::{Feed, Header, Writer};
+    let img = dir.path().join("img.rec");
+    let file = std::fs::File::create(&img).unwrap_or_else(|e| panic!("{e}"));
+    let writer = Writer::new(file, &Header::new(Feed::Img, 1)).unwrap_or_else(|e| panic!("{e}"));
+    writer.finish().unwrap_or_else(|e| panic!("{e}"));
+    let out = run(
+        &["bench", "decode", "--corpus", path_str(&img)],
+        &[],
+        DEADLINE,
+    );
+    assert_eq!(out.code(), 1);
+    assert!(
+        out.stderr.contains("not a WebSocket recording"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_file_that_is_not_a_recording_exits_1_with_the_reason_last() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -13,6 +13,11 @@
 //! A torn or corrupt tail ends the replay with one [`ClientEvent::RecordingTruncated`] /
 //! [`ImgEvent::RecordingTruncated`]; a file that is not a recording is refused when opening.
 //!
+//! Each keeps a [`FeedMetrics`] ([`WsReplay::metrics`], [`ImgReplay::metrics`]) counted as the
+//! live client counts what the application takes: every event `next()` returns, the frames or
+//! lines and bytes of every record read, the decoded bytes; the lag of a message is its recorded
+//! arrival time minus its own time (as it was live, not as it is now).
+//!
 //! Both are plain iterators (`next()` returns the next event); [`Pace`] makes them keep the
 //! recorded gaps, by sleeping the calling thread (from async code, run a paced replay on a
 //! blocking thread).
@@ -35,6 +40,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oddsfeed_model::img::Request;
@@ -45,7 +51,22 @@ use oddsfeed_session::ws::{CloseInfo, ConnId, FrameKind, WsConfig, WsSession};
 use serde_json::Value;
 
 use crate::img::ImgEvent;
+use crate::stats::{FeedKind, FeedMetrics};
 use crate::ws::ClientEvent;
+
+/// Seconds from a message's own time (`ms` since the epoch) to its recorded arrival.
+fn lag_ms(arrival_ns: i64, ms: u64) -> f64 {
+    (arrival_ns as f64 - ms as f64 * 1e6) / 1e9
+}
+
+/// Seconds from an IMG `publish_time` (UTC) to its recorded arrival.
+fn lag_at(arrival_ns: i64, at: chrono::NaiveDateTime) -> f64 {
+    let then = at.and_utc();
+    let nanos = then
+        .timestamp_nanos_opt()
+        .unwrap_or_else(|| then.timestamp().saturating_mul(1_000_000_000));
+    (arrival_ns as f64 - nanos as f64) / 1e9
+}
 
 /// The most timer firings handled between two records (a guard: each firing moves the
 /// session's deadline on).
@@ -134,6 +155,9 @@ pub struct WsReplay<R = File> {
     pending: VecDeque<ClientEvent>,
     records: u64,
     ended: bool,
+    metrics: Arc<FeedMetrics>,
+    /// Arrival time of the record the pending events came from.
+    arrival_ns: i64,
 }
 
 impl WsReplay<File> {
@@ -190,6 +214,8 @@ impl<R: Read> WsReplay<R> {
             pending: VecDeque::new(),
             records: 0,
             ended: false,
+            metrics: Arc::new(FeedMetrics::new(FeedKind::Ws)),
+            arrival_ns: header.start_ns,
         })
     }
 
@@ -211,6 +237,13 @@ impl<R: Read> WsReplay<R> {
         self.records
     }
 
+    /// The counts of the events returned so far (the live client's series and `stats` keys),
+    /// for export.
+    #[must_use]
+    pub fn metrics(&self) -> Arc<FeedMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
     /// The next event, `Ok(None)` at the end of the recording.
     ///
     /// # Errors
@@ -220,6 +253,8 @@ impl<R: Read> WsReplay<R> {
     pub fn next(&mut self) -> Result<Option<ClientEvent>, RecordError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
+                let arrival = self.arrival_ns;
+                crate::ws::count_event(&self.metrics, &event, |ts| lag_ms(arrival, ts));
                 return Ok(Some(event));
             }
             if self.ended {
@@ -234,6 +269,10 @@ impl<R: Read> WsReplay<R> {
                 }
                 Some(Item::Record(record)) => {
                     self.records += 1;
+                    self.arrival_ns = record.time_ns;
+                    if matches!(record.kind, RecordKind::Text | RecordKind::Binary) {
+                        self.metrics.record_frame(record.payload.len());
+                    }
                     let now = self.clock.at(record.time_ns);
                     apply_ws(&mut self.session, &mut self.conns, &record, now);
                     self.drain();
@@ -248,6 +287,8 @@ impl<R: Read> WsReplay<R> {
         while session.poll_action().is_some() {}
         self.pending
             .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+        self.metrics
+            .set_decoded_bytes(session.decoder().stats().bytes_out);
     }
 }
 
@@ -302,6 +343,10 @@ pub struct ImgReplay<R = File> {
     pending: VecDeque<ImgEvent>,
     records: u64,
     ended: bool,
+    metrics: Arc<FeedMetrics>,
+    count_heartbeats: bool,
+    /// Arrival time of the record the pending events came from.
+    arrival_ns: i64,
 }
 
 impl ImgReplay<File> {
@@ -354,6 +399,9 @@ impl<R: Read> ImgReplay<R> {
             pending: VecDeque::new(),
             records: 0,
             ended: false,
+            metrics: Arc::new(FeedMetrics::new(FeedKind::Img)),
+            count_heartbeats: false,
+            arrival_ns: header.start_ns,
         })
     }
 
@@ -369,6 +417,21 @@ impl<R: Read> ImgReplay<R> {
         self.records
     }
 
+    /// Whether heartbeats count as messages in [`metrics`](Self::metrics) (as the live client's
+    /// `count_heartbeats`, which the CLI sets with `--heartbeats`). Default `false`.
+    #[must_use]
+    pub fn count_heartbeats(mut self, on: bool) -> Self {
+        self.count_heartbeats = on;
+        self
+    }
+
+    /// The counts of the events returned so far (the live client's series and `stats` keys),
+    /// for export.
+    #[must_use]
+    pub fn metrics(&self) -> Arc<FeedMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
     /// The next event, `Ok(None)` at the end of the recording.
     ///
     /// # Errors
@@ -378,6 +441,10 @@ impl<R: Read> ImgReplay<R> {
     pub fn next(&mut self) -> Result<Option<ImgEvent>, RecordError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
+                let arrival = self.arrival_ns;
+                crate::img::count_event(&self.metrics, &event, self.count_heartbeats, |at| {
+                    lag_at(arrival, at)
+                });
                 return Ok(Some(event));
             }
             if self.ended {
@@ -392,8 +459,20 @@ impl<R: Read> ImgReplay<R> {
                 }
                 Some(Item::Record(record)) => {
                     self.records += 1;
+                    self.arrival_ns = record.time_ns;
                     let now = self.clock.at(record.time_ns);
+                    let lines_before = lines_seen(&self.session);
+                    if record.kind == RecordKind::ConnStart {
+                        // The live client counts its transport coming up (a driver event).
+                        self.metrics.record_connection();
+                    }
                     apply_img(&mut self.session, &mut self.current, &record, now);
+                    if record.kind == RecordKind::Lines && self.current == Some(record.conn) {
+                        let bytes = record.payload.len() as u64;
+                        let lines = lines_seen(&self.session) - lines_before;
+                        self.metrics.record_frames(lines, bytes);
+                        self.metrics.add_decoded_bytes(bytes);
+                    }
                     let session = &mut self.session;
                     while session.poll_transmit().is_some() {}
                     while session.poll_action().is_some() {}
@@ -403,6 +482,12 @@ impl<R: Read> ImgReplay<R> {
             }
         }
     }
+}
+
+/// Lines the IMG session has taken in so far, decoded or not (the live driver's count).
+fn lines_seen(session: &ImgSession) -> u64 {
+    let stats = session.stats();
+    stats.lines + stats.decode_errors
 }
 
 /// Feeds one record to the IMG session, after the timers due before it.
@@ -431,5 +516,72 @@ fn apply_img(
             session.handle_closed(now);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oddsfeed_record::Writer;
+
+    /// A ws recording in memory: one connection, login_ok, two data frames (one twice, as a
+    /// resume replay would send it), a bad frame, the end.
+    fn ws_recording() -> Vec<u8> {
+        let start = 1_766_400_000_000_000_000_i64;
+        let ms = |offset_ms: i64| start + offset_ms * 1_000_000;
+        let login_ok = br#"{"type":"login_ok","receiveType":"json","resume":{"serverEpoch":"e1","replayChannels":["scores"]}}"#;
+        let data = |seq: u64| {
+            format!(
+                r#"{{"channel":"scores","type":"UPDATE","payload":{{}},"ts":1766400000000,"entryId":"1766400000000-{seq}"}}"#
+            )
+        };
+        let (one, two) = (data(1), data(2));
+        let records: [(RecordKind, i64, &[u8]); 8] = [
+            (RecordKind::ConnStart, ms(0), b""),
+            (RecordKind::Text, ms(1), login_ok),
+            (RecordKind::ReceiveType, ms(1), b"json"),
+            (RecordKind::Text, ms(250), one.as_bytes()),
+            (RecordKind::Text, ms(500), two.as_bytes()),
+            (RecordKind::Text, ms(501), two.as_bytes()),
+            (RecordKind::Text, ms(502), b"{not json"),
+            (RecordKind::ConnEnd, ms(600), b""),
+        ];
+        let header = Header::new(Feed::Ws, start);
+        let mut writer = Writer::new(Vec::new(), &header).expect("writer");
+        for (kind, time, payload) in records {
+            writer
+                .append(&RecordRef::new(kind, 1, time, payload))
+                .expect("append");
+        }
+        writer.finish().expect("finish")
+    }
+
+    #[test]
+    fn ws_replay_counts_what_it_returns_with_the_recorded_lag() {
+        let bytes = ws_recording();
+        let mut replay = WsReplay::new(bytes.as_slice(), Pace::AsFastAsPossible).expect("open");
+        let metrics = replay.metrics();
+        let mut data = 0;
+        while let Some(event) = replay.next().expect("read") {
+            if matches!(event, ClientEvent::Data(_)) {
+                data += 1;
+            }
+        }
+        assert_eq!(data, 2, "the duplicate is dropped as live");
+        let stats = metrics.stats();
+        assert_eq!(stats.messages, 2);
+        assert_eq!(stats.channels.get("scores"), Some(&2));
+        assert_eq!(
+            stats.frames, 5,
+            "text frames, login_ok and the bad one included"
+        );
+        assert_eq!(stats.decode_errors, 1);
+        assert_eq!(stats.reconnects, 0);
+        assert!(stats.wire_bytes > 0);
+        assert!(!metrics.connected(), "the connection ended");
+        // Arrivals 250 and 500 ms after the messages' ts: the recorded lag, not today's.
+        let lag = metrics.lag();
+        assert_eq!(lag.count, 2);
+        assert!((lag.sum - 0.75).abs() < 1e-6, "{}", lag.sum);
     }
 }

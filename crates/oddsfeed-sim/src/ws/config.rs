@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -126,6 +127,14 @@ pub struct WsSimConfig {
     /// shared by several simulators (e.g. one restarted on the same port), and
     /// then holds their streams one after the other.
     pub record: Option<StreamRecorder>,
+    /// Serve this WebSocket recording's data messages (docs/RECORDING.md, `--replay FILE`)
+    /// instead of generated ones: channel, entryId, `ts` and payload as recorded, in recorded
+    /// order, each once (see [`RecordingSource`](super::RecordingSource) for what is left out),
+    /// encoded in each client's receive type like generated ones. The stream ends with the
+    /// recording (or at `messages`). The replay window is measured on the messages' `ts`, not the
+    /// wall clock, so a recording served later or faster than it was recorded can still be
+    /// resumed from. Default `None`.
+    pub replay: Option<PathBuf>,
 }
 
 impl Default for WsSimConfig {
@@ -155,6 +164,7 @@ impl Default for WsSimConfig {
             max_inbound: 1 << 20,
             channels: PRODUCED_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
             record: None,
+            replay: None,
         }
     }
 }
@@ -186,6 +196,7 @@ impl fmt::Debug for WsSimConfig {
             .field("max_inbound", &self.max_inbound)
             .field("channels", &self.channels)
             .field("record", &self.record)
+            .field("replay", &self.replay)
             .finish()
     }
 }

@@ -51,10 +51,11 @@ pub(crate) struct Produced {
     pub json: String,
 }
 
-/// Where messages come from; the real one is the seeded payload generator.
+/// Where messages come from: the seeded payload generator, or a recording.
 pub(crate) trait MessageSource: Send {
-    /// The next message, stamped no earlier than `now_ms`.
-    fn produce(&mut self, now_ms: u64) -> Produced;
+    /// The next message, stamped no earlier than `now_ms` (a generator's); `None` when the
+    /// source has no more (a recording's end): the stream ends there.
+    fn produce(&mut self, now_ms: u64) -> Option<Produced>;
 }
 
 /// One message of the global stream.
@@ -83,6 +84,9 @@ pub(crate) struct LogLimits {
     pub replay_max_entries: usize,
     /// Total messages over the lifetime, `None` = unlimited.
     pub messages: Option<u64>,
+    /// Measure the replay window on the messages' own clock (the newest `ts` appended) rather
+    /// than the caller's: for a recording served faster or later than it was recorded.
+    pub data_clock: bool,
 }
 
 /// What [`StreamLog::take`] found for a connection.
@@ -165,6 +169,10 @@ pub(crate) struct StreamLog<S> {
     evicted_max: BTreeMap<&'static str, EntryId>,
     latest: BTreeMap<&'static str, EntryId>,
     per_channel: BTreeMap<&'static str, u64>,
+    /// The source has no more messages.
+    source_done: bool,
+    /// The newest `ts` appended (the clock of `data_clock`).
+    newest_ts: u64,
 }
 
 impl<S: MessageSource> StreamLog<S> {
@@ -182,6 +190,8 @@ impl<S: MessageSource> StreamLog<S> {
             evicted_max: BTreeMap::new(),
             latest: BTreeMap::new(),
             per_channel: BTreeMap::new(),
+            source_done: false,
+            newest_ts: 0,
         }
     }
 
@@ -207,9 +217,19 @@ impl<S: MessageSource> StreamLog<S> {
         self.replay.len()
     }
 
-    /// Whether the `messages` limit has been reached.
+    /// Whether the `messages` limit has been reached or the source has run dry.
     pub(crate) fn exhausted(&self) -> bool {
-        self.limits.messages.is_some_and(|n| self.next_seq > n)
+        self.source_done || self.limits.messages.is_some_and(|n| self.next_seq > n)
+    }
+
+    /// The time the replay window is measured on: the caller's, or with `data_clock` the newest
+    /// message's.
+    fn window_now(&self, now_ms: u64) -> u64 {
+        if self.limits.data_clock {
+            self.newest_ts
+        } else {
+            now_ms
+        }
     }
 
     fn live_front(&self) -> u64 {
@@ -222,7 +242,11 @@ impl<S: MessageSource> StreamLog<S> {
         if self.exhausted() {
             return None;
         }
-        let msg = self.source.produce(now_ms);
+        let Some(msg) = self.source.produce(now_ms) else {
+            self.source_done = true;
+            return None;
+        };
+        self.newest_ts = self.newest_ts.max(msg.ts);
         let entry = Arc::new(Entry {
             seq: self.next_seq,
             channel: msg.channel,
@@ -240,7 +264,7 @@ impl<S: MessageSource> StreamLog<S> {
             self.replay.push_back(Arc::clone(&entry));
         }
         self.evict_live();
-        self.evict_replay(now_ms);
+        self.evict_replay(self.window_now(now_ms));
         Some(entry)
     }
 
@@ -256,7 +280,7 @@ impl<S: MessageSource> StreamLog<S> {
 
     /// Drops replay entries older than the window or over the count bound,
     /// remembering the newest entryId dropped per channel.
-    pub(crate) fn evict_replay(&mut self, now_ms: u64) {
+    fn evict_replay(&mut self, now_ms: u64) {
         let horizon = now_ms.saturating_sub(self.limits.replay_window_ms);
         while let Some(front) = self.replay.front() {
             let too_old = front.ts < horizon;
@@ -340,7 +364,7 @@ impl<S: MessageSource> StreamLog<S> {
             self.replay.clear();
             self.evicted_max.clear();
         }
-        self.evict_replay(now_ms);
+        self.evict_replay(self.window_now(now_ms));
         let replay_channels = served.intersect(self.replay_set).names();
         let server_entry_ids = replay_channels
             .iter()
@@ -443,19 +467,19 @@ mod tests {
     }
 
     impl MessageSource for Fake {
-        fn produce(&mut self, now_ms: u64) -> Produced {
+        fn produce(&mut self, now_ms: u64) -> Option<Produced> {
             let index = usize::try_from(self.n).unwrap() % self.channels.len();
             let channel = self.channels[index];
             self.n += 1;
             let last = self.last_ts.entry(channel).or_insert(0);
             let ts = now_ms.max(*last);
             *last = ts;
-            Produced {
+            Some(Produced {
                 channel,
                 entry_id: (ts, self.n),
                 ts,
                 json: "x".repeat(self.size),
-            }
+            })
         }
     }
 
@@ -465,6 +489,7 @@ mod tests {
             replay_window_ms: 60_000,
             replay_max_entries: 1000,
             messages: None,
+            data_clock: false,
         }
     }
 
@@ -482,6 +507,56 @@ mod tests {
             Take::Entries(v) => v.iter().map(|e| e.seq).collect(),
             other => panic!("expected entries, got {other:?}"),
         }
+    }
+
+    /// `n` messages on `scores` with timestamps long past, then nothing.
+    struct Finite {
+        made: u64,
+        n: u64,
+    }
+
+    impl MessageSource for Finite {
+        fn produce(&mut self, _now_ms: u64) -> Option<Produced> {
+            if self.made == self.n {
+                return None;
+            }
+            self.made += 1;
+            let ts = 1000 + self.made;
+            Some(Produced {
+                channel: "scores",
+                entry_id: (ts, self.made),
+                ts,
+                json: "x".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_finite_source_ends_the_stream_and_the_data_clock_keeps_its_window() {
+        let limits = LogLimits {
+            data_clock: true,
+            replay_window_ms: 100,
+            ..limits()
+        };
+        let scores = ChannelSet::from_names(["scores"]);
+        let mut log = StreamLog::new(Finite { made: 0, n: 3 }, limits, scores, "e1".into());
+        let wall = 9_999_999;
+        let mut pos = 1;
+        assert_eq!(seqs(log.take(&mut pos, scores, 10, true, wall)), [1, 2, 3]);
+        assert!(matches!(
+            log.take(&mut pos, scores, 10, true, wall),
+            Take::End
+        ));
+        assert!(log.exhausted());
+        // The wall clock is far past the messages' ts; on their own clock they are recent.
+        let resume = ResumeRequest {
+            epoch: "e1".into(),
+            cursors: vec![("scores", (1001, 1))],
+        };
+        let plan = log.login(wall, scores, Some(&resume), None, 1000);
+        assert!(plan.snapshots_before.is_empty());
+        let got: Vec<u64> = plan.replay.iter().map(|e| e.seq).collect();
+        assert_eq!(got, [2, 3]);
     }
 
     #[test]

@@ -55,6 +55,13 @@
 //! connection sends (`unknown_dict_at` only on `zstd`/`zstd-dict`
 //! connections); no real message is lost to them.
 //!
+//! # Serving a recording
+//!
+//! With [`WsSimConfig::replay`] the stream is a recording's data messages instead of
+//! generated ones ([`RecordingSource`]): everything above holds (login, receive types,
+//! dictionaries, resume, faults), `ts` and entryIds are the recorded ones, and the replay
+//! window is measured on the messages' `ts`.
+//!
 //! The API key is never logged.
 
 mod channels;
@@ -62,10 +69,12 @@ mod config;
 mod conn;
 mod log;
 mod login;
+mod recorded;
 mod server;
 mod stats;
 
 pub use channels::PRODUCED_CHANNELS;
 pub use config::{RecordedMessage, StreamRecorder, WsSimConfig};
+pub use recorded::{RecordingSource, Skipped};
 pub use server::{WsSim, WsSimHandle};
 pub use stats::SimStats;

@@ -16,6 +16,7 @@ use super::channels::ChannelSet;
 use super::config::{RecordedMessage, StreamRecorder, WsSimConfig};
 use super::conn;
 use super::log::{LogLimits, MessageSource, Produced, StreamLog};
+use super::recorded::RecordingSource;
 use super::stats::{Counters, SimStats};
 use crate::ws_gen::WsGenerator;
 
@@ -30,21 +31,58 @@ pub(crate) struct GenSource {
 }
 
 impl MessageSource for GenSource {
-    fn produce(&mut self, now_ms: u64) -> Produced {
+    fn produce(&mut self, now_ms: u64) -> Option<Produced> {
         let msg = self.generator.next(now_ms);
-        if let Some(record) = &self.record {
-            record.push(RecordedMessage {
-                channel: msg.channel,
-                entry_id: msg.entry_id,
-                ts: msg.ts,
-                json: msg.json.clone(),
-            });
-        }
-        Produced {
+        let msg = Produced {
             channel: msg.channel,
             entry_id: msg.entry_id,
             ts: msg.ts,
             json: msg.json,
+        };
+        copy_to(self.record.as_ref(), &msg);
+        Some(msg)
+    }
+}
+
+/// A recording's data messages as the log's message source (`sim ws --replay`), copying each
+/// to the configured [`StreamRecorder`], if any.
+pub(crate) struct ReplaySource {
+    recording: RecordingSource,
+    record: Option<StreamRecorder>,
+}
+
+impl MessageSource for ReplaySource {
+    fn produce(&mut self, now_ms: u64) -> Option<Produced> {
+        let msg = self.recording.produce(now_ms)?;
+        copy_to(self.record.as_ref(), &msg);
+        Some(msg)
+    }
+}
+
+fn copy_to(record: Option<&StreamRecorder>, msg: &Produced) {
+    if let Some(record) = record {
+        record.push(RecordedMessage {
+            channel: msg.channel,
+            entry_id: msg.entry_id,
+            ts: msg.ts,
+            json: msg.json.clone(),
+        });
+    }
+}
+
+/// Where the simulator's stream comes from.
+pub(crate) enum Source {
+    /// The seeded generator.
+    Gen(GenSource),
+    /// A recording (boxed: its decoder state is large).
+    Replay(Box<ReplaySource>),
+}
+
+impl MessageSource for Source {
+    fn produce(&mut self, now_ms: u64) -> Option<Produced> {
+        match self {
+            Source::Gen(source) => source.produce(now_ms),
+            Source::Replay(source) => source.produce(now_ms),
         }
     }
 }
@@ -62,7 +100,7 @@ pub(crate) struct FaultFlags {
 pub(crate) struct Shared {
     pub cfg: WsSimConfig,
     pub produced: ChannelSet,
-    log: Mutex<StreamLog<GenSource>>,
+    log: Mutex<StreamLog<Source>>,
     /// Bumped by the paced producer after each append.
     pub head: watch::Sender<u64>,
     keys: Mutex<HashMap<String, usize>>,
@@ -71,7 +109,7 @@ pub(crate) struct Shared {
 }
 
 /// The log behind its lock.
-pub(crate) type LogGuard<'a> = MutexGuard<'a, StreamLog<GenSource>>;
+pub(crate) type LogGuard<'a> = MutexGuard<'a, StreamLog<Source>>;
 
 impl Shared {
     /// Locks the log (a poisoned lock is taken over: the log stays consistent
@@ -174,17 +212,26 @@ pub struct WsSim {
     listener: std::net::TcpListener,
     local_addr: SocketAddr,
     cfg: WsSimConfig,
+    /// The opened recording of [`WsSimConfig::replay`].
+    recording: Option<RecordingSource>,
 }
 
 impl WsSim {
-    /// Validates `cfg` and binds `addr` (port 0 picks a free port). Needs no
-    /// runtime; serving does.
+    /// Validates `cfg`, opens the recording it names to serve ([`WsSimConfig::replay`]), and
+    /// binds `addr` (port 0 picks a free port). Needs no runtime; serving does.
     ///
     /// # Errors
     ///
-    /// An invalid configuration ([`WsSimConfig::validate`]) or a bind failure.
+    /// An invalid configuration ([`WsSimConfig::validate`]), a recording that cannot be read or
+    /// is not a WebSocket recording, or a bind failure.
     pub fn bind(addr: SocketAddr, cfg: WsSimConfig) -> io::Result<WsSim> {
         cfg.validate()?;
+        let recording = match &cfg.replay {
+            Some(path) => Some(RecordingSource::open(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("recording {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -192,6 +239,7 @@ impl WsSim {
             listener,
             local_addr,
             cfg,
+            recording,
         })
     }
 
@@ -207,7 +255,7 @@ impl WsSim {
     /// # Errors
     ///
     /// Registering the listener with the runtime failed.
-    pub async fn run(self) -> io::Result<()> {
+    pub async fn run(mut self) -> io::Result<()> {
         let (_keep, shutdown) = watch::channel(false);
         let shared = self.shared()?;
         serve(self.listener, shared, shutdown).await
@@ -220,7 +268,7 @@ impl WsSim {
     ///
     /// Outside a tokio runtime (as [`tokio::spawn`]).
     #[must_use]
-    pub fn spawn(self) -> WsSimHandle {
+    pub fn spawn(mut self) -> WsSimHandle {
         let (shutdown_tx, shutdown) = watch::channel(false);
         let local_addr = self.local_addr;
         let shared = self.shared();
@@ -234,27 +282,30 @@ impl WsSim {
         }
     }
 
-    fn shared(&self) -> io::Result<Arc<Shared>> {
+    fn shared(&mut self) -> io::Result<Arc<Shared>> {
         let cfg = self.cfg.clone();
         let produced = cfg.produced_set();
-        let generator = WsGenerator::new(cfg.seed)
-            .with_channels(&produced.names())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let source = match self.recording.take() {
+            Some(recording) => Source::Replay(Box::new(ReplaySource {
+                recording,
+                record: cfg.record.clone(),
+            })),
+            None => Source::Gen(GenSource {
+                generator: WsGenerator::new(cfg.seed)
+                    .with_channels(&produced.names())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
+                record: cfg.record.clone(),
+            }),
+        };
         let limits = LogLimits {
             live_max_bytes: cfg.outbound_queue_bytes,
             replay_window_ms: cfg.replay_window_ms,
             replay_max_entries: cfg.replay_max_entries,
             messages: cfg.messages,
+            // A recording's messages keep their recorded `ts`.
+            data_clock: matches!(source, Source::Replay(_)),
         };
-        let log = StreamLog::new(
-            GenSource {
-                generator,
-                record: cfg.record.clone(),
-            },
-            limits,
-            cfg.replay_set(),
-            new_epoch(),
-        );
+        let log = StreamLog::new(source, limits, cfg.replay_set(), new_epoch());
         let (head, _) = watch::channel(0);
         Ok(Arc::new(Shared {
             cfg,

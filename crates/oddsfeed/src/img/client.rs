@@ -286,6 +286,17 @@ impl ImgClient {
 /// type, `resp` for responses, `disconnect` for notices and `unknown` for other objects; the lag
 /// is that of pushes with a well-formed `publish_time`.
 fn count_taken(metrics: &FeedMetrics, event: &ImgEvent, count_heartbeats: bool) {
+    count_event(metrics, event, count_heartbeats, crate::stats::lag_since);
+}
+
+/// Counts one item of the client's stream, the lag of a push being `lag(publish_time)` (seconds;
+/// the live client measures it against the wall clock, a replay against the recorded arrival).
+pub(crate) fn count_event(
+    metrics: &FeedMetrics,
+    event: &ImgEvent,
+    count_heartbeats: bool,
+    lag: impl Fn(chrono::NaiveDateTime) -> f64,
+) {
     let session = match event {
         ImgEvent::Connected { .. } => {
             metrics.record_connection();
@@ -300,7 +311,7 @@ fn count_taken(metrics: &FeedMetrics, event: &ImgEvent, count_heartbeats: bool) 
                 return;
             }
             let lag = match &push.publish_time {
-                Some(ImgTime::Parsed(at)) => Some(crate::stats::lag_since(*at)),
+                Some(ImgTime::Parsed(at)) => Some(lag(*at)),
                 _ => None,
             };
             metrics.record_message(push.kind.as_str(), lag);

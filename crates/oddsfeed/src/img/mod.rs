@@ -47,6 +47,7 @@ mod ssh;
 mod transport;
 
 pub use client::ImgClient;
+pub(crate) use client::count_event;
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EVENT_QUEUE, DEFAULT_READ_BUFFER, HostKeyCheck,
     ImgClientConfig, SshSettings, Transport,

@@ -610,11 +610,16 @@ impl Drop for WsClient {
 
 /// Counts an event the application has taken (see [`crate::stats`] for what is counted where).
 fn count_taken(metrics: &FeedMetrics, event: &ClientEvent) {
+    count_event(metrics, event, crate::stats::lag_since_millis);
+}
+
+/// Counts one event of the client's stream, the lag of a data message being `lag(ts)` (seconds;
+/// the live client measures it against the wall clock, a replay against the recorded arrival).
+pub(crate) fn count_event(metrics: &FeedMetrics, event: &ClientEvent, lag: impl Fn(u64) -> f64) {
     use oddsfeed_session::ws::Event;
     match event {
         ClientEvent::Data(msg) => {
-            let lag = msg.ts.map(crate::stats::lag_since_millis);
-            metrics.record_message(&msg.channel, lag);
+            metrics.record_message(&msg.channel, msg.ts.map(lag));
         }
         ClientEvent::Session(session) => match session {
             Event::DecodeError(error) if error.reason.drops_frame() => {

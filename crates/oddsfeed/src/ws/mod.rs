@@ -36,6 +36,7 @@ mod fields;
 mod tls;
 mod transport;
 
+pub(crate) use client::count_event;
 pub use client::{ClientStats, WsClient};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EVENT_QUEUE, DEFAULT_SAVE_INTERVAL, WsClientConfig,

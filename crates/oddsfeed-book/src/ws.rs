@@ -335,7 +335,8 @@ impl FixtureBook {
         let old = slot.facts;
         slot.facts = facts;
         slot.updated_at = now;
-        sink.pool.retire(std::mem::replace(&mut slot.source, source));
+        sink.pool
+            .retire(std::mem::replace(&mut slot.source, source));
         let old_market = old.map(|f| f.market_id);
         let new_market = facts.map(|f| f.market_id);
         if old_market != new_market {

@@ -28,9 +28,12 @@
 //! continues with the next message, without the ack-wait redelivery a prefetched batch would
 //! cause; the price is one round trip per message.
 
+use std::time::Instant;
+
 use async_nats::jetstream::{self, consumer};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use oddsfeed::book::ws::WsBook;
 use oddsfeed::model::ws::{DataMessage, WsMessage, parse_ws_json};
 use serde_json::Value;
 
@@ -106,6 +109,34 @@ pub enum NatsItem {
     },
     /// Anything else on the stream (not JSON data, another publisher).
     Other,
+}
+
+impl NatsItem {
+    /// Applies the item to a live book, as `oddsfeed::live_book::apply_ws_event` does with a
+    /// client's events: a data message is applied (arriving at `now`); a `snapshot_required`
+    /// event marks its channels stale with its reason, until the application reloads them and
+    /// calls [`WsBook::mark_fresh`]. So a book can be kept from the stream instead of a feed
+    /// connection.
+    pub fn apply_to_book(&self, book: &mut WsBook, now: Instant) {
+        match self {
+            Self::Data(msg) => book.apply(msg, now),
+            Self::Event { name, object } if name == "snapshot_required" => {
+                let reason = object
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                let channels: Vec<&str> = match object.get("channels") {
+                    Some(Value::String(list)) => {
+                        list.split(',').filter(|c| !c.is_empty()).collect()
+                    }
+                    Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                book.snapshot_required(reason, channels);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One stored message.

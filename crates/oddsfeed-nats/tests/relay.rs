@@ -308,3 +308,65 @@ async fn the_consumer_stream_yields_typed_messages_with_a_subject_filter() {
     }
     sim.shutdown().await.ok();
 }
+
+#[tokio::test]
+async fn a_book_kept_from_the_stream_equals_the_book_of_the_sent_messages() {
+    use oddsfeed::book::ws::WsBook;
+    use oddsfeed::model::ws::{WsMessage, parse_ws_text};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(nats) = NatsServer::start_or_skip(dir.path()) else {
+        return;
+    };
+    let url = nats.url();
+    let (sim, recorder) = start_sim(300, None, 23);
+    let relay = RunningRelay::start(relay_config(&sim, &url));
+    assert!(
+        wait_until(GUARD, || async {
+            stored_count(&url, "ODDSFEED", "oddsfeed").await >= 300
+        })
+        .await
+    );
+    relay.stop().await.0.expect("relay");
+    let now = std::time::Instant::now();
+
+    // The book an application keeps from the stream.
+    let mut from_stream = WsBook::new();
+    let mut stream = NatsStream::connect(NatsStreamConfig::new(&url))
+        .await
+        .expect("consumer");
+    let total = stream.pending_at_start();
+    let mut data = 0;
+    for _ in 0..total {
+        let received = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("consumer stalled")
+            .expect("stream open")
+            .expect("message");
+        data += usize::from(matches!(received.item, NatsItem::Data(_)));
+        received.item.apply_to_book(&mut from_stream, now);
+    }
+    // The book of what the simulator sent.
+    let sent = recorder.messages();
+    assert_eq!(data, sent.len(), "every sent message is in the stream once");
+    let mut reference = WsBook::new();
+    for m in &sent {
+        for parsed in parse_ws_text(&m.json) {
+            if let Ok(WsMessage::Data(msg)) = parsed {
+                reference.apply(&msg, now);
+            }
+        }
+    }
+    assert_eq!(from_stream.dump(), reference.dump());
+
+    // A snapshot_required event on the stream marks its channels stale.
+    let event = NatsItem::Event {
+        name: "snapshot_required".into(),
+        object: serde_json::json!({"event": "snapshot_required", "reason": "gap", "channels": "odds,scores"}),
+    };
+    event.apply_to_book(&mut from_stream, now);
+    assert_eq!(from_stream.stale_reason("odds"), Some("gap"));
+    assert_eq!(from_stream.stale_reason("scores"), Some("gap"));
+    assert_eq!(from_stream.stale_reason("fixtures"), None);
+    sim.shutdown().await.ok();
+}

@@ -12,7 +12,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HANG_GUARD, Running, Sim, as_strs, free_port, scrape, sum};
+use common::{
+    HANG_GUARD, Running, Sim, as_strs, assert_unlabelled_counters_match, free_port, scrape, sum,
+};
 use serde_json::Value;
 use ws_cli_common::*;
 
@@ -117,19 +119,7 @@ fn assert_counts_agree(
     assert_eq!(stats["messages"].as_f64(), Some(printed), "{stats}");
     assert_eq!(messages_by_label(samples, label), by_label);
     assert_eq!(stats_channels(stats), by_label, "{stats}");
-    for (series, key) in [
-        ("oddsfeed_frames_total", "frames"),
-        ("oddsfeed_wire_bytes_total", "wire_bytes"),
-        ("oddsfeed_decoded_bytes_total", "decoded_bytes"),
-        ("oddsfeed_decode_errors_total", "decode_errors"),
-        ("oddsfeed_reconnects_total", "reconnects"),
-    ] {
-        assert_eq!(
-            Some(sum(samples, series)),
-            stats[key].as_f64(),
-            "{series} vs {key}: {stats}"
-        );
-    }
+    assert_unlabelled_counters_match(samples, stats);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, scrape, sum};
+use common::{assert_unlabelled_counters_match, free_port, scrape, sum};
 use oddsfeed_nats::testing::NatsServer;
 use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};
 use oddsfeed_sim::ws::{StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
@@ -449,19 +449,7 @@ async fn relay_metrics_and_stats_count_what_it_published() {
     assert_eq!(sum(&samples, "oddsfeed_messages_total"), echoed);
     assert_eq!(last["messages"].as_f64(), Some(echoed), "{last}");
     assert!(echoed > 0.0, "nothing published");
-    for (series, key) in [
-        ("oddsfeed_frames_total", "frames"),
-        ("oddsfeed_wire_bytes_total", "wire_bytes"),
-        ("oddsfeed_decoded_bytes_total", "decoded_bytes"),
-        ("oddsfeed_decode_errors_total", "decode_errors"),
-        ("oddsfeed_reconnects_total", "reconnects"),
-    ] {
-        assert_eq!(
-            Some(sum(&samples, series)),
-            last[key].as_f64(),
-            "{series} vs {key}: {last}"
-        );
-    }
+    assert_unlabelled_counters_match(&samples, last);
     assert_eq!(
         samples.get("oddsfeed_message_lag_seconds_count"),
         Some(&echoed),

@@ -462,3 +462,20 @@ pub fn sum(samples: &BTreeMap<String, f64>, family: &str) -> f64 {
         .map(|(_, v)| v)
         .sum()
 }
+
+/// The unlabelled counters of a scrape equal the same figures of a `stats` event.
+pub fn assert_unlabelled_counters_match(samples: &BTreeMap<String, f64>, stats: &Value) {
+    for (series, key) in [
+        ("oddsfeed_frames_total", "frames"),
+        ("oddsfeed_wire_bytes_total", "wire_bytes"),
+        ("oddsfeed_decoded_bytes_total", "decoded_bytes"),
+        ("oddsfeed_decode_errors_total", "decode_errors"),
+        ("oddsfeed_reconnects_total", "reconnects"),
+    ] {
+        assert_eq!(
+            Some(sum(samples, series)),
+            stats[key].as_f64(),
+            "{series} vs {key}: {stats}"
+        );
+    }
+}

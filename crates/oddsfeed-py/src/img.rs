@@ -5,9 +5,10 @@ use std::sync::Mutex;
 
 use oddsfeed::img::{HostKeyCheck, ImgError, ImgEvent, SshSettings, Transport};
 use oddsfeed::model::img::Request;
+use oddsfeed::stats::FeedStats;
 use pyo3::exceptions::{PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::{AuthError, FeedError, HostKeyError, WAIT_SLICE, busy, json, runtime};
 
@@ -34,6 +35,8 @@ struct Inner {
     include_events: bool,
     pending: Option<Option<ImgEvent>>,
     ended: bool,
+    /// The client's counts when `close()` took it.
+    closed_stats: FeedStats,
 }
 
 enum Step {
@@ -197,6 +200,7 @@ impl ImgClient {
         };
         let mut config = oddsfeed::img::ImgClientConfig::new(transport)
             .with_include_finished(include_finished)
+            .with_heartbeats_counted(heartbeats)
             .with_once(once);
         config.event_queue = event_queue;
         if let Some(requests) = requests {
@@ -215,6 +219,7 @@ impl ImgClient {
                 include_events,
                 pending: None,
                 ended: false,
+                closed_stats: FeedStats::default(),
             }),
         })
     }
@@ -270,12 +275,26 @@ impl ImgClient {
         Ok(())
     }
 
+    /// The counts since start, with the keys of the CLI's `stats` event: `messages` (objects
+    /// taken from the client; heartbeats only with `heartbeats=True`), `channels` (kind →
+    /// messages), `frames` (lines), `wire_bytes`, `decoded_bytes`, `decode_errors`,
+    /// `reconnects`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = self.lock()?;
+        let stats = match &inner.client {
+            Some(client) => client.stats(),
+            None => inner.closed_stats.clone(),
+        };
+        json::stats_dict(py, &stats)
+    }
+
     /// Stops the client and closes its connection. Iteration ends.
     fn close(&self) -> PyResult<()> {
         let mut inner = self.lock()?;
         inner.ended = true;
         inner.pending = None;
         if let Some(client) = inner.client.take() {
+            inner.closed_stats = client.stats();
             let rt = runtime()?;
             let _guard = rt.enter();
             drop(client);

@@ -65,6 +65,22 @@ pub(crate) fn from_map<'py>(
     Ok(dict)
 }
 
+/// A client's counts as the `dict` of the CLI's `stats` event (the same serialization).
+pub(crate) fn stats_dict<'py>(
+    py: Python<'py>,
+    stats: &oddsfeed::stats::FeedStats,
+) -> PyResult<Bound<'py, PyDict>> {
+    match serde_json::to_value(stats) {
+        Ok(Value::Object(map)) => from_map(py, &map),
+        Ok(_) => Err(FeedError::new_err(
+            "the counts did not serialize to an object",
+        )),
+        Err(e) => Err(FeedError::new_err(format!(
+            "cannot serialize the counts: {e}"
+        ))),
+    }
+}
+
 /// Builds any JSON value.
 #[derive(Clone, Copy)]
 struct Seed<'py>(Python<'py>);

@@ -1,15 +1,15 @@
 //! `oddsfeed.WsClient`: the WebSocket feed client for Python.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::state::FileStore;
+use oddsfeed::stats::FeedStats;
 use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClientConfig, WsFilters};
 use pyo3::exceptions::{PyStopAsyncIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyDict;
 
 use crate::{AuthError, FeedError, WAIT_SLICE, busy, json, runtime};
 
@@ -40,13 +40,8 @@ struct Inner {
     pending: Option<ClientEvent>,
     /// The run has ended (no more items).
     ended: bool,
-    /// Data messages handed to Python, in total and per channel; bytes of their JSON text.
-    messages: u64,
-    channels: BTreeMap<String, u64>,
-    decoded_bytes: u64,
-    /// The client's counters when `close()` took it: (frames, wire bytes, decode errors,
-    /// connections).
-    closed_counters: (u64, u64, u64, u64),
+    /// The client's counts when `close()` took it.
+    closed_stats: FeedStats,
 }
 
 /// What one look at the client gave.
@@ -114,18 +109,7 @@ impl Inner {
 
     fn convert(&mut self, py: Python<'_>, event: ClientEvent) -> PyResult<Step> {
         if let Some(line) = oddsfeed::jsonl::ws_data_line(&event) {
-            let dict = json::loads(py, line)?;
-            if let ClientEvent::Data(msg) = &event {
-                self.messages += 1;
-                self.decoded_bytes += line.len() as u64;
-                match self.channels.get_mut(msg.channel.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.channels.insert(msg.channel.clone(), 1);
-                    }
-                }
-            }
-            return Ok(Step::Item(dict.unbind()));
+            return Ok(Step::Item(json::loads(py, line)?.unbind()));
         }
         match event {
             ClientEvent::Fatal(error) => {
@@ -249,10 +233,7 @@ impl WsClient {
                 include_events,
                 pending: None,
                 ended: false,
-                messages: 0,
-                channels: BTreeMap::new(),
-                decoded_bytes: 0,
-                closed_counters: (0, 0, 0, 0),
+                closed_stats: FeedStats::default(),
             }),
         })
     }
@@ -309,35 +290,16 @@ impl WsClient {
         Ok(())
     }
 
-    /// Counters since start: `messages`, `channels` (channel → messages), `frames`,
+    /// The counts since start, with the keys of the CLI's `stats` event: `messages` (data
+    /// messages taken from the client), `channels` (channel → messages), `frames`,
     /// `wire_bytes`, `decoded_bytes`, `decode_errors`, `reconnects`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let inner = self.lock()?;
-        let dict = PyDict::new(py);
-        let (frames, wire_bytes, decode_errors, connections) = match &inner.client {
-            Some(client) => {
-                let stats = client.detailed_stats();
-                (
-                    stats.session.frames,
-                    stats.wire_bytes,
-                    stats.decode_errors_total(),
-                    stats.session.connections,
-                )
-            }
-            None => inner.closed_counters,
+        let stats = match &inner.client {
+            Some(client) => client.stats(),
+            None => inner.closed_stats.clone(),
         };
-        dict.set_item("messages", inner.messages)?;
-        let channels = PyDict::new(py);
-        for (channel, n) in &inner.channels {
-            channels.set_item(PyString::new(py, channel), n)?;
-        }
-        dict.set_item("channels", channels)?;
-        dict.set_item("frames", frames)?;
-        dict.set_item("wire_bytes", wire_bytes)?;
-        dict.set_item("decoded_bytes", inner.decoded_bytes)?;
-        dict.set_item("decode_errors", decode_errors)?;
-        dict.set_item("reconnects", connections.saturating_sub(1))?;
-        Ok(dict)
+        json::stats_dict(py, &stats)
     }
 
     /// Saves the resume cursors now (when a `state` file is set and they changed).
@@ -363,13 +325,7 @@ impl WsClient {
         let Some(client) = inner.client.take() else {
             return Ok(());
         };
-        let stats = client.detailed_stats();
-        inner.closed_counters = (
-            stats.session.frames,
-            stats.wire_bytes,
-            stats.decode_errors_total(),
-            stats.session.connections,
-        );
+        inner.closed_stats = client.stats();
         let rt = runtime()?;
         py.detach(|| rt.block_on(client.close()))
             .map_err(|e| client_error(&e))

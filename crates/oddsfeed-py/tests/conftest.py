@@ -116,6 +116,25 @@ def cli_lines(bin_path: Path, args, timeout=HANG_GUARD):
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+def cli_stats_event(bin_path: Path, args, timeout=HANG_GUARD):
+    """Runs the CLI to completion with `--events jsonl`; returns (stdout lines parsed, the last
+    `stats` event without its `event` and `ts` keys)."""
+    done = subprocess.run(
+        [str(bin_path), *args, "--events", "jsonl"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stderr[-2000:]}"
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    stats = [e for e in events if e.get("event") == "stats"]
+    assert stats, f"no stats event in {[e.get('event') for e in events]}"
+    last = dict(stats[-1])
+    del last["event"], last["ts"]
+    return [json.loads(line) for line in done.stdout.splitlines()], last
+
+
 def normalize(value):
     """The message with wall-clock values masked (see TIME_KEYS) and entryIds reduced to their
     sequence part (`<ms>-<seq>`)."""

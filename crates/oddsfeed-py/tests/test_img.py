@@ -5,7 +5,7 @@ import json
 import pytest
 
 import oddsfeed
-from conftest import cli_lines
+from conftest import cli_lines, cli_stats_event
 
 SUBSCRIBE = {"request": "subscribe", "msg": {}}
 
@@ -44,6 +44,24 @@ def test_tcp_objects_equal_the_cli_output(bin_path, sim):
     assert "connected" in names and "session_initialized" in names, names
     assert all(type(i) is dict for i in items)
     assert [i for i in items if "event" not in i], "objects come with the events"
+
+
+def test_stats_has_the_keys_and_counts_of_the_cli_stats_event(bin_path, sim):
+    """`stats()` returns the CLI's `stats` event (without `event`/`ts`): the same keys and, for
+    the init-only stream (its order does not depend on timing), the same counts per kind."""
+    reference = img_sim(sim)
+    printed, cli_stats = cli_stats_event(bin_path, ["img", "--addr", reference.host_port, "--tcp", "--once"])
+    served = img_sim(sim)
+    client = oddsfeed.ImgClient(served.host_port, tcp=True, once=True)
+    got = list(client)
+    live = client.stats()
+    client.close()
+    assert set(live) == set(cli_stats), (sorted(live), sorted(cli_stats))
+    assert client.stats() == live
+    assert len(got) == len(printed) == live["messages"]
+    for key in ("messages", "channels", "decode_errors", "reconnects"):
+        assert live[key] == cli_stats[key], key
+    assert live["frames"] >= live["messages"] and live["wire_bytes"] > 0
 
 
 def test_ssh_needs_its_settings():

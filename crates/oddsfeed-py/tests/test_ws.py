@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 
 import oddsfeed
-from conftest import API_KEY, HANG_GUARD, cli_lines, normalize
+from conftest import API_KEY, HANG_GUARD, cli_lines, cli_stats_event, normalize
 
 MESSAGES = 300
 SEED = "7"
@@ -53,6 +53,30 @@ def test_messages_equal_the_cli_output(bin_path, sim, mode):
     assert stats["wire_bytes"] > 0 and stats["decoded_bytes"] > 0
     assert stats["decode_errors"] == 0
     assert stats["reconnects"] == 0
+
+
+def test_stats_has_the_keys_and_counts_of_the_cli_stats_event(bin_path, sim):
+    """`stats()` returns the CLI's `stats` event (without `event`/`ts`): the same keys, and for
+    the same stream the same message counts per channel (byte counts differ: the simulator
+    stamps wall-clock times into the payloads)."""
+    reference = ws_sim(sim)
+    printed, cli_stats = cli_stats_event(
+        bin_path, ["ws", "--url", reference.url, "--api-key", API_KEY, "--once"]
+    )
+    served = ws_sim(sim)
+    client = oddsfeed.WsClient(served.url, API_KEY, once=True)
+    got = list(client)
+    live = client.stats()
+    client.close()
+    after_close = client.stats()
+    assert set(live) == set(cli_stats), (sorted(live), sorted(cli_stats))
+    assert after_close == live
+    assert len(got) == len(printed) == MESSAGES
+    for key in ("messages", "channels", "decode_errors", "reconnects"):
+        assert live[key] == cli_stats[key], key
+    assert live["messages"] == MESSAGES
+    assert live["frames"] > MESSAGES  # data frames plus login_ok and the dictionaries
+    assert 0 < live["wire_bytes"] < live["decoded_bytes"]  # zstd-dict compresses
 
 
 def test_message_is_json_loads_of_the_same_line(bin_path, sim):

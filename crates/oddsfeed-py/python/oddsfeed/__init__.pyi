@@ -58,8 +58,9 @@ class WsClient:
     def __aiter__(self) -> AsyncIterator[Message]: ...
     async def __anext__(self) -> Message: ...
     def stats(self) -> Dict[str, Any]:
-        """``messages``, ``channels`` (channel -> messages), ``frames``, ``wire_bytes``,
-        ``decoded_bytes``, ``decode_errors``, ``reconnects``."""
+        """The keys of the CLI's ``stats`` event: ``messages``, ``channels`` (channel ->
+        messages), ``frames``, ``wire_bytes``, ``decoded_bytes``, ``decode_errors``,
+        ``reconnects``."""
     def save_state(self) -> None:
         """Saves the resume cursors now (with a ``state`` file)."""
     def close(self) -> None:
@@ -99,6 +100,10 @@ class ImgClient:
     def __next__(self) -> Message: ...
     def __aiter__(self) -> AsyncIterator[Message]: ...
     async def __anext__(self) -> Message: ...
+    def stats(self) -> Dict[str, Any]:
+        """The keys of the CLI's ``stats`` event: ``messages`` (heartbeats only with
+        ``heartbeats=True``), ``channels`` (kind -> messages), ``frames`` (lines),
+        ``wire_bytes``, ``decoded_bytes``, ``decode_errors``, ``reconnects``."""
     def close(self) -> None:
         """Stops the client; iteration ends."""
     def __enter__(self) -> "ImgClient": ...

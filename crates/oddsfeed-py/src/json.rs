@@ -6,8 +6,15 @@
 //! (correctly rounded, serde_json's `float_roundtrip`), `null` `None`. Two corner cases differ
 //! from the standard library and compare equal all the same: `-0` becomes `-0.0` (`== 0`), and
 //! an integer beyond the 64-bit range becomes the nearest `float`.
+//!
+//! Object keys and short string values repeat from message to message (`channel`, `odds`,
+//! `bookmakerId`, ...). A small process-wide table keeps the Python strings made for them and
+//! hands out the same (immutable) object again: no allocation, no UTF-8 decoding, and the
+//! string's hash is computed once, so inserting it into a `dict` is cheaper too.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
@@ -17,14 +24,100 @@ use serde_json::Value;
 
 use crate::FeedError;
 
+/// Slots of each string table (a power of two).
+const SLOTS: usize = 1024;
+/// The longest object key kept in the key table, in bytes.
+const MAX_KEY: usize = 48;
+/// The longest string value kept in the value table, in bytes (longer values are mostly
+/// unique: entryIds, names, times).
+const MAX_VALUE: usize = 16;
+
+/// One slot: the bytes of the string it holds (inline, `len` of them) and the string.
+struct Slot<const N: usize> {
+    len: usize,
+    bytes: [u8; N],
+    string: Py<PyString>,
+}
+
+/// A direct-mapped table of Python strings of at most `N` bytes, by content: a slot holds
+/// the last string that hashed to it.
+struct StringTable<const N: usize> {
+    slots: Vec<Option<Slot<N>>>,
+}
+
+impl<const N: usize> StringTable<N> {
+    const fn new() -> Self {
+        Self { slots: Vec::new() }
+    }
+
+    /// The Python string for `text` (at most `N` bytes): the table's one when it holds it,
+    /// else a new one that then takes the slot.
+    fn get<'py>(&mut self, py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+        let bytes = text.as_bytes();
+        if bytes.len() > N {
+            return PyString::new(py, text);
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        let slot = &mut self.slots[slot_of(bytes)];
+        if let Some(held) = slot
+            && held.bytes.get(..held.len) == Some(bytes)
+        {
+            return held.string.bind(py).clone();
+        }
+        let string = PyString::new(py, text);
+        let mut inline = [0; N];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        *slot = Some(Slot {
+            len: bytes.len(),
+            bytes: inline,
+            string: string.clone().unbind(),
+        });
+        string
+    }
+}
+
+/// The slot of a string: a multiplicative hash of its length and its first and last eight
+/// bytes (two strings that differ only in between share a slot, and take turns).
+fn slot_of(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let word = |at: usize, len: usize| {
+        let mut buf = [0u8; 8];
+        buf[..len].copy_from_slice(&bytes[at..at + len]);
+        u64::from_le_bytes(buf)
+    };
+    let (head, tail) = if n >= 8 {
+        (word(0, 8), word(n - 8, 8))
+    } else {
+        (word(0, n), 0)
+    };
+    let mixed = (head ^ tail.rotate_left(29) ^ (n as u64).rotate_left(58))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
+/// The key table and the short-value table.
+type Tables = (StringTable<MAX_KEY>, StringTable<MAX_VALUE>);
+
+/// The tables. Only used with the GIL held, so the lock is never contended; it is taken once
+/// per document.
+static TABLES: Mutex<Tables> = Mutex::new((StringTable::new(), StringTable::new()));
+
 /// Parses one JSON document into Python objects.
 pub(crate) fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let mut tables = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
+    let cell = RefCell::new(std::mem::replace(
+        &mut *tables,
+        (StringTable::new(), StringTable::new()),
+    ));
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = Seed(py)
+    let value = Seed { py, tables: &cell }
         .deserialize(&mut de)
         .and_then(|value| de.end().map(|()| value))
-        .map_err(|e| FeedError::new_err(format!("not one JSON document: {e}")))?;
-    Ok(value)
+        .map_err(|e| FeedError::new_err(format!("not one JSON document: {e}")));
+    *tables = cell.into_inner();
+    value
 }
 
 /// A `serde_json` value (the event objects) as Python objects.
@@ -83,9 +176,12 @@ pub(crate) fn stats_dict<'py>(
 
 /// Builds any JSON value.
 #[derive(Clone, Copy)]
-struct Seed<'py>(Python<'py>);
+struct Seed<'a, 'py> {
+    py: Python<'py>,
+    tables: &'a RefCell<Tables>,
+}
 
-impl<'de, 'py> DeserializeSeed<'de> for Seed<'py> {
+impl<'de, 'py> DeserializeSeed<'de> for Seed<'_, 'py> {
     type Value = Bound<'py, PyAny>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -93,7 +189,7 @@ impl<'de, 'py> DeserializeSeed<'de> for Seed<'py> {
     }
 }
 
-impl<'de, 'py> Visitor<'de> for Seed<'py> {
+impl<'de, 'py> Visitor<'de> for Seed<'_, 'py> {
     type Value = Bound<'py, PyAny>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,40 +197,42 @@ impl<'de, 'py> Visitor<'de> for Seed<'py> {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(PyBool::new(self.0, v).to_owned().into_any())
+        Ok(PyBool::new(self.py, v).to_owned().into_any())
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.0).map_err(E::custom)
+        v.into_bound_py_any(self.py).map_err(E::custom)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.0).map_err(E::custom)
+        v.into_bound_py_any(self.py).map_err(E::custom)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(PyFloat::new(self.0, v).into_any())
+        Ok(PyFloat::new(self.py, v).into_any())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0, v).into_any())
+        Ok(self.tables.borrow_mut().1.get(self.py, v).into_any())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(self.0.None().into_bound(self.0))
+        Ok(self.py.None().into_bound(self.py))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let list = PyList::empty(self.0);
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(self)? {
-            list.append(item).map_err(de::Error::custom)?;
+            items.push(item);
         }
-        Ok(list.into_any())
+        Ok(PyList::new(self.py, items)
+            .map_err(de::Error::custom)?
+            .into_any())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = PyDict::new(self.0);
-        while let Some(key) = map.next_key_seed(Key(self.0))? {
+        let dict = PyDict::new(self.py);
+        while let Some(key) = map.next_key_seed(Key(self))? {
             let value = map.next_value_seed(self)?;
             dict.set_item(key, value).map_err(de::Error::custom)?;
         }
@@ -143,9 +241,9 @@ impl<'de, 'py> Visitor<'de> for Seed<'py> {
 }
 
 /// Builds an object key (always a string in JSON).
-struct Key<'py>(Python<'py>);
+struct Key<'a, 'py>(Seed<'a, 'py>);
 
-impl<'de, 'py> DeserializeSeed<'de> for Key<'py> {
+impl<'de, 'py> DeserializeSeed<'de> for Key<'_, 'py> {
     type Value = Bound<'py, PyString>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -153,7 +251,7 @@ impl<'de, 'py> DeserializeSeed<'de> for Key<'py> {
     }
 }
 
-impl<'de, 'py> Visitor<'de> for Key<'py> {
+impl<'de, 'py> Visitor<'de> for Key<'_, 'py> {
     type Value = Bound<'py, PyString>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -161,6 +259,7 @@ impl<'de, 'py> Visitor<'de> for Key<'py> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0, v))
+        let Seed { py, tables } = self.0;
+        Ok(tables.borrow_mut().0.get(py, v))
     }
 }

@@ -212,12 +212,21 @@ def test_slow_consumer_stays_bounded(sim):
     client = oddsfeed.WsClient(served.url, API_KEY, event_queue=256)
     first = next(client)
     before = rss_bytes()
-    time.sleep(1.5)  # an unpaced simulator would send tens of thousands of messages by now
-    wire_a = client.stats()["wire_bytes"]
+    # The client fills its queue and the socket buffers, then stops reading: wait until the
+    # byte count holds still (an unpaced simulator would otherwise send tens of thousands of
+    # messages a second), then check that it stays still.
+    deadline = time.monotonic() + HANG_GUARD
+    wire = client.stats()["wire_bytes"]
+    while True:
+        time.sleep(0.5)
+        now = client.stats()["wire_bytes"]
+        if now == wire:
+            break
+        wire = now
+        assert time.monotonic() < deadline, "the client kept reading while Python did not consume"
     time.sleep(1.0)
-    wire_b = client.stats()["wire_bytes"]
+    assert client.stats()["wire_bytes"] == wire, "the client read again while Python did not consume"
     grown = rss_bytes() - before
-    assert wire_a == wire_b, "the client kept reading while Python did not consume"
     assert grown < 64 << 20, f"RSS grew by {grown} bytes"
     # Reading again resumes the stream where it stopped: nothing was lost.
     seen = {first["channel"]: first["entryId"]}
@@ -228,6 +237,7 @@ def test_slow_consumer_stays_bounded(sim):
     stats = client.stats()
     assert stats["messages"] == 2001
     assert stats["decode_errors"] == 0
+    assert stats["reconnects"] == 0  # the server never gave up on the client
     client.close()
 
 

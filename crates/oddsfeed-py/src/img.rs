@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use oddsfeed::img::{HostKeyCheck, ImgError, ImgEvent, SshSettings, Transport};
 use oddsfeed::model::img::Request;
@@ -10,7 +11,7 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use crate::{AuthError, FeedError, HostKeyError, WAIT_SLICE, busy, json, runtime};
+use crate::{AuthError, FeedError, HostKeyError, WAIT_SLICE, busy, json, lock_for_close, runtime};
 
 /// An IMG Arena-style feed client (newline JSON over SSH, or plain TCP for local
 /// simulators) running in Rust threads.
@@ -27,6 +28,9 @@ use crate::{AuthError, FeedError, HostKeyError, WAIT_SLICE, busy, json, runtime}
 #[pyclass(module = "oddsfeed._oddsfeed", frozen, subclass)]
 pub(crate) struct ImgClient {
     inner: Mutex<Inner>,
+    /// Set by `close()` before it takes the lock: a blocking `next` or an async wait running in
+    /// another thread ends at its next slice.
+    closing: AtomicBool,
 }
 
 struct Inner {
@@ -213,6 +217,7 @@ impl ImgClient {
         let _guard = rt.enter();
         let client = oddsfeed::img::ImgClient::start(config).map_err(|e| img_error(&e))?;
         Ok(Self {
+            closing: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 client: Some(client),
                 heartbeats,
@@ -240,6 +245,9 @@ impl ImgClient {
                     let state: &mut Inner = &mut inner;
                     py.detach(|| state.wait_slice());
                     py.check_signals()?;
+                    if self.closing.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
                 }
             }
         }
@@ -266,6 +274,9 @@ impl ImgClient {
         let slices = (timeout / WAIT_SLICE.as_secs_f64()).ceil().max(1.0) as u32;
         py.detach(|| {
             for _ in 0..slices {
+                if self.closing.load(Ordering::Relaxed) {
+                    break;
+                }
                 state.wait_slice();
                 if state.pending.is_some() {
                     break;
@@ -288,9 +299,11 @@ impl ImgClient {
         json::stats_dict(py, &stats)
     }
 
-    /// Stops the client and closes its connection. Iteration ends.
-    fn close(&self) -> PyResult<()> {
-        let mut inner = self.lock()?;
+    /// Stops the client and closes its connection. Iteration ends. From another thread it
+    /// ends a waiting iteration there first.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.closing.store(true, Ordering::Relaxed);
+        let mut inner = lock_for_close(py, &self.inner);
         inner.ended = true;
         inner.pending = None;
         if let Some(client) = inner.client.take() {
@@ -307,8 +320,8 @@ impl ImgClient {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.close()?;
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
         Ok(false)
     }
 }

@@ -69,6 +69,24 @@ pub(crate) fn busy() -> PyErr {
     )
 }
 
+/// Locks a client's state for `close()`: when another thread is inside a call on the client
+/// (a blocking `next`, or the executor wait of `async for`, which see the `closing` flag the
+/// caller set and return within one `WAIT_SLICE`), waits for it with the GIL released.
+pub(crate) fn lock_for_close<'a, T>(
+    py: Python<'_>,
+    mutex: &'a std::sync::Mutex<T>,
+) -> std::sync::MutexGuard<'a, T> {
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                py.detach(|| std::thread::sleep(Duration::from_millis(1)));
+            }
+        }
+    }
+}
+
 /// The extension module.
 #[pymodule]
 #[pyo3(name = "_oddsfeed")]

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::state::FileStore;
@@ -11,7 +12,7 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::{AuthError, FeedError, WAIT_SLICE, busy, json, runtime};
+use crate::{AuthError, FeedError, WAIT_SLICE, busy, json, lock_for_close, runtime};
 
 /// A WebSocket feed client (OddsPapi v5 style) running in Rust threads.
 ///
@@ -31,6 +32,9 @@ use crate::{AuthError, FeedError, WAIT_SLICE, busy, json, runtime};
 #[pyclass(module = "oddsfeed._oddsfeed", frozen, subclass)]
 pub(crate) struct WsClient {
     inner: Mutex<Inner>,
+    /// Set by `close()` before it takes the lock: a blocking `next` or an async wait running in
+    /// another thread ends at its next slice.
+    closing: AtomicBool,
 }
 
 struct Inner {
@@ -228,6 +232,7 @@ impl WsClient {
         let _guard = rt.enter();
         let client = oddsfeed::ws::WsClient::start(config).map_err(|e| client_error(&e))?;
         Ok(Self {
+            closing: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 client: Some(client),
                 include_events,
@@ -254,6 +259,9 @@ impl WsClient {
                     let state: &mut Inner = &mut inner;
                     py.detach(|| state.wait_slice());
                     py.check_signals()?;
+                    if self.closing.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
                 }
             }
         }
@@ -282,6 +290,9 @@ impl WsClient {
         let slices = (timeout / WAIT_SLICE.as_secs_f64()).ceil().max(1.0) as u32;
         py.detach(|| {
             for _ in 0..slices {
+                if self.closing.load(Ordering::Relaxed) {
+                    break;
+                }
                 if !state.wait_slice() || state.pending.is_some() {
                     break;
                 }
@@ -317,9 +328,11 @@ impl WsClient {
     }
 
     /// Stops the client: closes the connection (waiting up to 2 s) and saves the cursors a
-    /// last time. Iteration ends. Calling it again does nothing.
+    /// last time. Iteration ends. Calling it again does nothing. From another thread it ends
+    /// a waiting iteration there first.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let mut inner = self.lock()?;
+        self.closing.store(true, Ordering::Relaxed);
+        let mut inner = lock_for_close(py, &self.inner);
         inner.ended = true;
         inner.pending = None;
         let Some(client) = inner.client.take() else {

@@ -197,6 +197,54 @@ def test_keyboard_interrupt_ends_a_blocking_iteration(sim):
     client.close()
 
 
+def test_close_from_another_thread_ends_a_blocking_iteration(sim):
+    served = ws_sim(sim)
+    client = oddsfeed.WsClient(served.url, API_KEY)
+    for n, _ in enumerate(client, 1):
+        if n == MESSAGES:
+            break
+    closer = threading.Timer(0.3, client.close)
+    closer.start()
+    with pytest.raises(StopIteration):
+        next(client)  # idle feed: only close() ends this wait
+    closer.join(HANG_GUARD)
+    assert not closer.is_alive()
+
+
+def test_close_after_a_cancelled_async_iteration(sim, tmp_path):
+    """Ctrl-C under asyncio.run cancels the task while the executor thread still waits on the
+    client: close() (as `with` does) waits for that wait to end instead of failing, and saves
+    the cursors."""
+    served = ws_sim(sim, "--replay-channels", ALL_CHANNELS)
+    state = tmp_path / "state.json"
+
+    async def run():
+        client = oddsfeed.WsClient(served.url, API_KEY, state=str(state))
+        got = []
+
+        async def consume():
+            async for msg in client:
+                got.append(msg)
+
+        task = asyncio.create_task(consume())
+        while len(got) < MESSAGES:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)  # idle feed: the executor thread is waiting on the client
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        client.close()
+        return got
+
+    got = asyncio.run(asyncio.wait_for(run(), HANG_GUARD))
+    assert len(got) == MESSAGES
+    saved = json.loads(state.read_text())
+    last = {}
+    for msg in got:
+        last[msg["channel"]] = msg["entryId"]
+    assert saved["lastSeenId"] == last
+
+
 def rss_bytes():
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])

@@ -100,23 +100,30 @@ fn slot_of(bytes: &[u8]) -> usize {
 /// The key table and the short-value table.
 type Tables = (StringTable<MAX_KEY>, StringTable<MAX_VALUE>);
 
-/// The tables. Only used with the GIL held, so the lock is never contended; it is taken once
-/// per document.
+/// The tables, between documents. A parse takes them out (holding the lock only for the swap)
+/// and puts them back when done: nothing runs Python code while the lock is held, so a parse
+/// entered again on the same thread (a finalizer run by the garbage collector during a parse)
+/// or on another thread (after a finalizer released the GIL) cannot deadlock; it just starts
+/// from empty tables.
 static TABLES: Mutex<Tables> = Mutex::new((StringTable::new(), StringTable::new()));
+
+fn swap_tables(tables: Tables) -> Tables {
+    std::mem::replace(
+        &mut *TABLES.lock().unwrap_or_else(PoisonError::into_inner),
+        tables,
+    )
+}
 
 /// Parses one JSON document into Python objects.
 pub(crate) fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    let mut tables = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
-    let cell = RefCell::new(std::mem::replace(
-        &mut *tables,
-        (StringTable::new(), StringTable::new()),
-    ));
+    let cell = RefCell::new(swap_tables((StringTable::new(), StringTable::new())));
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Seed { py, tables: &cell }
         .deserialize(&mut de)
         .and_then(|value| de.end().map(|()| value))
         .map_err(|e| FeedError::new_err(format!("not one JSON document: {e}")));
-    *tables = cell.into_inner();
+    // Whatever a nested parse left there is dropped here, outside the lock.
+    drop(swap_tables(cell.into_inner()));
     value
 }
 

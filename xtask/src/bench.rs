@@ -835,6 +835,7 @@ fn run_e2e(
         let mut names: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_other = None;
         let mut latency = None;
+        let mut stats_messages = None;
         for line in BufReader::new(client_stderr).lines().map_while(Result::ok) {
             let event = serde_json::from_str::<Value>(&line).ok();
             let name = event
@@ -847,13 +848,16 @@ fn run_e2e(
                     }
                     if name == "latency" {
                         latency = event;
+                    } else if name == "stats" {
+                        // The last one is the final count of the run.
+                        stats_messages = event.as_ref().and_then(|e| e.get("messages")?.as_u64());
                     }
                     *names.entry(name).or_default() += 1;
                 }
                 None => last_other = Some(line),
             }
         }
-        (names, last_other, latency)
+        (names, last_other, latency, stats_messages)
     });
 
     let pid = client.id();
@@ -897,7 +901,8 @@ fn run_e2e(
         std::thread::sleep(Duration::from_millis(o.sample_ms));
     };
     let ended = Instant::now();
-    let (events, last_other, latency) = events.join().map_err(|_| "event reader panicked")?;
+    let (events, last_other, latency, stats_messages) =
+        events.join().map_err(|_| "event reader panicked")?;
     let login_at = erx.try_recv().ok();
     if let Some(status) = status
         && !status.success()
@@ -922,8 +927,10 @@ fn run_e2e(
     let client_cpu = cpu_share(&first, &last);
     let sim_cpu = sim_first.map_or(0.0, |f| cpu_share(&f, &sim_last));
     #[allow(clippy::cast_precision_loss)]
+    // A run the simulator ended early (e.g. as a slow consumer) printed fewer than the limit:
+    // its final stats event says how many.
     let (messages, exact) = match limit {
-        Some(n) => (n as f64, true),
+        Some(n) => (stats_messages.map_or(n, |got| got.min(n)) as f64, true),
         None => (last.wchar as f64 / mean_line_len(root)?, false),
     };
     let msgs_per_s = if exact {

@@ -364,6 +364,18 @@ async fn relay_echo_and_nats_tail_print_the_same_lines_as_the_stream_holds() {
     sim.shutdown().await.ok();
 }
 
+/// A child killed and reaped when dropped, unless taken out first.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Scrapes `port` until `done` holds on two scrapes in a row with the same figures.
 async fn scrape_until_settled(
     port: u16,
@@ -421,6 +433,8 @@ async fn relay_metrics_and_stats_count_what_it_published() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn relay");
+    // Killed if an assertion below fails first, so that no relay outlives the test.
+    let mut relay = KillOnDrop(Some(relay));
     // The stream (what the simulator produced after the relay logged in) is published, then the
     // feed goes quiet and the figures settle.
     let quiet = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
@@ -428,6 +442,7 @@ async fn relay_metrics_and_stats_count_what_it_published() {
     // Past one `--stats-secs` period, so that a periodic stats event came before the final one.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let samples = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
+    let relay = relay.0.take().expect("the relay runs");
     Command::new("kill")
         .args(["-TERM", &relay.id().to_string()])
         .status()

@@ -746,13 +746,9 @@ pub fn e2e(o: &E2eOptions) -> Result<(), String> {
         (None, None) => Some(DEFAULT_E2E_MESSAGES),
     };
 
-    let mut sim_args = vec![
-        "sim".to_owned(),
-        "ws".to_owned(),
-        "--port".to_owned(),
-        "0".to_owned(),
-    ];
-    sim_args.push("--forever".to_owned());
+    let mut sim_args: Vec<String> = ["sim", "ws", "--port", "0", "--forever"]
+        .map(str::to_owned)
+        .to_vec();
     if let Some(rate) = o.rate {
         sim_args.extend(["--rate".to_owned(), rate.to_string()]);
     }

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{assert_unlabelled_counters_match, free_port, scrape, sum};
+use common::{Running, assert_unlabelled_counters_match, free_port, scrape, sum};
 use oddsfeed_nats::testing::NatsServer;
 use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};
 use oddsfeed_sim::ws::{StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
@@ -364,18 +364,6 @@ async fn relay_echo_and_nats_tail_print_the_same_lines_as_the_stream_holds() {
     sim.shutdown().await.ok();
 }
 
-/// A child killed and reaped when dropped, unless taken out first.
-struct KillOnDrop(Option<Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// Scrapes `port` until `done` holds on two scrapes in a row with the same figures.
 async fn scrape_until_settled(
     port: u16,
@@ -415,39 +403,41 @@ async fn relay_metrics_and_stats_count_what_it_published() {
         .expect("sim")
         .spawn();
     let port = free_port();
-    let relay = Command::new(BIN)
-        .args(["relay", "--url"])
-        .arg(format!("ws://{}/ws", sim.local_addr()))
-        .args([
-            "--api-key",
-            "k",
-            "--nats",
-            &url,
-            "--echo",
-            "--events",
-            "jsonl",
-        ])
-        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
-        .args(["--stats-secs", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn relay");
-    // Killed if an assertion below fails first, so that no relay outlives the test.
-    let mut relay = KillOnDrop(Some(relay));
-    // The stream (what the simulator produced after the relay logged in) is published, then the
-    // feed goes quiet and the figures settle.
-    let quiet = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
-    assert_eq!(quiet.get("oddsfeed_connected"), Some(&1.0), "{quiet:?}");
-    // Past one `--stats-secs` period, so that a periodic stats event came before the final one.
+    // Running kills the relay if an assertion below fails first.
+    let relay = Running::spawn(
+        Command::new(BIN)
+            .args(["relay", "--url"])
+            .arg(format!("ws://{}/ws", sim.local_addr()))
+            .args([
+                "--api-key",
+                "k",
+                "--nats",
+                &url,
+                "--echo",
+                "--events",
+                "jsonl",
+            ])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            .args(["--stats-secs", "1"]),
+    )
+    .expect("spawn relay");
+    // The stream is published; past one `--stats-secs` period (so that a periodic stats event
+    // comes before the final one) the simulator stops, and the figures settle with the relay
+    // disconnected (it would otherwise keep reconnecting to a finished stream).
+    scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let samples = scrape_until_settled(port, |s| sum(s, "oddsfeed_messages_total") > 0.0).await;
-    let relay = relay.0.take().expect("the relay runs");
+    sim.shutdown().await.ok();
+    let samples = scrape_until_settled(port, |s| s.get("oddsfeed_connected") == Some(&0.0)).await;
     Command::new("kill")
         .args(["-TERM", &relay.id().to_string()])
         .status()
         .expect("kill");
-    let out = relay.wait_with_output().expect("relay");
+    let out = relay.finish(GUARD).unwrap_or_else(|stderr| {
+        panic!(
+            "the relay ignored SIGTERM:
+{stderr}"
+        )
+    });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let echoed = String::from_utf8_lossy(&out.stdout).lines().count() as f64;
@@ -470,5 +460,4 @@ async fn relay_metrics_and_stats_count_what_it_published() {
         Some(&echoed),
         "one lag observation per message"
     );
-    sim.shutdown().await.ok();
 }

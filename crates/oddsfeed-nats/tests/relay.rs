@@ -12,6 +12,7 @@ use common::*;
 use oddsfeed_nats::cursors::bucket_name;
 use oddsfeed_nats::testing::NatsServer;
 use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};
+use oddsfeed_sim::ws::WsSimHandle;
 use serde_json::Value;
 
 /// Hang guard for one whole wait (never an assertion about speed).
@@ -46,6 +47,20 @@ fn assert_exactly_once(recorded: &[oddsfeed_sim::ws::RecordedMessage], stored: &
     assert_eq!(data.len(), recorded.len(), "no extra data messages");
 }
 
+/// Starts a relay from `sim` into the server at `url` and waits until the stream holds
+/// `messages` data messages.
+async fn relay_until_stored(sim: &WsSimHandle, url: &str, messages: u64) -> RunningRelay {
+    let relay = RunningRelay::start(relay_config(sim, url));
+    assert!(
+        wait_until(GUARD, || async {
+            stored_count(url, "ODDSFEED", "oddsfeed").await >= messages
+        })
+        .await,
+        "the relay did not store {messages} messages"
+    );
+    relay
+}
+
 #[tokio::test]
 async fn publishes_subjects_headers_events_and_cursors() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -53,15 +68,8 @@ async fn publishes_subjects_headers_events_and_cursors() {
         return;
     };
     let (sim, recorder) = start_sim(400, None, 7);
-    let relay = RunningRelay::start(relay_config(&sim, &nats.url()));
     let url = nats.url();
-    assert!(
-        wait_until(GUARD, || async {
-            stored_count(&url, "ODDSFEED", "oddsfeed").await >= 400
-        })
-        .await,
-        "the relay did not store 400 messages"
-    );
+    let relay = relay_until_stored(&sim, &url, 400).await;
     // Let the cursor write (within 250 ms of the last ack) happen before the clean stop.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (result, events) = relay.stop().await;
@@ -254,13 +262,7 @@ async fn the_consumer_stream_yields_typed_messages_with_a_subject_filter() {
     };
     let url = nats.url();
     let (sim, recorder) = start_sim(300, None, 19);
-    let relay = RunningRelay::start(relay_config(&sim, &url));
-    assert!(
-        wait_until(GUARD, || async {
-            stored_count(&url, "ODDSFEED", "oddsfeed").await >= 300
-        })
-        .await
-    );
+    let relay = relay_until_stored(&sim, &url, 300).await;
     relay.stop().await.0.expect("relay");
     let want: Vec<String> = recorder
         .messages()
@@ -320,13 +322,7 @@ async fn a_book_kept_from_the_stream_equals_the_book_of_the_sent_messages() {
     };
     let url = nats.url();
     let (sim, recorder) = start_sim(300, None, 23);
-    let relay = RunningRelay::start(relay_config(&sim, &url));
-    assert!(
-        wait_until(GUARD, || async {
-            stored_count(&url, "ODDSFEED", "oddsfeed").await >= 300
-        })
-        .await
-    );
+    let relay = relay_until_stored(&sim, &url, 300).await;
     relay.stop().await.0.expect("relay");
     let now = std::time::Instant::now();
 

@@ -111,33 +111,48 @@ impl Feed {
     pub(crate) async fn next(&mut self) -> Option<FeedItem> {
         loop {
             let event = self.client.next().await?;
-            match event {
-                ClientEvent::Data(msg) => {
-                    let token = crate::subject::token_of(&msg.channel, &msg.payload, &msg.raw);
-                    return Some(FeedItem::Data {
-                        channel: msg.channel,
-                        entry_id: msg.entry_id,
-                        raw: msg.raw,
-                        token,
-                    });
-                }
-                ClientEvent::Fatal(error) => return Some(FeedItem::Fatal(error)),
-                other => {
-                    let Some(fields) = other.json_fields() else {
-                        continue;
-                    };
-                    let epoch = match &other {
-                        ClientEvent::Session(Event::LoginOk { server_epoch, .. }) => {
-                            server_epoch.clone()
-                        }
-                        _ => None,
-                    };
-                    return Some(FeedItem::Event {
-                        name: other.name(),
-                        fields,
-                        epoch,
-                    });
-                }
+            if let Some(item) = Self::item(event) {
+                return Some(item);
+            }
+        }
+    }
+
+    /// The next item if one is ready now, without waiting.
+    pub(crate) fn try_next(&mut self) -> Option<FeedItem> {
+        loop {
+            let event = self.client.try_next()?;
+            if let Some(item) = Self::item(event) {
+                return Some(item);
+            }
+        }
+    }
+
+    /// What the relay does with a client event (`None`: nothing, e.g. a stats tick).
+    fn item(event: ClientEvent) -> Option<FeedItem> {
+        match event {
+            ClientEvent::Data(msg) => {
+                let token = crate::subject::token_of(&msg.channel, &msg.payload, &msg.raw);
+                Some(FeedItem::Data {
+                    channel: msg.channel,
+                    entry_id: msg.entry_id,
+                    raw: msg.raw,
+                    token,
+                })
+            }
+            ClientEvent::Fatal(error) => Some(FeedItem::Fatal(error)),
+            other => {
+                let fields = other.json_fields()?;
+                let epoch = match &other {
+                    ClientEvent::Session(Event::LoginOk { server_epoch, .. }) => {
+                        server_epoch.clone()
+                    }
+                    _ => None,
+                };
+                Some(FeedItem::Event {
+                    name: other.name(),
+                    fields,
+                    epoch,
+                })
             }
         }
     }

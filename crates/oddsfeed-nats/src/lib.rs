@@ -20,6 +20,7 @@ pub mod consumer;
 pub mod cursors;
 mod error;
 mod feed;
+mod publisher;
 pub mod relay;
 pub mod subject;
 pub mod testing;

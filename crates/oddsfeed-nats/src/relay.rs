@@ -15,14 +15,10 @@
 //!    with backoff. So no publish is ever sent after one that failed: the feed is resumed from
 //!    the stored cursors instead, and JetStream's duplicate window drops what was stored already.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use async_nats::jetstream::context::PublishError;
-use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use oddsfeed::model::{EntryId, ResumeState};
@@ -34,6 +30,7 @@ use tokio::time::Instant;
 use crate::cursors::{KvCursors, merge};
 use crate::error::RelayError;
 use crate::feed::{Feed, FeedItem, FeedSettings};
+use crate::publisher::Publisher;
 use crate::subject;
 
 /// Default stream name.
@@ -48,6 +45,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 pub const CURSOR_WRITE_DELAY: Duration = Duration::from_millis(250);
 /// How long a publish may wait for its ack before the relay gives up on the connection.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most feed items published in one turn of the relay loop before acks and stops are looked
+/// at again.
+const PUBLISH_BATCH: u32 = 64;
 /// How long a clean stop waits for outstanding acks.
 const DRAIN_GUARD: Duration = Duration::from_secs(5);
 /// First and largest delay between NATS connection attempts (full jitter in between).
@@ -193,16 +193,9 @@ enum Effect {
     Epoch(String),
 }
 
-type AckFuture = Pin<Box<dyn Future<Output = Result<PublishAck, PublishError>> + Send>>;
-
-struct InFlight {
-    ack: AckFuture,
-    effect: Effect,
-}
-
 /// One NATS connection with everything opened on it.
 struct NatsSession {
-    js: jetstream::Context,
+    client: async_nats::Client,
     cursors: KvCursors,
     lost: watch::Receiver<bool>,
 }
@@ -313,8 +306,7 @@ impl Relay {
             .map_err(|e| format!("connect: {e}"))?;
         let js = jetstream::ContextBuilder::new()
             .timeout(ACK_TIMEOUT)
-            .max_ack_inflight(self.config.max_in_flight + 64)
-            .build(client);
+            .build(client.clone());
         js.get_or_create_stream(stream::Config {
             name: self.config.stream.clone(),
             subjects: vec![format!("{}.>", self.config.prefix)],
@@ -328,7 +320,7 @@ impl Relay {
             .await
             .map_err(|e| e.to_string())?;
         Ok(NatsSession {
-            js,
+            client,
             cursors,
             lost: lost_rx,
         })
@@ -354,12 +346,18 @@ impl Relay {
         if let Some(stored) = stored {
             self.acked = merge(&stored, &self.acked);
         }
+        let mut publisher = match Publisher::open(nats.client.clone(), ACK_TIMEOUT).await {
+            Ok(publisher) => publisher,
+            Err(reason) => return Ok(SessionEnd::Lost(reason)),
+        };
         let mut feed = Feed::start(&self.config.feed, self.acked.clone())?;
-        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let mut save_at: Option<Instant> = None;
+        // One timer for the cursor write, armed when an ack moves the cursors.
+        let save_timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(save_timer);
+        let mut save_armed = false;
         let prefix = self.config.prefix.clone();
         let max_in_flight = self.config.max_in_flight;
-        let end = loop {
+        let end = 'relay: loop {
             let limit_reached = self
                 .config
                 .limit
@@ -369,10 +367,10 @@ impl Relay {
                 () = stop_when(shutdown.as_mut(), limit_reached) => {
                     feed.close().await;
                     let drained = tokio::time::timeout(DRAIN_GUARD, async {
-                        while let Some(mut next) = in_flight.pop_front() {
-                            match next.ack.as_mut().await {
-                                Ok(_) => {
-                                    self.apply(next.effect);
+                        while publisher.in_flight() > 0 {
+                            match publisher.next_acked().await {
+                                Ok(effect) => {
+                                    self.apply(effect);
                                 }
                                 Err(_) => break,
                             }
@@ -388,68 +386,53 @@ impl Relay {
                 () = lost(&mut nats.lost) => {
                     break SessionEnd::Lost("connection to NATS lost".into());
                 }
-                result = front_ack(&mut in_flight) => {
-                    let Some(done) = in_flight.pop_front() else { continue };
-                    match result {
-                        Ok(_) => {
-                            if self.apply(done.effect) && save_at.is_none() {
-                                save_at = Some(Instant::now() + CURSOR_WRITE_DELAY);
-                            }
+                acked = publisher.next_acked() => {
+                    let mut moved = match acked {
+                        Ok(effect) => self.apply(effect),
+                        Err(reason) => break SessionEnd::Lost(reason),
+                    };
+                    // Every ack already received, without another turn of the loop.
+                    loop {
+                        match publisher.try_acked() {
+                            Ok(Some(effect)) => moved |= self.apply(effect),
+                            Ok(None) => break,
+                            Err(reason) => break 'relay SessionEnd::Lost(reason),
                         }
-                        Err(e) => break SessionEnd::Lost(format!("publish not acknowledged: {e}")),
+                    }
+                    if moved && !save_armed {
+                        save_timer.as_mut().reset(Instant::now() + CURSOR_WRITE_DELAY);
+                        save_armed = true;
                     }
                 }
-                () = sleep_until_opt(save_at) => {
-                    save_at = None;
+                () = &mut save_timer, if save_armed => {
+                    save_armed = false;
                     match nats.cursors.save(&self.acked).await {
                         Ok(stored) => self.acked = stored,
                         Err(e @ RelayError::BadCursors { .. }) => return Err(e),
                         Err(e) => break SessionEnd::Lost(e.to_string()),
                     }
                 }
-                item = feed.next(), if in_flight.len() < max_in_flight => {
-                    let Some(item) = item else {
+                item = feed.next(), if publisher.in_flight() < max_in_flight => {
+                    let Some(mut item) = item else {
                         break SessionEnd::Lost("the feed client stopped".into());
                     };
-                    let published = match item {
-                        FeedItem::Fatal(error) => {
-                            let object = event_object("fatal", {
-                                let mut f = Map::new();
-                                f.insert("message".into(), Value::String(error.to_string()));
-                                f
-                            });
-                            notice(Notice::Event { name: "fatal", object: &object });
-                            return Err(RelayError::Feed(error));
+                    // This item, then whatever else the client has ready (up to the in-flight
+                    // bound and a budget that keeps acks and stops served).
+                    let mut budget = PUBLISH_BATCH;
+                    loop {
+                        if let Err(reason) =
+                            publish_item(&mut publisher, item, &prefix, notice).await?
+                        {
+                            break 'relay SessionEnd::Lost(reason);
                         }
-                        FeedItem::Data { channel, entry_id, raw, token } => {
-                            let subject = subject::data_subject_with_token(&prefix, &channel, &token);
-                            notice(Notice::Published { line: &raw });
-                            let mut publish = Publish::build().payload(Bytes::from(raw));
-                            let effect = match entry_id {
-                                Some(id) => {
-                                    publish = publish
-                                        .message_id(subject::msg_id(&channel, &id.to_string()));
-                                    Effect::Cursor(channel, id)
-                                }
-                                None => Effect::None,
-                            };
-                            nats.js.send_publish(subject, publish).await.map(|ack| (ack, effect))
+                        budget -= 1;
+                        if budget == 0 || publisher.in_flight() >= max_in_flight {
+                            break;
                         }
-                        FeedItem::Event { name, fields, epoch } => {
-                            let object = event_object(name, fields);
-                            notice(Notice::Event { name, object: &object });
-                            let subject = subject::event_subject(&prefix, name);
-                            let publish = Publish::build().payload(Bytes::from(object.to_string()));
-                            let effect = epoch.map_or(Effect::None, Effect::Epoch);
-                            nats.js.send_publish(subject, publish).await.map(|ack| (ack, effect))
+                        match feed.try_next() {
+                            Some(next) => item = next,
+                            None => break,
                         }
-                    };
-                    match published {
-                        Ok((ack, effect)) => in_flight.push_back(InFlight {
-                            ack: ack.into_future(),
-                            effect,
-                        }),
-                        Err(e) => break SessionEnd::Lost(format!("publish failed: {e}")),
                     }
                 }
             }
@@ -457,7 +440,7 @@ impl Relay {
         // Nothing after a failed publish may be sent: drop the feed and every outstanding
         // publish with the connection.
         feed.close().await;
-        drop(in_flight);
+        drop(publisher);
         Ok(end)
     }
 
@@ -501,19 +484,63 @@ async fn stop_when<S: Future<Output = ()>>(shutdown: Pin<&mut S>, now: bool) {
     }
 }
 
-/// The oldest outstanding ack (pending forever when none is outstanding).
-async fn front_ack(in_flight: &mut VecDeque<InFlight>) -> Result<PublishAck, PublishError> {
-    match in_flight.front_mut() {
-        Some(front) => front.ack.as_mut().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
+/// Publishes one feed item. `Ok(Err(reason))`: the connection failed (reconnect);
+/// `Err`: the feed ended fatally (a refused key).
+async fn publish_item<F: FnMut(Notice<'_>)>(
+    publisher: &mut Publisher<Effect>,
+    item: FeedItem,
+    prefix: &str,
+    notice: &mut F,
+) -> Result<Result<(), String>, RelayError> {
+    Ok(match item {
+        FeedItem::Fatal(error) => {
+            let object = event_object("fatal", {
+                let mut f = Map::new();
+                f.insert("message".into(), Value::String(error.to_string()));
+                f
+            });
+            notice(Notice::Event {
+                name: "fatal",
+                object: &object,
+            });
+            return Err(RelayError::Feed(error));
+        }
+        FeedItem::Data {
+            channel,
+            entry_id,
+            raw,
+            token,
+        } => {
+            let subject = subject::data_subject_with_token(prefix, &channel, &token);
+            notice(Notice::Published { line: &raw });
+            let (msg_id, effect) = match entry_id {
+                Some(id) => (
+                    Some(subject::msg_id(&channel, &id.to_string())),
+                    Effect::Cursor(channel, id),
+                ),
+                None => (None, Effect::None),
+            };
+            publisher
+                .publish(subject, msg_id, Bytes::from(raw), effect)
+                .await
+        }
+        FeedItem::Event {
+            name,
+            fields,
+            epoch,
+        } => {
+            let object = event_object(name, fields);
+            notice(Notice::Event {
+                name,
+                object: &object,
+            });
+            let subject = subject::event_subject(prefix, name);
+            let effect = epoch.map_or(Effect::None, Effect::Epoch);
+            publisher
+                .publish(subject, None, Bytes::from(object.to_string()), effect)
+                .await
+        }
+    })
 }
 
 /// `{"event":name,"ts":"...Z", ...fields}`.

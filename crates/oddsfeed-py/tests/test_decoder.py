@@ -88,3 +88,33 @@ def test_control_and_multi_document_text_frames():
     assert both == [json.loads(a), json.loads(b)]
     with pytest.raises(oddsfeed.FeedError, match="decode_all"):
         decoder.decode(a + "\n" + b)
+
+
+def test_messages_equal_json_loads_on_corner_case_values():
+    """Strings, numbers and structures the fast parser and the fallback must both get right."""
+    base = json.loads((FIXTURES / "ws" / "data_scores.json").read_text())
+    corner = {
+        "escapes": "quote \" backslash \\ slash / tab \t newline \n \u0001 end",
+        "unicode": "Zürich – 東京 – \U0001F3C6",
+        "floats": [0.1, -0.0, 1e300, 5e-324, 2.5e-7, 123456789.123456789, 1.7976931348623157e308],
+        "ints": [0, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1],
+        "nested": [[[]], [{}], {"a": [1, {"b": None}]}, True, False, None],
+        "empty": {"": ""},
+    }
+    decoder = oddsfeed.Decoder("json")
+    for text in [
+        json.dumps({**base, "extra": corner}, ensure_ascii=False),
+        json.dumps({**base, "extra": corner}, ensure_ascii=True),
+        # A repeated key keeps its first position and its last value, as in json.loads.
+        json.dumps(base)[:-1] + ',"channel":"scores","z":1}',
+        # A JSON-escaped surrogate pair is one character.
+        json.dumps(base)[:-1] + ',"pair":"\\ud83c\\udfc6"}',
+        # Beyond 64 bits: the standard library's int, ours the nearest float (equal in value).
+        json.dumps({**base, "big": 2**70}),
+    ]:
+        got = decoder.decode(text)
+        expected = json.loads(text)
+        assert got == expected
+        assert list(got) == list(expected)
+        if "extra" in got:
+            assert repr(got["extra"]["floats"]) == repr(expected["extra"]["floats"])

@@ -24,11 +24,6 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
-/// mimalloc instead of the system allocator: the feed loops allocate and free many small,
-/// short-lived buffers per message from several threads (docs/ARCHITECTURE.md, "Allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // RUST_LOG is honoured by every subcommand (wire libraries capped so no key can show).

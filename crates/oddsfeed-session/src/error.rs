@@ -1,5 +1,7 @@
 //! The crate's error type, [`SessionError`].
 
+use oddsfeed_wire::ws::CloseCode;
+
 use crate::ws::DecodeError;
 
 /// Everything a session can report as going wrong.
@@ -65,7 +67,7 @@ pub enum SessionError {
     #[error("server closed the connection before login_ok{}", close_suffix(*.code, .reason))]
     ClosedBeforeStreaming {
         /// The close code, if a close frame arrived.
-        code: Option<u16>,
+        code: Option<CloseCode>,
         /// The close reason text, possibly empty.
         reason: String,
     },
@@ -110,7 +112,7 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
-fn close_suffix(code: Option<u16>, reason: &str) -> String {
+fn close_suffix(code: Option<CloseCode>, reason: &str) -> String {
     match code {
         Some(code) => format!(" (close {code}{})", reason_suffix(reason)),
         None => " (no close frame)".to_owned(),
@@ -166,7 +168,7 @@ mod tests {
             ),
             (
                 SessionError::ClosedBeforeStreaming {
-                    code: Some(4003),
+                    code: Some(CloseCode::TooManyConnections),
                     reason: "full".into(),
                 },
                 "server closed the connection before login_ok (close 4003 (full))",

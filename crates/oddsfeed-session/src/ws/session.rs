@@ -17,11 +17,13 @@ use super::output::{
 };
 use super::stats::Stats;
 use super::{DecodeError, DecodeReason};
-use crate::backoff::Backoff;
+use oddsfeed_wire::ws::CloseCode;
+
+use crate::backoff::{Backoff, ReconnectTimer, ScheduledReconnect};
 use crate::error::SessionError;
 
 /// The close code the session sends when it closes a connection itself.
-pub const CLOSE_NORMAL: u16 = 1000;
+pub const CLOSE_NORMAL: CloseCode = CloseCode::Normal;
 
 /// Most channels a session keeps resume cursors for. The server names channels; a bound keeps a
 /// server that invents names from growing the cursor maps without limit. Data of further channels
@@ -143,7 +145,8 @@ pub struct WsSession {
     want_connection: bool,
     next_conn: u64,
     stopped: bool,
-    backoff: Backoff,
+    /// The backoff, its jitter and the pending reconnect deadline.
+    reconnect: ReconnectTimer,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     actions: VecDeque<Action>,
@@ -161,7 +164,7 @@ impl WsSession {
         let decoder = FrameDecoder::new(config.max_frame, config.max_decompressed)
             .with_max_nodes(config.max_nodes);
         let touched = resume.last_seen_id.keys().cloned().collect();
-        let backoff = Backoff::new(config.backoff);
+        let reconnect = ReconnectTimer::new(config.backoff, config.jitter_seed);
         let mut session = Self {
             decoder,
             cursors: Cursors::from_resume(resume),
@@ -172,7 +175,7 @@ impl WsSession {
             want_connection: false,
             next_conn: 1,
             stopped: false,
-            backoff,
+            reconnect,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
@@ -185,7 +188,7 @@ impl WsSession {
                 session.want_connection = true;
                 session.actions.push_back(Action::OpenConnection);
             }
-            Err(error) => session.stop(ExitHint::Other, error),
+            Err(error) => session.stop(ExitHint::Failure, error),
         }
         session
     }
@@ -214,13 +217,19 @@ impl WsSession {
     /// [`BackoffConfig::reset_after`](crate::backoff::BackoffConfig::reset_after).
     #[must_use]
     pub fn backoff(&self) -> &Backoff {
-        &self.backoff
+        self.reconnect.backoff()
     }
 
-    /// The reconnect backoff, to resolve an [`Action::Reconnect`] delay with
-    /// [`ReconnectDelay::resolve`].
+    /// The reconnect backoff, for a caller that wants to change its attempt count (tests).
     pub fn backoff_mut(&mut self) -> &mut Backoff {
-        &mut self.backoff
+        self.reconnect.backoff_mut()
+    }
+
+    /// The reconnect the last [`Action::Reconnect`] scheduled, until it is due: the delay drawn, its
+    /// backoff attempt and the deadline ([`poll_timeout`](Self::poll_timeout) includes it).
+    #[must_use]
+    pub fn scheduled_reconnect(&self) -> Option<ScheduledReconnect> {
+        self.reconnect.pending()
     }
 
     /// What a state file persists: the current epoch and the *consumed* cursors.
@@ -306,6 +315,7 @@ impl WsSession {
             self.drop_conn(old, CLOSE_NORMAL, format!("superseded by {id}"));
         }
         self.want_connection = false;
+        self.reconnect.cancel();
 
         let replay: Option<Vec<String>> = self
             .replay_channels
@@ -344,8 +354,8 @@ impl WsSession {
     /// Queues an [`Event::Disconnected`] without a connection, then a backoff [`Action::Reconnect`]
     /// (or [`Action::Stop`] when running once).
     ///
-    /// `_now` is taken for symmetry with the other inputs; no timer depends on it.
-    pub fn handle_connect_failed(&mut self, _now: Instant, reason: impl Into<String>) {
+    /// The reconnect deadline is counted from `now`.
+    pub fn handle_connect_failed(&mut self, now: Instant, reason: impl Into<String>) {
         if self.stopped || !self.want_connection {
             return;
         }
@@ -357,9 +367,9 @@ impl WsSession {
             reason: format!("could not connect: {reason}"),
         });
         if self.config.once {
-            self.stop(ExitHint::Other, SessionError::ConnectFailed { reason });
+            self.stop(ExitHint::Failure, SessionError::ConnectFailed { reason });
         } else {
-            self.schedule_reconnect(ReconnectDelay::Backoff);
+            self.schedule_reconnect(ReconnectDelay::Backoff, now);
         }
     }
 
@@ -448,7 +458,7 @@ impl WsSession {
                     reason: described,
                 });
                 let streamed_since = old.streaming_since();
-                if streamed_since.is_none() && code == Some(1008) {
+                if streamed_since.is_none() && code.is_some_and(CloseCode::is_fatal_before_login) {
                     self.stop(
                         ExitHint::Auth,
                         SessionError::ClosedBeforeLoginOk {
@@ -457,14 +467,15 @@ impl WsSession {
                     );
                     return;
                 }
-                if code == Some(4002) {
+                if code.is_some_and(CloseCode::is_slow_consumer) {
                     self.warn(
                         WarningKind::SlowConsumer,
                         format!("server closed {conn} with 4002: the client read too slowly"),
                     );
                 }
                 if let Some(since) = streamed_since {
-                    self.backoff
+                    self.reconnect
+                        .backoff_mut()
                         .connection_lasted(now.saturating_duration_since(since));
                 }
                 if self.config.once {
@@ -472,7 +483,7 @@ impl WsSession {
                         self.finish();
                     } else {
                         self.stop(
-                            ExitHint::Other,
+                            ExitHint::Failure,
                             SessionError::ClosedBeforeStreaming {
                                 code,
                                 reason: reason_text,
@@ -481,16 +492,19 @@ impl WsSession {
                     }
                     return;
                 }
-                let delay = if old.hint == Some(CloseHint::TooManyConnections) || code == Some(4003)
+                let delay = if old.hint == Some(CloseHint::TooManyConnections)
+                    || code.is_some_and(CloseCode::wants_backoff_floor)
                 {
                     ReconnectDelay::BackoffAtLeast(self.config.too_many_connections_floor)
-                } else if code == Some(1001) && streamed_since.is_some() && self.draining.is_none()
+                } else if code.is_some_and(CloseCode::is_planned)
+                    && streamed_since.is_some()
+                    && self.draining.is_none()
                 {
                     ReconnectDelay::Immediate
                 } else {
                     ReconnectDelay::Backoff
                 };
-                self.schedule_reconnect(delay);
+                self.schedule_reconnect(delay, now);
             }
         }
     }
@@ -501,6 +515,9 @@ impl WsSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stopped {
             return;
+        }
+        if self.reconnect.expire(now) {
+            self.actions.push_back(Action::OpenConnection);
         }
         let mut due: Vec<(ConnId, TimerOutcome)> = Vec::new();
         for conn in self.draining.iter().chain(self.primary.iter()) {
@@ -575,8 +592,9 @@ impl WsSession {
         self.actions.pop_front()
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next, or `None` when no timer is
-    /// running (no connection, or stopped).
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next: the earliest of every
+    /// connection's timers and the reconnect deadline; `None` when no timer is running (no
+    /// connection and no reconnect pending, or stopped).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.stopped {
@@ -593,6 +611,7 @@ impl WsSession {
                 }
                 t
             })
+            .chain(self.reconnect.deadline())
             .min()
     }
 
@@ -630,13 +649,16 @@ impl WsSession {
         self.events.push_back(Event::Warning { kind, detail });
     }
 
-    fn schedule_reconnect(&mut self, delay: ReconnectDelay) {
+    /// No connection is left: draw the delay, set the reconnect deadline and announce it. The
+    /// [`Action::OpenConnection`] follows from [`handle_timeout`](Self::handle_timeout).
+    fn schedule_reconnect(&mut self, delay: ReconnectDelay, now: Instant) {
         self.want_connection = true;
+        self.reconnect.schedule(delay, now);
         self.actions.push_back(Action::Reconnect { delay });
     }
 
     /// Forget a connection the session itself gives up on, telling the driver to close it.
-    fn drop_conn(&mut self, conn: ConnId, code: u16, reason: String) {
+    fn drop_conn(&mut self, conn: ConnId, code: CloseCode, reason: String) {
         let removed = match self.find(conn).map(|(slot, _)| slot) {
             Some(Slot::Primary) => self.primary.take(),
             Some(Slot::Draining) => self.draining.take(),
@@ -664,18 +686,20 @@ impl WsSession {
             return;
         }
         if let Some(since) = streamed_since {
-            self.backoff
+            self.reconnect
+                .backoff_mut()
                 .connection_lasted(now.saturating_duration_since(since));
         }
         if self.config.once {
-            self.stop(ExitHint::Other, error);
+            self.stop(ExitHint::Failure, error);
         } else {
-            self.schedule_reconnect(ReconnectDelay::Backoff);
+            self.schedule_reconnect(ReconnectDelay::Backoff, now);
         }
     }
 
     /// Close everything and queue [`Action::Stop`].
     fn stop(&mut self, exit: ExitHint, error: SessionError) {
+        self.reconnect.cancel();
         self.close_all();
         self.stopped = true;
         self.actions.push_back(Action::Stop(Fatal { exit, error }));
@@ -683,6 +707,7 @@ impl WsSession {
 
     /// Close everything and queue [`Action::Finished`].
     fn finish(&mut self) {
+        self.reconnect.cancel();
         self.close_all();
         self.stopped = true;
         self.actions.push_back(Action::Finished);
@@ -925,7 +950,7 @@ impl WsSession {
                 },
             ),
             Some("first_message_must_be_login") => self.stop(
-                ExitHint::Other,
+                ExitHint::Failure,
                 SessionError::ProtocolBug {
                     code: code_text,
                     message: message_text,

@@ -607,8 +607,8 @@ fn documented_limits_and_defaults() {
         ("MAX_DICTS", to_u64(zstd::MAX_DICTS), 64),
         ("MAX_JSON_DEPTH", to_u64(model::ws::MAX_JSON_DEPTH), 127),
         ("RAW_CAP", to_u64(model::RAW_CAP), 4 * KIB),
-        ("wire RAW_CAP", to_u64(wire::RAW_CAP), 4 * KIB),
-        ("ws RAW_CAP", to_u64(ws_session::RAW_CAP), 4 * KIB),
+        ("RAW_CAP", to_u64(wire::RAW_CAP), 4 * KIB),
+        ("RAW_CAP", to_u64(ws_session::RAW_CAP), 4 * KIB),
         (
             "MAX_TRACKED_CHANNELS",
             to_u64(ws_session::MAX_TRACKED_CHANNELS),
@@ -629,7 +629,7 @@ fn documented_limits_and_defaults() {
             1024,
         ),
         (
-            "img raw_cap",
+            "raw_cap",
             to_u64(img_session::ImgSessionConfig::default().raw_cap),
             4 * KIB,
         ),

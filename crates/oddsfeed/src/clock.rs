@@ -11,6 +11,12 @@ pub(crate) fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// The current instant of the machine's monotonic clock, never tokio's: for the paced replay,
+/// which runs on the caller's thread and sleeps it (outside any runtime's clock).
+pub(crate) fn wall_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// The current instant on tokio's clock, for timers.
 pub(crate) fn tokio_now() -> tokio::time::Instant {
     tokio::time::Instant::now()

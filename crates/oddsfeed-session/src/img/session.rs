@@ -540,8 +540,8 @@ impl ImgSession {
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                let reason = match error.reason() {
-                    "invalid_utf8" => DecodeReason::InvalidUtf8,
+                let reason = match error {
+                    WireError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
                     _ => DecodeReason::LineTooLong,
                 };
                 let raw = error.raw().unwrap_or_default();

@@ -27,8 +27,12 @@ pub enum SessionError {
 
     /// The server closed with 1008 (policy violation) before `login_ok` and sent no `error` frame;
     /// docs/PROTOCOL.md B.11 treats this as an authentication refusal.
-    #[error("server refused the login: closed with 1008 before login_ok{}", reason_suffix(.reason))]
+    #[error("server refused the login: closed with {code} before login_ok{}", reason_suffix(.reason))]
     ClosedBeforeLoginOk {
+        /// The close code ([`CloseCode::PolicyViolation`], 1008: the only code the session treats
+        /// as a refusal before `login_ok`); [`is_fatal`](Self::is_fatal) and
+        /// [`is_auth_refused`](Self::is_auth_refused) follow from its policy.
+        code: CloseCode,
         /// The close reason text, possibly empty.
         reason: String,
     },
@@ -83,13 +87,13 @@ impl SessionError {
     /// skipping a frame.
     #[must_use]
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            Self::LoginRefused { .. }
-                | Self::ClosedBeforeLoginOk { .. }
-                | Self::ProtocolBug { .. }
-                | Self::Config(_)
-        )
+        match self {
+            Self::ClosedBeforeLoginOk { code, .. } => code.is_fatal_before_login(),
+            other => matches!(
+                other,
+                Self::LoginRefused { .. } | Self::ProtocolBug { .. } | Self::Config(_)
+            ),
+        }
     }
 
     /// Whether the server refused the credentials (an `error` frame with `login_failed`, or a
@@ -97,10 +101,10 @@ impl SessionError {
     /// this to its own outcome (the CLI exits 3).
     #[must_use]
     pub fn is_auth_refused(&self) -> bool {
-        matches!(
-            self,
-            Self::LoginRefused { .. } | Self::ClosedBeforeLoginOk { .. }
-        )
+        match self {
+            Self::ClosedBeforeLoginOk { code, .. } => code.is_fatal_before_login(),
+            other => matches!(other, Self::LoginRefused { .. }),
+        }
     }
 }
 
@@ -135,12 +139,14 @@ mod tests {
             ),
             (
                 SessionError::ClosedBeforeLoginOk {
+                    code: CloseCode::PolicyViolation,
                     reason: String::new(),
                 },
                 "server refused the login: closed with 1008 before login_ok",
             ),
             (
                 SessionError::ClosedBeforeLoginOk {
+                    code: CloseCode::PolicyViolation,
                     reason: "bad key".into(),
                 },
                 "server refused the login: closed with 1008 before login_ok (bad key)",
@@ -199,10 +205,17 @@ mod tests {
         assert!(refused.is_fatal());
         assert!(refused.is_auth_refused());
         let closed = SessionError::ClosedBeforeLoginOk {
+            code: CloseCode::PolicyViolation,
             reason: String::new(),
         };
         assert!(closed.is_fatal());
         assert!(closed.is_auth_refused());
+        // The fatality follows from the close code's policy, not from the variant alone.
+        let other = SessionError::ClosedBeforeLoginOk {
+            code: CloseCode::InternalError,
+            reason: String::new(),
+        };
+        assert!(!other.is_fatal() && !other.is_auth_refused());
         let bug = SessionError::ProtocolBug {
             code: "x".into(),
             message: String::new(),

@@ -35,10 +35,13 @@ impl WsSession {
                     reason: described,
                 });
                 let streamed_since = old.streaming_since();
-                if streamed_since.is_none() && code.is_some_and(CloseCode::is_fatal_before_login) {
+                if let Some(code) = code.filter(|c| c.is_fatal_before_login())
+                    && streamed_since.is_none()
+                {
                     self.stop(
                         ExitHint::Auth,
                         SessionError::ClosedBeforeLoginOk {
+                            code,
                             reason: reason_text,
                         },
                     );

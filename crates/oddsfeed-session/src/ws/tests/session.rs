@@ -814,6 +814,7 @@ fn close_1008_before_login_ok_is_an_auth_refusal() {
         vec![Action::Stop(Fatal {
             exit: ExitHint::Auth,
             error: SessionError::ClosedBeforeLoginOk {
+                code: CloseCode::PolicyViolation,
                 reason: "policy".into()
             }
         })]

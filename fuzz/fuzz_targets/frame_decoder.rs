@@ -9,14 +9,14 @@
 //! Invariants checked:
 //! - no panic; every message gives at least one result (a message or a
 //!   reported error), and the same messages the second time;
-//! - errors are never fatal and keep at most `MAX_RAW_KEPT` bytes;
+//! - errors are never fatal and keep at most `RAW_CAP` bytes;
 //! - frames over `max_frame` give exactly one `frame_too_large`;
 //! - the decoder's counters add up.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use oddsfeed_model::ReceiveType;
-use oddsfeed_session::ws::{DecodeReason, FrameDecoder, FrameKind, MAX_RAW_KEPT};
+use oddsfeed_session::ws::{DecodeReason, FrameDecoder, FrameKind, RAW_CAP};
 
 const MAX_FRAME: usize = 16 << 10;
 const MAX_DECOMPRESSED: usize = 256 << 10;
@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => ok += 1,
             Err(e) => {
                 assert!(!e.is_fatal());
-                assert!(e.raw.len() <= MAX_RAW_KEPT);
+                assert!(e.raw.len() <= RAW_CAP);
                 assert!(e.raw.len() <= e.len);
             }
         }

@@ -15,7 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oddsfeed_wire::{Line, LineDecoder, MAX_RAW, MAX_SEEN_PREFIX, WireError};
+use oddsfeed_wire::{Line, LineDecoder, MAX_SEEN_PREFIX, RAW_CAP, WireError};
 
 /// One decoder output, in a comparable form.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ fn check(item: Result<Line, WireError>, max_line: usize, cr_mode: bool) -> Out {
             valid_up_to,
             len,
         }) => {
-            assert!(raw.len() <= MAX_RAW);
+            assert!(raw.len() <= RAW_CAP);
             assert!(valid_up_to < len && len <= max_line);
             assert!(std::str::from_utf8(&raw).is_err() || raw.len() < len);
             Out::Utf8 {

@@ -16,7 +16,7 @@
 //!   driver never spins);
 //! - the API key never shows in the `Debug` of a transmit, event or action
 //!   (unless the fuzzer itself sent it in a frame);
-//! - decode errors keep at most `MAX_RAW_KEPT` bytes;
+//! - decode errors keep at most `RAW_CAP` bytes;
 //! - a consumed cursor never passes the delivered one.
 #![no_main]
 
@@ -26,7 +26,7 @@ use libfuzzer_sys::fuzz_target;
 use oddsfeed_fuzz::{Ops, drain};
 use oddsfeed_model::{ApiKey, EntryId, ReceiveType, ResumeState};
 use oddsfeed_session::ws::{
-    Action, CloseInfo, ConnId, Event, FrameKind, MAX_RAW_KEPT, OutFrame, WsConfig, WsSession,
+    Action, CloseInfo, ConnId, Event, FrameKind, OutFrame, RAW_CAP, WsConfig, WsSession,
 };
 
 const KEY: &str = "fuzz-Secret-Key-7f3a";
@@ -203,7 +203,7 @@ impl Harness {
             |e| {
                 no_key("event", &e);
                 if let Event::DecodeError(d) = &e {
-                    assert!(d.raw.len() <= MAX_RAW_KEPT);
+                    assert!(d.raw.len() <= RAW_CAP);
                     assert!(!d.is_fatal());
                 }
             },

@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use oddsfeed_wire::ws::{Sniff, check_frame_size, sniff, text_documents, text_to_utf8};
-use oddsfeed_wire::{MAX_RAW, WireError};
+use oddsfeed_wire::{RAW_CAP, WireError};
 
 fuzz_target!(|data: &[u8]| {
     let kind = sniff(data);
@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
             let err = std::str::from_utf8(data).expect_err("rejected text is not UTF-8");
             assert_eq!(valid_up_to, err.valid_up_to());
             assert_eq!(len, data.len());
-            assert_eq!(&raw[..], &data[..data.len().min(MAX_RAW)]);
+            assert_eq!(&raw[..], &data[..data.len().min(RAW_CAP)]);
         }
         Err(other) => panic!("unexpected {other:?}"),
     }

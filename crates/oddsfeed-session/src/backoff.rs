@@ -17,7 +17,9 @@
 //! assert_eq!(backoff.next_delay(0.0), Duration::ZERO);
 //! ```
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::common::ReconnectDelay;
 
 /// Default first ceiling: 500 ms.
 pub const DEFAULT_INITIAL: Duration = Duration::from_millis(500);
@@ -141,6 +143,136 @@ impl Backoff {
     }
 }
 
+/// The jitter source of a session: a seeded SplitMix64 generator.
+///
+/// The session never draws randomness from the system: its owner passes a seed in the
+/// configuration (the facade takes one from its clock module, tests a constant), so the same seed
+/// gives the same sequence of delays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jitter {
+    state: u64,
+}
+
+impl Jitter {
+    /// A generator starting from `seed`.
+    #[must_use]
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    /// The next number, uniform in `[0, 1)`.
+    pub fn next_unit(&mut self) -> f64 {
+        // SplitMix64 (Steele, Lea, Flood 2014): one add and three xor-shift-multiplies.
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // The top 53 bits as a fraction of 2^53: exactly representable in an f64.
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A reconnect the session has scheduled: the driver reports it and sleeps until
+/// [`at`](Self::at), where the session's `poll_timeout` also points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledReconnect {
+    /// When the session will ask for the next connection.
+    pub at: Instant,
+    /// The delay that was drawn (`at` minus the moment the connection ended).
+    pub delay: Duration,
+    /// The backoff's attempt count after this delay (1 after a reset; an immediate reconnect
+    /// draws nothing and leaves it as it was).
+    pub attempt: u32,
+}
+
+/// The reconnect deadline a session owns: a [`Backoff`], its [`Jitter`] and the pending deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use oddsfeed_session::backoff::{BackoffConfig, ReconnectTimer};
+/// use oddsfeed_session::common::ReconnectDelay;
+///
+/// let t0 = Instant::now(); // the test's clock
+/// let mut timer = ReconnectTimer::new(BackoffConfig::default(), 7);
+/// let first = timer.schedule(ReconnectDelay::Backoff, t0);
+/// assert!(first.delay <= Duration::from_millis(500));
+/// assert_eq!(timer.deadline(), Some(first.at));
+/// assert!(!timer.expire(t0));
+/// assert!(timer.expire(first.at));
+/// assert_eq!(timer.deadline(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReconnectTimer {
+    backoff: Backoff,
+    jitter: Jitter,
+    pending: Option<ScheduledReconnect>,
+}
+
+impl ReconnectTimer {
+    /// A timer with this policy whose jitter starts from `seed`.
+    #[must_use]
+    pub fn new(config: BackoffConfig, seed: u64) -> Self {
+        Self {
+            backoff: Backoff::new(config),
+            jitter: Jitter::new(seed),
+            pending: None,
+        }
+    }
+
+    /// The backoff (its attempt counter and policy).
+    #[must_use]
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// The backoff, for a session that resets it or reports an uptime.
+    pub fn backoff_mut(&mut self) -> &mut Backoff {
+        &mut self.backoff
+    }
+
+    /// Draws the delay `policy` asks for and sets the deadline `now + delay`.
+    pub fn schedule(&mut self, policy: ReconnectDelay, now: Instant) -> ScheduledReconnect {
+        let delay = policy.resolve(&mut self.backoff, self.jitter.next_unit());
+        let scheduled = ScheduledReconnect {
+            at: now + delay,
+            delay,
+            attempt: self.backoff.attempt(),
+        };
+        self.pending = Some(scheduled);
+        scheduled
+    }
+
+    /// The pending reconnect, if one is scheduled.
+    #[must_use]
+    pub fn pending(&self) -> Option<ScheduledReconnect> {
+        self.pending
+    }
+
+    /// When the pending reconnect is due.
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.pending.map(|p| p.at)
+    }
+
+    /// True (once) when the pending reconnect is due at `now`; the deadline is then cleared.
+    pub fn expire(&mut self, now: Instant) -> bool {
+        match self.pending {
+            Some(p) if now >= p.at => {
+                self.pending = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Drops the pending reconnect (a connection is being opened for another reason, or the
+    /// session stopped).
+    pub fn cancel(&mut self) {
+        self.pending = None;
+    }
+}
+
 fn clamp_unit(value: f64) -> f64 {
     if value.is_finite() {
         value.clamp(0.0, 1.0)
@@ -260,5 +392,58 @@ mod tests {
         });
         assert_eq!(b.next_delay(1.0), ms(500));
         assert_eq!(b.next_delay(1.0), ms(500));
+    }
+
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn same_seed_same_delays_other_seed_other_delays() {
+        let draw = |seed| {
+            let mut timer = ReconnectTimer::new(BackoffConfig::default(), seed);
+            let now = t0();
+            (0..8)
+                .map(|_| timer.schedule(ReconnectDelay::Backoff, now).delay)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(42), draw(42));
+        assert_ne!(draw(42), draw(43));
+    }
+
+    #[test]
+    fn jitter_stays_in_the_unit_interval() {
+        let mut jitter = Jitter::new(0);
+        for _ in 0..10_000 {
+            let x = jitter.next_unit();
+            assert!((0.0..1.0).contains(&x), "{x}");
+        }
+    }
+
+    #[test]
+    fn scheduled_delays_stay_under_growing_capped_ceilings() {
+        let mut timer = ReconnectTimer::new(BackoffConfig::default(), 9);
+        let now = t0();
+        for n in 0..12u32 {
+            let ceiling = timer.backoff().ceiling();
+            let s = timer.schedule(ReconnectDelay::Backoff, now);
+            assert!(s.delay <= ceiling && ceiling <= ms(30_000), "{n}: {s:?}");
+            assert_eq!(s.attempt, n + 1);
+            assert_eq!(s.at, now + s.delay);
+        }
+    }
+
+    #[test]
+    fn the_deadline_expires_once() {
+        let mut timer = ReconnectTimer::new(BackoffConfig::default(), 1);
+        let now = t0();
+        let s = timer.schedule(ReconnectDelay::BackoffAtLeast(ms(10_000)), now);
+        assert!(s.delay >= ms(10_000));
+        assert!(!timer.expire(now + ms(9_999)));
+        assert!(timer.expire(s.at));
+        assert!(!timer.expire(s.at));
+        timer.schedule(ReconnectDelay::Immediate, now);
+        timer.cancel();
+        assert_eq!(timer.deadline(), None);
     }
 }

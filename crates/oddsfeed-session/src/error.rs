@@ -1,5 +1,7 @@
 //! The crate's error type, [`SessionError`].
 
+use oddsfeed_wire::ws::CloseCode;
+
 use crate::ws::DecodeError;
 
 /// Everything a session can report as going wrong.
@@ -25,8 +27,12 @@ pub enum SessionError {
 
     /// The server closed with 1008 (policy violation) before `login_ok` and sent no `error` frame;
     /// docs/PROTOCOL.md B.11 treats this as an authentication refusal.
-    #[error("server refused the login: closed with 1008 before login_ok{}", reason_suffix(.reason))]
+    #[error("server refused the login: closed with {code} before login_ok{}", reason_suffix(.reason))]
     ClosedBeforeLoginOk {
+        /// The close code ([`CloseCode::PolicyViolation`], 1008: the only code the session treats
+        /// as a refusal before `login_ok`); [`is_fatal`](Self::is_fatal) and
+        /// [`is_auth_refused`](Self::is_auth_refused) follow from its policy.
+        code: CloseCode,
         /// The close reason text, possibly empty.
         reason: String,
     },
@@ -65,7 +71,7 @@ pub enum SessionError {
     #[error("server closed the connection before login_ok{}", close_suffix(*.code, .reason))]
     ClosedBeforeStreaming {
         /// The close code, if a close frame arrived.
-        code: Option<u16>,
+        code: Option<CloseCode>,
         /// The close reason text, possibly empty.
         reason: String,
     },
@@ -81,13 +87,13 @@ impl SessionError {
     /// skipping a frame.
     #[must_use]
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            Self::LoginRefused { .. }
-                | Self::ClosedBeforeLoginOk { .. }
-                | Self::ProtocolBug { .. }
-                | Self::Config(_)
-        )
+        match self {
+            Self::ClosedBeforeLoginOk { code, .. } => code.is_fatal_before_login(),
+            other => matches!(
+                other,
+                Self::LoginRefused { .. } | Self::ProtocolBug { .. } | Self::Config(_)
+            ),
+        }
     }
 
     /// Whether the server refused the credentials (an `error` frame with `login_failed`, or a
@@ -95,10 +101,10 @@ impl SessionError {
     /// this to its own outcome (the CLI exits 3).
     #[must_use]
     pub fn is_auth_refused(&self) -> bool {
-        matches!(
-            self,
-            Self::LoginRefused { .. } | Self::ClosedBeforeLoginOk { .. }
-        )
+        match self {
+            Self::ClosedBeforeLoginOk { code, .. } => code.is_fatal_before_login(),
+            other => matches!(other, Self::LoginRefused { .. }),
+        }
     }
 }
 
@@ -110,7 +116,7 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
-fn close_suffix(code: Option<u16>, reason: &str) -> String {
+fn close_suffix(code: Option<CloseCode>, reason: &str) -> String {
     match code {
         Some(code) => format!(" (close {code}{})", reason_suffix(reason)),
         None => " (no close frame)".to_owned(),
@@ -133,12 +139,14 @@ mod tests {
             ),
             (
                 SessionError::ClosedBeforeLoginOk {
+                    code: CloseCode::PolicyViolation,
                     reason: String::new(),
                 },
                 "server refused the login: closed with 1008 before login_ok",
             ),
             (
                 SessionError::ClosedBeforeLoginOk {
+                    code: CloseCode::PolicyViolation,
                     reason: "bad key".into(),
                 },
                 "server refused the login: closed with 1008 before login_ok (bad key)",
@@ -166,7 +174,7 @@ mod tests {
             ),
             (
                 SessionError::ClosedBeforeStreaming {
-                    code: Some(4003),
+                    code: Some(CloseCode::TooManyConnections),
                     reason: "full".into(),
                 },
                 "server closed the connection before login_ok (close 4003 (full))",
@@ -197,10 +205,17 @@ mod tests {
         assert!(refused.is_fatal());
         assert!(refused.is_auth_refused());
         let closed = SessionError::ClosedBeforeLoginOk {
+            code: CloseCode::PolicyViolation,
             reason: String::new(),
         };
         assert!(closed.is_fatal());
         assert!(closed.is_auth_refused());
+        // The fatality follows from the close code's policy, not from the variant alone.
+        let other = SessionError::ClosedBeforeLoginOk {
+            code: CloseCode::InternalError,
+            reason: String::new(),
+        };
+        assert!(!other.is_fatal() && !other.is_auth_refused());
         let bug = SessionError::ProtocolBug {
             code: "x".into(),
             message: String::new(),

@@ -20,7 +20,8 @@
 //! - **No I/O and no clock.** No sockets, TLS, WebSocket handshake, tokio or `Instant::now()`. The
 //!   caller passes every frame and the current `Instant`, and asks [`ws::WsSession::poll_timeout`]
 //!   when to come back. Tests run in virtual time.
-//! - **No randomness.** Backoff jitter takes a number in `[0, 1]` from the caller.
+//! - **No randomness.** Backoff jitter comes from a seed in the configuration ([`backoff::Jitter`]);
+//!   each session owns its reconnect deadline ([`backoff::ReconnectTimer`]).
 //! - **No persistence.** [`ws::WsSession::resume_state`] says what to save; writing the file is the
 //!   caller's job.
 //! - **No fatal bad input.** A bad frame is reported, counted and skipped; only refusals of the
@@ -56,6 +57,7 @@
 //! ```
 
 pub mod backoff;
+pub mod common;
 mod error;
 pub mod img;
 pub mod ws;

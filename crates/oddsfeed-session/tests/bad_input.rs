@@ -23,7 +23,7 @@ use oddsfeed_model::ws::Payload;
 use oddsfeed_model::{ApiKey, EntryId};
 use oddsfeed_session::img::{DecodeReason as ImgReason, Event as ImgEvent, ImgSessionConfig};
 use oddsfeed_session::ws::{
-    Action, CloseInfo, ConnPhase, DecodeError, DecodeReason, Event, FrameKind, MAX_RAW_KEPT,
+    Action, CloseInfo, ConnPhase, DecodeError, DecodeReason, Event, FrameKind, RAW_CAP,
     ReconnectDelay, WarningKind, WsConfig,
 };
 
@@ -90,7 +90,7 @@ fn ws_oversize_frame_is_skipped_as_frame_too_large() {
         assert_eq!(e.len, 4 * MIB + 1);
         assert_eq!(
             e.raw.len(),
-            MAX_RAW_KEPT,
+            RAW_CAP,
             "the report keeps 4 KiB, not the frame"
         );
         assert_eq!(e.dict_id, None);
@@ -710,7 +710,9 @@ fn ws_duplicate_and_old_entry_ids_after_resume_are_dropped() {
             delay: ReconnectDelay::Immediate
         }]
     );
+    // The session's reconnect deadline is now: the next timer check asks for the connection.
     rig.advance(5);
+    assert_eq!(rig.take_actions(), [Action::OpenConnection]);
     rig.conn = rig.s.handle_connected(rig.instant());
     rig.drain();
     let login = rig.logins.last().cloned().expect("a second login");

@@ -8,7 +8,10 @@ use bytes::Bytes;
 /// hostile peer could otherwise make every error pin megabytes of memory. An
 /// [`WireError::InvalidUtf8`] keeps at most this many bytes of the offending
 /// line or frame (copied, so it never keeps a larger buffer alive).
-pub const MAX_RAW: usize = 4096;
+///
+/// The same value and name as `oddsfeed_model::RAW_CAP` (the two crates do not depend on each
+/// other); the session crate re-exports one of them as `oddsfeed_session::common::RAW_CAP`.
+pub const RAW_CAP: usize = 4096;
 
 /// The most bytes of an over-long line that [`WireError::LineTooLong`] keeps.
 ///
@@ -40,7 +43,7 @@ pub enum WireError {
     /// A line or text frame is not valid UTF-8; it was skipped.
     #[error("invalid UTF-8: valid up to byte {valid_up_to} of {len}; skipped")]
     InvalidUtf8 {
-        /// The first bytes of the input (at most [`MAX_RAW`]).
+        /// The first bytes of the input (at most [`RAW_CAP`]).
         raw: Bytes,
         /// How many leading bytes of the input are valid UTF-8.
         valid_up_to: usize,
@@ -86,7 +89,7 @@ impl WireError {
     }
 
     /// The input bytes that failed, where the error keeps them (capped at
-    /// [`MAX_RAW`] bytes): the prefix of an over-long line, or the start of an
+    /// [`RAW_CAP`] bytes): the prefix of an over-long line, or the start of an
     /// invalid UTF-8 line or frame. `None` for the other variants.
     #[must_use]
     pub fn raw(&self) -> Option<&[u8]> {
@@ -107,7 +110,7 @@ impl WireError {
     /// Builds an [`WireError::InvalidUtf8`] from the whole offending input,
     /// keeping a bounded copy of its start.
     pub(crate) fn invalid_utf8(input: &[u8], valid_up_to: usize) -> Self {
-        let keep = input.get(..MAX_RAW).unwrap_or(input);
+        let keep = input.get(..RAW_CAP).unwrap_or(input);
         Self::InvalidUtf8 {
             raw: Bytes::copy_from_slice(keep),
             valid_up_to,
@@ -213,18 +216,18 @@ mod tests {
 
     #[test]
     fn invalid_utf8_keeps_a_bounded_copy() {
-        let mut input = vec![b'a'; MAX_RAW * 3];
+        let mut input = vec![b'a'; RAW_CAP * 3];
         input.push(0xff);
-        let err = WireError::invalid_utf8(&input, MAX_RAW * 3);
+        let err = WireError::invalid_utf8(&input, RAW_CAP * 3);
         match err {
             WireError::InvalidUtf8 {
                 raw,
                 valid_up_to,
                 len,
             } => {
-                assert_eq!(raw.len(), MAX_RAW);
-                assert_eq!(valid_up_to, MAX_RAW * 3);
-                assert_eq!(len, MAX_RAW * 3 + 1);
+                assert_eq!(raw.len(), RAW_CAP);
+                assert_eq!(valid_up_to, RAW_CAP * 3);
+                assert_eq!(len, RAW_CAP * 3 + 1);
             }
             other => panic!("unexpected {other:?}"),
         }

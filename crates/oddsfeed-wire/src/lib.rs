@@ -27,7 +27,7 @@
 //!
 //! Limits, each with a default and a reason: [`DEFAULT_MAX_LINE`] (4 MiB) for
 //! lines, [`ws::DEFAULT_MAX_FRAME`] (4 MiB) for WebSocket messages,
-//! [`MAX_SEEN_PREFIX`] and [`MAX_RAW`] for the bytes an error keeps.
+//! [`MAX_SEEN_PREFIX`] and [`RAW_CAP`] for the bytes an error keeps.
 //!
 //! ```
 //! use oddsfeed_wire::{LineDecoder, WireError};
@@ -57,6 +57,6 @@ mod lines;
 pub mod ws;
 
 pub use encode::{encode_json_line, encode_line};
-pub use error::{MAX_RAW, MAX_SEEN_PREFIX, WireError};
+pub use error::{MAX_SEEN_PREFIX, RAW_CAP, WireError};
 pub use line::Line;
 pub use lines::{DEFAULT_MAX_LINE, Drain, LineDecoder, Stats};

@@ -19,6 +19,117 @@ use crate::WireError;
 /// buffering it; [`check_frame_size`] is the check for layers that did not.
 pub const DEFAULT_MAX_FRAME: usize = 4 << 20;
 
+/// A WebSocket close code: the standard ones the feed uses (RFC 6455 section 7.4.1) and the
+/// vendor's (docs/PROTOCOL.md B.11), with what each asks of a client.
+///
+/// The policy methods are the facts of the close-code table; a session combines them with what
+/// it knows (whether the login was accepted, whether a `reconnect` overlap runs).
+///
+/// ```
+/// use oddsfeed_wire::ws::CloseCode;
+///
+/// assert_eq!(CloseCode::from(4003), CloseCode::TooManyConnections);
+/// assert!(CloseCode::TooManyConnections.wants_backoff_floor());
+/// assert!(CloseCode::PolicyViolation.is_fatal_before_login());
+/// assert_eq!(u16::from(CloseCode::Other(4999)), 4999);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseCode {
+    /// 1000: normal closure. Reconnect (with backoff) unless the client runs once.
+    Normal,
+    /// 1001: going away; the server's planned close after a `reconnect` grace or at shutdown.
+    /// Reconnect at once with resume.
+    GoingAway,
+    /// 1008: policy violation; the server refused the login (bad key, no channels, first
+    /// message not a login). Fatal before `login_ok`.
+    PolicyViolation,
+    /// 1009: message too big. Reconnect with resume.
+    MessageTooBig,
+    /// 1011: internal server error. Reconnect with backoff.
+    InternalError,
+    /// 4001: no login within the server's timeout. Reconnect with backoff.
+    LoginTimeout,
+    /// 4002: the client read too slowly (backpressure). Reconnect with resume; warn.
+    SlowConsumer,
+    /// 4003: too many connections for the key group. Back off at least 10 s, never hot-loop.
+    TooManyConnections,
+    /// Any other code.
+    Other(u16),
+}
+
+impl CloseCode {
+    /// The code's number.
+    #[must_use]
+    pub fn as_u16(self) -> u16 {
+        match self {
+            Self::Normal => 1000,
+            Self::GoingAway => 1001,
+            Self::PolicyViolation => 1008,
+            Self::MessageTooBig => 1009,
+            Self::InternalError => 1011,
+            Self::LoginTimeout => 4001,
+            Self::SlowConsumer => 4002,
+            Self::TooManyConnections => 4003,
+            Self::Other(code) => code,
+        }
+    }
+
+    /// Whether this close before `login_ok` means the credentials were refused: retrying with
+    /// them is pointless (1008).
+    #[must_use]
+    pub fn is_fatal_before_login(self) -> bool {
+        self == Self::PolicyViolation
+    }
+
+    /// Whether the next connection must wait at least the "too many connections" floor (4003).
+    #[must_use]
+    pub fn wants_backoff_floor(self) -> bool {
+        self == Self::TooManyConnections
+    }
+
+    /// Whether this is the server's planned close, after which a client that was streaming
+    /// reconnects at once (1001).
+    #[must_use]
+    pub fn is_planned(self) -> bool {
+        self == Self::GoingAway
+    }
+
+    /// Whether the server closed because the client read too slowly (4002).
+    #[must_use]
+    pub fn is_slow_consumer(self) -> bool {
+        self == Self::SlowConsumer
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> Self {
+        match code {
+            1000 => Self::Normal,
+            1001 => Self::GoingAway,
+            1008 => Self::PolicyViolation,
+            1009 => Self::MessageTooBig,
+            1011 => Self::InternalError,
+            4001 => Self::LoginTimeout,
+            4002 => Self::SlowConsumer,
+            4003 => Self::TooManyConnections,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> Self {
+        code.as_u16()
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_u16())
+    }
+}
+
 /// The two kinds of WebSocket data message (docs/PROTOCOL.md B.1): text frames
 /// carry control JSON (and data in `json` mode), binary frames carry data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,6 +299,46 @@ pub fn text_to_utf8(bytes: &[u8]) -> Result<&str, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_codes_round_trip_and_unknown_ones_are_kept() {
+        for code in [
+            1000, 1001, 1008, 1009, 1011, 4001, 4002, 4003, 1006, 4999, 0,
+        ] {
+            assert_eq!(CloseCode::from(code).as_u16(), code);
+        }
+        assert_eq!(CloseCode::from(4999), CloseCode::Other(4999));
+        assert_eq!(CloseCode::SlowConsumer.to_string(), "4002");
+    }
+
+    #[test]
+    fn close_code_policy_follows_the_table() {
+        let policy = |c: CloseCode| {
+            (
+                c.is_fatal_before_login(),
+                c.wants_backoff_floor(),
+                c.is_planned(),
+                c.is_slow_consumer(),
+            )
+        };
+        assert_eq!(
+            policy(CloseCode::PolicyViolation),
+            (true, false, false, false)
+        );
+        assert_eq!(
+            policy(CloseCode::TooManyConnections),
+            (false, true, false, false)
+        );
+        assert_eq!(policy(CloseCode::GoingAway), (false, false, true, false));
+        assert_eq!(policy(CloseCode::SlowConsumer), (false, false, false, true));
+        for quiet in [1000, 1009, 1011, 4001, 4999] {
+            assert_eq!(
+                policy(CloseCode::from(quiet)),
+                (false, false, false, false),
+                "{quiet}"
+            );
+        }
+    }
 
     #[test]
     fn frame_size_at_limit_passes_and_over_fails() {

@@ -2,7 +2,7 @@
 //! a simple one-shot split of the whole input produces, and never buffers more
 //! than `max_line + 1` bytes of an unfinished line.
 
-use oddsfeed_wire::{LineDecoder, MAX_RAW, MAX_SEEN_PREFIX, WireError};
+use oddsfeed_wire::{LineDecoder, MAX_SEEN_PREFIX, RAW_CAP, WireError};
 use proptest::prelude::*;
 
 /// A comparable view of one decoder output.
@@ -65,7 +65,7 @@ fn reference(input: &[u8], max_line: usize, cr_mode: bool) -> (Vec<Out>, u64) {
             match std::str::from_utf8(content) {
                 Ok(_) => out.push(Out::Line(content.to_vec())),
                 Err(e) => out.push(Out::Utf8 {
-                    raw: content[..content.len().min(MAX_RAW)].to_vec(),
+                    raw: content[..content.len().min(RAW_CAP)].to_vec(),
                     valid_up_to: e.valid_up_to(),
                     len: content.len(),
                 }),

@@ -1,7 +1,7 @@
 //! The facade's only access to time and randomness, in one place.
 //!
 //! The sans-IO sessions below never read a clock or draw a random number: the drivers hand them
-//! `now` and the jitter for their backoff. Every driver reads both through this module, so a test
+//! `now` and a seed for their backoff jitter. Every driver reads both through this module, so a test
 //! that pauses tokio's clock (`tokio::time::pause`) moves every deadline of the client together,
 //! and there is one place to look for what is not deterministic.
 
@@ -11,14 +11,15 @@ pub(crate) fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// The current instant of the machine's monotonic clock, never tokio's: for the paced replay,
+/// which runs on the caller's thread and sleeps it (outside any runtime's clock).
+pub(crate) fn wall_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// The current instant on tokio's clock, for timers.
 pub(crate) fn tokio_now() -> tokio::time::Instant {
     tokio::time::Instant::now()
-}
-
-/// A uniformly random number in `[0, 1)` for backoff jitter.
-pub(crate) fn jitter() -> f64 {
-    fastrand::f64()
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -27,4 +28,9 @@ pub(crate) async fn sleep_until(deadline: Option<std::time::Instant>) {
         Some(deadline) => tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await,
         None => std::future::pending::<()>().await,
     }
+}
+
+/// A random seed for a session's backoff jitter (the session draws its jitter from it).
+pub(crate) fn seed() -> u64 {
+    fastrand::u64(..)
 }

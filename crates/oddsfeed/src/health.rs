@@ -182,7 +182,7 @@ mod tests {
     fn closed(conn: ConnId) -> WsSessionEvent {
         WsSessionEvent::Disconnected {
             conn: Some(conn),
-            code: Some(1000),
+            code: Some(oddsfeed_session::ws::CloseCode::Normal),
             reason: "closed by server".into(),
         }
     }

@@ -50,6 +50,7 @@ use oddsfeed_session::img::{ImgSession, ImgSessionConfig};
 use oddsfeed_session::ws::{CloseInfo, ConnId, FrameKind, WsConfig, WsSession};
 use serde_json::Value;
 
+use crate::clock;
 use crate::img::ImgEvent;
 use crate::stats::{FeedKind, FeedMetrics};
 use crate::ws::ClientEvent;
@@ -95,7 +96,7 @@ struct Clock {
 
 impl Clock {
     fn new(header: &Header, pace: Pace) -> Self {
-        let base = Instant::now();
+        let base = clock::wall_now();
         Self {
             base,
             origin_ns: header.start_ns,
@@ -112,10 +113,10 @@ impl Clock {
             && speed.is_finite()
             && speed > 0.0
         {
-            let (wall, first) = *self.wall_start.get_or_insert((Instant::now(), time_ns));
+            let (wall, first) = *self.wall_start.get_or_insert((clock::wall_now(), time_ns));
             let gap = time_ns.saturating_sub(first).max(0) as f64 / speed;
             let target = wall + Duration::from_nanos(gap.min(u64::MAX as f64) as u64);
-            let now = Instant::now();
+            let now = clock::wall_now();
             if target > now {
                 std::thread::sleep(target - now);
             }

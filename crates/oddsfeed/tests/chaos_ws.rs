@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::session::backoff::BackoffConfig;
-use oddsfeed::ws::{ClientEvent, Event, WsClient, WsClientConfig};
+use oddsfeed::ws::{ClientEvent, CloseCode, Event, WsClient, WsClientConfig};
 use oddsfeed_sim::ws::{RecordedMessage, StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -625,7 +625,8 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
             }
             // The final simulator's end of stream: everything has been delivered.
             ClientEvent::Session(Event::Disconnected {
-                code: Some(1000), ..
+                code: Some(CloseCode::Normal),
+                ..
             }) if step == plan.steps.len() && background.is_none() => break,
             ClientEvent::Fatal(error) => panic!("the client stopped: {error}"),
             ClientEvent::Finished => panic!("a client without `once` finished"),

@@ -606,9 +606,9 @@ fn documented_limits_and_defaults() {
         ("MAX_DICT_SIZE", to_u64(zstd::MAX_DICT_SIZE), MIB),
         ("MAX_DICTS", to_u64(zstd::MAX_DICTS), 64),
         ("MAX_JSON_DEPTH", to_u64(model::ws::MAX_JSON_DEPTH), 127),
-        ("MAX_RAW_KEPT", to_u64(ws_session::MAX_RAW_KEPT), 4 * KIB),
         ("RAW_CAP", to_u64(model::RAW_CAP), 4 * KIB),
-        ("MAX_RAW", to_u64(wire::MAX_RAW), 4 * KIB),
+        ("RAW_CAP", to_u64(wire::RAW_CAP), 4 * KIB),
+        ("RAW_CAP", to_u64(ws_session::RAW_CAP), 4 * KIB),
         (
             "MAX_TRACKED_CHANNELS",
             to_u64(ws_session::MAX_TRACKED_CHANNELS),
@@ -629,8 +629,8 @@ fn documented_limits_and_defaults() {
             1024,
         ),
         (
-            "DEFAULT_RAW_CAP",
-            to_u64(img_session::DEFAULT_RAW_CAP),
+            "raw_cap",
+            to_u64(img_session::ImgSessionConfig::default().raw_cap),
             4 * KIB,
         ),
         (

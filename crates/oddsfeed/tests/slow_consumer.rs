@@ -31,7 +31,7 @@ use oddsfeed::model::ReceiveType;
 use oddsfeed::model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed::model::ws::DataMessage;
 use oddsfeed::session::img::{DisconnectedReason, Event as ImgSessionEvent};
-use oddsfeed::ws::{ClientEvent, Event, WarningKind, WsClient};
+use oddsfeed::ws::{ClientEvent, CloseCode, Event, WarningKind, WsClient};
 use oddsfeed_sim::img::{ImgSimConfig, SessionEnd, SessionReport, SimShared, serve_session};
 use oddsfeed_sim::ws_gen::WsGenerator;
 use tokio::net::TcpSocket;
@@ -276,7 +276,7 @@ async fn ws_application_too_slow_for_a_paced_server_gets_4002_then_resumes_witho
                 let end = matches!(
                     &other,
                     ClientEvent::Session(Event::Disconnected {
-                        code: Some(1000),
+                        code: Some(CloseCode::Normal),
                         ..
                     })
                 );
@@ -294,7 +294,7 @@ async fn ws_application_too_slow_for_a_paced_server_gets_4002_then_resumes_witho
         run.names()
     );
 
-    let closes: Vec<Option<u16>> = run
+    let closes: Vec<Option<CloseCode>> = run
         .session_events("disconnected")
         .into_iter()
         .filter_map(|e| match e {
@@ -302,7 +302,12 @@ async fn ws_application_too_slow_for_a_paced_server_gets_4002_then_resumes_witho
             _ => None,
         })
         .collect();
-    assert_eq!(closes.first(), Some(&Some(4002)), "{:?}", run.names());
+    assert_eq!(
+        closes.first(),
+        Some(&Some(CloseCode::SlowConsumer)),
+        "{:?}",
+        run.names()
+    );
     let warned = run.events.iter().any(|e| {
         matches!(
             e,

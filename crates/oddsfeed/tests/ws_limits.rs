@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientError, ClientEvent, Event, WsClient};
+use oddsfeed::ws::{ClientError, ClientEvent, CloseCode, Event, WsClient};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
@@ -152,7 +152,7 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
         matches!(
             &events[3],
             ClientEvent::Session(Event::Disconnected {
-                code: Some(4003),
+                code: Some(CloseCode::TooManyConnections),
                 ..
             })
         ),

@@ -1,57 +1,31 @@
 //! [`Action`]: the connection-level decisions an [`ImgSession`](super::ImgSession) hands back.
 
 use std::fmt;
-use std::time::Duration;
 
-use crate::backoff::Backoff;
-
-/// When to open the next connection after one ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReconnectDelay {
-    /// After the next delay of the driver's [`Backoff`].
-    Backoff,
-    /// After the next backoff delay plus this floor (`max connections hit`, `connection rate
-    /// limit hit`): never hot-loop against a server that limits connections.
-    BackoffAtLeast(Duration),
-}
-
-impl ReconnectDelay {
-    /// The delay to wait, drawn from `backoff` (which counts the attempt). `rand_unit` is a
-    /// uniform random number in `[0, 1]` (full jitter).
-    pub fn resolve(self, backoff: &mut Backoff, rand_unit: f64) -> Duration {
-        match self {
-            Self::Backoff => backoff.next_delay(rand_unit),
-            Self::BackoffAtLeast(floor) => backoff.next_delay_with_floor(rand_unit, floor),
-        }
-    }
-}
-
-/// Why a run stops for good, as far as a caller deciding its own outcome needs to know.
-///
-/// The session says *what* happened; mapping it to a process exit code is the command line's
-/// business (docs/CLI.md "Exit codes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExitHint {
-    /// The server refused the credentials: retrying with them is pointless.
-    Auth,
-    /// Any other fatal error.
-    Failure,
-}
+pub use crate::common::{ExitHint, ReconnectDelay};
 
 /// What the driver must do with the connection, besides writing lines.
 ///
-/// Every action ends the current connection: the session has already forgotten it, and later
-/// bytes for it are ignored until the next [`handle_connected`](super::ImgSession::handle_connected).
+/// Every action but [`OpenConnection`](Self::OpenConnection) ends the current connection: the
+/// session has already forgotten it, and later bytes for it are ignored until the next
+/// [`handle_connected`](super::ImgSession::handle_connected).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 #[non_exhaustive]
 pub enum Action {
-    /// Drop the transport, wait as told, connect again and call
-    /// [`handle_connected`](super::ImgSession::handle_connected): `init` and the standing
-    /// requests are re-sent.
+    /// Connect the transport now, then call
+    /// [`handle_connected`](super::ImgSession::handle_connected) (`init` and the standing
+    /// requests are sent) or [`handle_connect_failed`](super::ImgSession::handle_connect_failed).
+    /// The first action of every session, and what the session asks for when a reconnect
+    /// deadline passes.
+    OpenConnection,
+    /// Drop the transport. The session drew the delay `delay` asks for and set its reconnect
+    /// deadline ([`ImgSession::scheduled_reconnect`](super::ImgSession::scheduled_reconnect)
+    /// has the delay and attempt to report; [`poll_timeout`](super::ImgSession::poll_timeout)
+    /// includes the deadline); when it passes, [`handle_timeout`](super::ImgSession::handle_timeout)
+    /// queues [`OpenConnection`](Self::OpenConnection).
     Reconnect {
-        /// How long to wait first.
+        /// The policy the delay was drawn under.
         delay: ReconnectDelay,
     },
     /// Stop for good with an error (only with [`once`](super::ImgSessionConfig::once): the
@@ -70,6 +44,10 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::OpenConnection => f.write_str("open a connection"),
+            Self::Reconnect {
+                delay: ReconnectDelay::Immediate,
+            } => f.write_str("reconnect now"),
             Self::Reconnect {
                 delay: ReconnectDelay::Backoff,
             } => f.write_str("reconnect with backoff"),
@@ -90,21 +68,9 @@ impl fmt::Display for Action {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn delays_resolve_through_the_backoff() {
-        let mut backoff = Backoff::default();
-        assert_eq!(
-            ReconnectDelay::Backoff.resolve(&mut backoff, 1.0),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            ReconnectDelay::BackoffAtLeast(Duration::from_secs(10)).resolve(&mut backoff, 0.5),
-            Duration::from_millis(10_500)
-        );
-        assert_eq!(backoff.attempt(), 2);
-    }
+    use super::*;
 
     #[test]
     fn display_is_one_line() {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::backoff::BackoffConfig;
+
 /// Default [`ImgSessionConfig::heartbeat_stale_after`]: 10 s (docs/PROTOCOL.md A.6).
 pub const DEFAULT_HEARTBEAT_STALE_AFTER: Duration = Duration::from_secs(10);
 /// Default [`ImgSessionConfig::dead_after`]: 10 s (docs/PROTOCOL.md A.6).
@@ -12,8 +14,6 @@ pub const DEFAULT_INIT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_OUTSTANDING: usize = 1024;
 /// Default [`ImgSessionConfig::rate_limit_floor`]: 10 s (docs/PROTOCOL.md A.7).
 pub const DEFAULT_RATE_LIMIT_FLOOR: Duration = Duration::from_secs(10);
-/// Default [`ImgSessionConfig::raw_cap`]: 4 KiB.
-pub const DEFAULT_RAW_CAP: usize = 4096;
 
 /// Names of the requests the session treats specially (docs/PROTOCOL.md A.4; all `[C]` except
 /// `init`).
@@ -84,10 +84,17 @@ pub struct ImgSessionConfig {
     /// hit` (the jittered backoff is added on top). Default 10 s.
     pub rate_limit_floor: Duration,
     /// Most bytes of an undecodable line kept in a [`DecodeError`](super::DecodeError).
-    /// Default 4 KiB.
+    /// Default [`RAW_CAP`](crate::common::RAW_CAP), 4 KiB.
     pub raw_cap: usize,
     /// Run one connection only: when it ends, finish instead of reconnecting. Default `false`.
     pub once: bool,
+    /// The reconnect backoff policy (500 ms ×2 up to 30 s, full jitter, reset after a
+    /// connection that stayed up 60 s). The session owns the backoff and the reconnect deadline.
+    pub backoff: BackoffConfig,
+    /// Seed of the backoff jitter (the session draws no randomness of its own; the same seed
+    /// gives the same delays). Default 0: a caller running several clients gives each its own
+    /// seed (the facade takes a random one), or they would retry in lock-step.
+    pub jitter_seed: u64,
     /// Request names (docs/PROTOCOL.md A.4).
     pub names: RequestNames,
     /// `status` of a successful init response. Default `session initialized`.
@@ -105,8 +112,10 @@ impl Default for ImgSessionConfig {
             max_line: oddsfeed_wire::DEFAULT_MAX_LINE,
             max_outstanding: DEFAULT_MAX_OUTSTANDING,
             rate_limit_floor: DEFAULT_RATE_LIMIT_FLOOR,
-            raw_cap: DEFAULT_RAW_CAP,
+            raw_cap: crate::common::RAW_CAP,
             once: false,
+            backoff: BackoffConfig::default(),
+            jitter_seed: 0,
             names: RequestNames::default(),
             init_status: "session initialized".to_owned(),
         }

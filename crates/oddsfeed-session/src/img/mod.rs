@@ -20,13 +20,17 @@
 //!
 //! # How to drive it
 //!
-//! 1. Connect the transport, then call [`ImgSession::handle_connected`].
+//! 1. On [`Action::OpenConnection`] (the first action of a new session), connect the
+//!    transport, then call [`ImgSession::handle_connected`] (or
+//!    [`ImgSession::handle_connect_failed`]).
 //! 2. After **every** input (`handle_*`, [`ImgSession::send_request`],
 //!    [`ImgSession::add_standing_request`]) drain, in this order:
 //!    [`ImgSession::poll_transmit`] (write each line to the transport),
 //!    [`ImgSession::poll_event`] (hand each event to the application),
-//!    [`ImgSession::poll_action`] (a connection-level decision: when it returns
-//!    [`Action::Reconnect`], drop the transport, wait as told and go to step 1; on
+//!    [`ImgSession::poll_action`] (a connection-level decision: [`Action::OpenConnection`]
+//!    is step 1; on [`Action::Reconnect`], drop the transport: the session owns the backoff,
+//!    its seeded jitter and the deadline, reported by [`ImgSession::scheduled_reconnect`], and
+//!    asks for the next connection from [`ImgSession::handle_timeout`] when it passes; on
 //!    [`Action::Stop`] or [`Action::Finished`], stop).
 //! 3. Sleep until the earliest of [`ImgSession::poll_timeout`] and the next readable bytes;
 //!    feed bytes with [`ImgSession::handle_bytes`], EOF with [`ImgSession::handle_closed`], a
@@ -37,8 +41,11 @@
 //! use std::time::{Duration, Instant};
 //! use oddsfeed_session::img::{Event, ImgSession, ImgSessionConfig};
 //!
+//! use oddsfeed_session::img::Action;
+//!
 //! let mut session = ImgSession::new(ImgSessionConfig::default());
 //! let t0 = Instant::now();
+//! assert_eq!(session.poll_action(), Some(Action::OpenConnection));
 //! session.handle_connected(t0);
 //! let init = session.poll_transmit().expect("init is queued at once");
 //! assert_eq!(init, b"{\"request\":\"init\",\"msg\":{},\"request_id\":\"r1\"}\n".to_vec());
@@ -68,8 +75,7 @@ mod session;
 pub use action::{Action, ExitHint, ReconnectDelay};
 pub use config::{
     DEFAULT_DEAD_AFTER, DEFAULT_HEARTBEAT_STALE_AFTER, DEFAULT_INIT_RESPONSE_TIMEOUT,
-    DEFAULT_MAX_OUTSTANDING, DEFAULT_RATE_LIMIT_FLOOR, DEFAULT_RAW_CAP, ImgSessionConfig,
-    RequestNames,
+    DEFAULT_MAX_OUTSTANDING, DEFAULT_RATE_LIMIT_FLOOR, ImgSessionConfig, RequestNames,
 };
 pub use error::ImgRequestError;
 pub use event::{DecodeError, DecodeReason, DisconnectedReason, Event};

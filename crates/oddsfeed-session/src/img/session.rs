@@ -16,6 +16,7 @@ use super::config::ImgSessionConfig;
 use super::error::ImgRequestError;
 use super::event::{DecodeError, DecodeReason, DisconnectedReason, Event};
 use super::requests::{IdGen, Match, Outstanding, RequestId};
+use crate::backoff::{Backoff, ReconnectTimer, ScheduledReconnect};
 
 /// Counters over the whole life of a session (all connections).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,8 @@ enum Phase {
 #[derive(Debug)]
 struct Connection {
     decoder: LineDecoder,
+    /// When the transport connected (a connection up for the backoff's `reset_after` resets it).
+    connected_at: Instant,
     last_bytes: Instant,
     phase: Phase,
     outstanding: Outstanding,
@@ -107,13 +110,24 @@ pub struct ImgSession {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     actions: VecDeque<Action>,
+    /// The backoff, its jitter and the pending reconnect deadline.
+    reconnect: ReconnectTimer,
+    /// Set by [`Action::OpenConnection`] until the driver reports the outcome.
+    want_connection: bool,
+    /// Set by [`Action::Stop`] and [`Action::Finished`].
+    stopped: bool,
     stats: Stats,
 }
 
 impl ImgSession {
     /// A session with no connection yet.
     #[must_use]
+    ///
+    /// The first output is [`Action::OpenConnection`].
     pub fn new(config: ImgSessionConfig) -> Self {
+        let reconnect = ReconnectTimer::new(config.backoff, config.jitter_seed);
+        let mut actions = VecDeque::new();
+        actions.push_back(Action::OpenConnection);
         Self {
             config,
             conn: None,
@@ -125,7 +139,10 @@ impl ImgSession {
             session_id: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            actions: VecDeque::new(),
+            actions,
+            reconnect,
+            want_connection: true,
+            stopped: false,
             stats: Stats::default(),
         }
     }
@@ -167,6 +184,19 @@ impl ImgSession {
         self.stale_since.is_some()
     }
 
+    /// The reconnect backoff (its attempt count and policy).
+    #[must_use]
+    pub fn backoff(&self) -> &Backoff {
+        self.reconnect.backoff()
+    }
+
+    /// The reconnect the last [`Action::Reconnect`] scheduled, until it is due: the delay drawn,
+    /// its backoff attempt and the deadline ([`poll_timeout`](Self::poll_timeout) includes it).
+    #[must_use]
+    pub fn scheduled_reconnect(&self) -> Option<ScheduledReconnect> {
+        self.reconnect.pending()
+    }
+
     /// The `session_id` of the last init response, if any.
     #[must_use]
     pub fn session_id(&self) -> Option<&str> {
@@ -195,10 +225,13 @@ impl ImgSession {
     /// A connection still current is forgotten (its outstanding requests are dropped).
     pub fn handle_connected(&mut self, now: Instant) {
         self.stats.connections += 1;
+        self.want_connection = false;
+        self.reconnect.cancel();
         self.transmits.clear();
         let init_id = self.config.tag_init.then(|| self.ids.next_id());
         let mut conn = Connection {
             decoder: LineDecoder::new(self.config.max_line),
+            connected_at: now,
             last_bytes: now,
             phase: Phase::AwaitingInitResponse {
                 init_id: init_id.clone(),
@@ -238,6 +271,25 @@ impl ImgSession {
         self.conn = Some(conn);
     }
 
+    /// The transport could not connect after [`Action::OpenConnection`]. Schedules the next
+    /// attempt ([`Action::Reconnect`], the deadline counted from `now`), or stops with
+    /// [`once`](ImgSessionConfig::once).
+    pub fn handle_connect_failed(&mut self, detail: &str, now: Instant) {
+        if self.stopped || !self.want_connection {
+            return;
+        }
+        self.want_connection = false;
+        if self.config.once {
+            self.stopped = true;
+            self.actions.push_back(Action::Stop {
+                exit: ExitHint::Failure,
+                reason: format!("could not connect: {detail}"),
+            });
+        } else {
+            self.schedule_reconnect(ReconnectDelay::Backoff, now);
+        }
+    }
+
     /// Bytes arrived from the server, in any chunking. Every complete line is decoded and
     /// turned into events; the dead-connection clock restarts.
     pub fn handle_bytes(&mut self, data: &[u8], now: Instant) {
@@ -262,13 +314,14 @@ impl ImgSession {
                 DisconnectedReason::ServerClosed,
                 ReconnectDelay::Backoff,
                 OnceOutcome::Finished,
+                now,
             );
         }
     }
 
     /// Reading from or writing to the transport failed; the connection ends: reconnect with
     /// backoff, or [`Action::Stop`] with [`once`](ImgSessionConfig::once).
-    pub fn handle_transport_error(&mut self, detail: &str, _now: Instant) {
+    pub fn handle_transport_error(&mut self, detail: &str, now: Instant) {
         if self.conn.is_none() {
             return;
         }
@@ -278,6 +331,7 @@ impl ImgSession {
             },
             ReconnectDelay::Backoff,
             OnceOutcome::Failure,
+            now,
         );
     }
 
@@ -285,6 +339,10 @@ impl ImgSession {
     /// or more often is harmless). Checks, in order, the init-response deadline, the
     /// dead-connection clock and the heartbeat clock.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.reconnect.expire(now) && !self.stopped {
+            self.want_connection = true;
+            self.actions.push_back(Action::OpenConnection);
+        }
         let Some(conn) = self.conn.as_ref() else {
             return;
         };
@@ -297,6 +355,7 @@ impl ImgSession {
                 },
                 ReconnectDelay::Backoff,
                 OnceOutcome::Failure,
+                now,
             );
             return;
         }
@@ -306,6 +365,7 @@ impl ImgSession {
                 DisconnectedReason::Dead { silent_for },
                 ReconnectDelay::Backoff,
                 OnceOutcome::Failure,
+                now,
             );
             return;
         }
@@ -419,10 +479,12 @@ impl ImgSession {
     }
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) has something
-    /// to do; `None` without a connection.
+    /// to do: the connection's timers, or the reconnect deadline; `None` when neither runs.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let conn = self.conn.as_ref()?;
+        let Some(conn) = self.conn.as_ref() else {
+            return self.reconnect.deadline();
+        };
         let mut earliest = conn.last_bytes + self.config.dead_after;
         match conn.phase {
             Phase::AwaitingInitResponse { deadline, .. } => earliest = earliest.min(deadline),
@@ -478,8 +540,8 @@ impl ImgSession {
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                let reason = match error.reason() {
-                    "invalid_utf8" => DecodeReason::InvalidUtf8,
+                let reason = match error {
+                    WireError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
                     _ => DecodeReason::LineTooLong,
                 };
                 let raw = error.raw().unwrap_or_default();
@@ -493,7 +555,7 @@ impl ImgSession {
                 match message {
                     ImgMessage::Response(response) => self.on_response(response, now),
                     ImgMessage::Push(push) => self.on_push(push, now),
-                    ImgMessage::Disconnect(notice) => self.on_notice(notice),
+                    ImgMessage::Disconnect(notice) => self.on_notice(notice, now),
                     ImgMessage::Unknown { raw, .. } => {
                         self.stats.unknown += 1;
                         self.events.push_back(Event::Unknown { raw });
@@ -568,6 +630,7 @@ impl ImgSession {
                 DisconnectedReason::InitRefused { status, detail },
                 ReconnectDelay::Backoff,
                 OnceOutcome::Failure,
+                now,
             );
         }
     }
@@ -606,7 +669,7 @@ impl ImgSession {
         }
     }
 
-    fn on_notice(&mut self, notice: DisconnectNotice) {
+    fn on_notice(&mut self, notice: DisconnectNotice, now: Instant) {
         self.stats.notices += 1;
         let reason = notice.reason.clone();
         let delay = match reason {
@@ -620,6 +683,7 @@ impl ImgSession {
             DisconnectedReason::Notice(reason),
             delay,
             OnceOutcome::Finished,
+            now,
         );
     }
 
@@ -628,25 +692,38 @@ impl ImgSession {
         reason: DisconnectedReason,
         delay: ReconnectDelay,
         once: OnceOutcome,
+        now: Instant,
     ) {
-        if self.conn.take().is_none() {
+        let Some(conn) = self.conn.take() else {
             return;
-        }
+        };
+        self.reconnect
+            .backoff_mut()
+            .connection_lasted(now.saturating_duration_since(conn.connected_at));
         // Lines not written yet belonged to the connection that just ended.
         self.transmits.clear();
         let text = reason.to_string();
         self.events.push_back(Event::Disconnected { reason });
-        let action = if !self.config.once {
-            Action::Reconnect { delay }
-        } else if once == OnceOutcome::Finished {
+        if !self.config.once {
+            self.schedule_reconnect(delay, now);
+            return;
+        }
+        self.stopped = true;
+        self.actions.push_back(if once == OnceOutcome::Finished {
             Action::Finished
         } else {
             Action::Stop {
                 exit: ExitHint::Failure,
                 reason: text,
             }
-        };
-        self.actions.push_back(action);
+        });
+    }
+
+    /// No connection is left: draw the delay, set the reconnect deadline and announce it. The
+    /// [`Action::OpenConnection`] follows from [`handle_timeout`](Self::handle_timeout).
+    fn schedule_reconnect(&mut self, delay: ReconnectDelay, now: Instant) {
+        self.reconnect.schedule(delay, now);
+        self.actions.push_back(Action::Reconnect { delay });
     }
 }
 

@@ -13,11 +13,14 @@ fn ms(v: u64) -> Duration {
 }
 
 fn session() -> (ImgSession, Instant) {
-    (ImgSession::new(ImgSessionConfig::default()), Instant::now())
+    with(ImgSessionConfig::default())
 }
 
+/// A session whose first action (open a connection) was taken.
 fn with(config: ImgSessionConfig) -> (ImgSession, Instant) {
-    (ImgSession::new(config), Instant::now())
+    let mut s = ImgSession::new(config);
+    assert_eq!(s.poll_action(), Some(Action::OpenConnection));
+    (s, Instant::now())
 }
 
 /// Every queued line, without its `\n`.
@@ -502,7 +505,11 @@ fn silence_makes_the_connection_dead() {
         }]
     );
     assert!(!s.is_connected());
-    assert_eq!(s.poll_timeout(), None);
+    let next = s
+        .scheduled_reconnect()
+        .expect("the session scheduled the reconnect");
+    assert_eq!(s.poll_timeout(), Some(next.at));
+    assert_eq!(next.at, t0 + ms(12_000) + next.delay);
 }
 
 #[test]
@@ -829,4 +836,159 @@ fn raw_lines_are_what_the_server_sent() {
     let evs = events(&mut s);
     assert_eq!(evs.len(), 1);
     assert_eq!(evs[0].raw_line(), Some(SPORT.trim_end()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reconnect deadline (owned by the session, in virtual time)
+// ---------------------------------------------------------------------------------------------
+
+/// Fails `n` connection attempts in a row, each when the session asks; returns the delays.
+fn fail_connects(s: &mut ImgSession, mut now: Instant, n: usize) -> (Vec<Duration>, Instant) {
+    let mut delays = Vec::new();
+    for _ in 0..n {
+        s.handle_connect_failed("connection refused", now);
+        assert_eq!(
+            actions(s),
+            [Action::Reconnect {
+                delay: ReconnectDelay::Backoff
+            }]
+        );
+        let next = s.scheduled_reconnect().expect("scheduled");
+        delays.push(next.delay);
+        now = next.at;
+        s.handle_timeout(now);
+        assert_eq!(actions(s), [Action::OpenConnection]);
+    }
+    (delays, now)
+}
+
+#[test]
+fn the_session_asks_for_a_connection_only_when_its_deadline_passes() {
+    let (mut s, t0) = session();
+    initialized(&mut s, t0);
+    s.handle_closed(t0 + ms(1_000));
+    let _ = events(&mut s);
+    assert_eq!(
+        actions(&mut s),
+        [Action::Reconnect {
+            delay: ReconnectDelay::Backoff
+        }]
+    );
+    let next = s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(next.attempt, 1);
+    assert!(next.delay <= ms(500));
+    assert_eq!(next.at, t0 + ms(1_000) + next.delay);
+    assert_eq!(s.poll_timeout(), Some(next.at));
+    // A request while waiting is queued; it opens nothing.
+    s.send_request(Request::new("subscribe")).expect("room");
+    if next.delay > Duration::ZERO {
+        s.handle_timeout(next.at - Duration::from_nanos(1));
+        assert!(actions(&mut s).is_empty());
+    }
+    s.handle_timeout(next.at);
+    assert_eq!(actions(&mut s), [Action::OpenConnection]);
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_timeout(next.at + ms(60_000));
+    assert!(actions(&mut s).is_empty(), "asked once");
+    s.handle_connected(next.at + ms(5));
+    assert_eq!(sent(&mut s).len(), 2, "init, then the queued subscribe");
+}
+
+#[test]
+fn reconnect_delays_grow_under_a_capped_ceiling() {
+    let (mut s, t0) = session();
+    let mut ceilings = Vec::new();
+    let mut now = t0;
+    for attempt in 1..=10u32 {
+        ceilings.push(s.backoff().ceiling());
+        let (delays, then) = fail_connects(&mut s, now, 1);
+        now = then;
+        assert!(delays[0] <= *ceilings.last().expect("pushed"));
+        assert_eq!(s.backoff().attempt(), attempt);
+    }
+    assert_eq!(
+        ceilings,
+        [
+            500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000
+        ]
+        .map(ms)
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_delays() {
+    let draw = |seed: u64| {
+        let config = ImgSessionConfig {
+            jitter_seed: seed,
+            ..ImgSessionConfig::default()
+        };
+        let (mut s, t0) = with(config);
+        fail_connects(&mut s, t0, 8).0
+    };
+    assert_eq!(draw(3), draw(3));
+    assert_ne!(draw(3), draw(4));
+}
+
+#[test]
+fn a_connection_up_long_enough_resets_the_backoff() {
+    let (mut s, t0) = session();
+    let (_, now) = fail_connects(&mut s, t0, 3);
+    assert_eq!(s.backoff().attempt(), 3);
+    // Up for 5 s: no reset.
+    initialized(&mut s, now);
+    s.handle_bytes(
+        heartbeat("2025-03-20 10:05:18.924114").as_bytes(),
+        now + ms(5_000),
+    );
+    s.handle_transport_error("reset", now + ms(5_001));
+    let _ = (events(&mut s), actions(&mut s));
+    assert_eq!(s.scheduled_reconnect().expect("scheduled").attempt, 4);
+    let now = s.scheduled_reconnect().expect("scheduled").at;
+    s.handle_timeout(now);
+    assert_eq!(actions(&mut s), [Action::OpenConnection]);
+    // Up for 60 s (heartbeats keep it alive): the next delay starts from the first ceiling.
+    initialized(&mut s, now);
+    for k in 1..=12u64 {
+        s.handle_bytes(
+            heartbeat("2025-03-20 10:05:18.924114").as_bytes(),
+            now + ms(k * 5_000),
+        );
+        s.handle_timeout(now + ms(k * 5_000));
+    }
+    s.handle_closed(now + ms(60_000));
+    let _ = (events(&mut s), actions(&mut s));
+    let next = s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(next.attempt, 1);
+    assert!(next.delay <= ms(500));
+}
+
+#[test]
+fn a_rate_limit_notice_waits_at_least_the_floor() {
+    let (mut s, t0) = session();
+    initialized(&mut s, t0);
+    s.handle_bytes(notice("max connections hit").as_bytes(), t0 + ms(1));
+    let _ = (events(&mut s), actions(&mut s));
+    let next = s.scheduled_reconnect().expect("scheduled");
+    assert!(
+        next.delay >= ms(10_000) && next.delay <= ms(10_500),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn once_stops_when_the_connection_cannot_be_opened() {
+    let config = ImgSessionConfig {
+        once: true,
+        ..ImgSessionConfig::default()
+    };
+    let (mut s, t0) = with(config);
+    s.handle_connect_failed("connection refused", t0);
+    assert_eq!(
+        actions(&mut s),
+        [Action::Stop {
+            exit: ExitHint::Failure,
+            reason: "could not connect: connection refused".into()
+        }]
+    );
+    assert_eq!(s.poll_timeout(), None);
 }

@@ -89,6 +89,10 @@ pub struct WsConfig {
     pub too_many_connections_floor: Duration,
     /// The reconnect backoff policy (500 ms ×2 up to 30 s, full jitter, reset after 60 s up).
     pub backoff: BackoffConfig,
+    /// Seed of the backoff jitter (the session draws no randomness of its own; the same seed gives
+    /// the same delays). Default 0: a caller running several clients gives each its own seed
+    /// (the facade takes a random one), or they would retry in lock-step.
+    pub jitter_seed: u64,
     /// Run once: never open a second connection. A server close ends the run
     /// ([`Action::Finished`](super::Action::Finished)); the `reconnect` frame only produces an event.
     pub once: bool,
@@ -111,6 +115,7 @@ impl WsConfig {
             dead_after: DEFAULT_DEAD_AFTER,
             too_many_connections_floor: DEFAULT_TOO_MANY_CONNECTIONS_FLOOR,
             backoff: BackoffConfig::default(),
+            jitter_seed: 0,
             once: false,
         }
     }

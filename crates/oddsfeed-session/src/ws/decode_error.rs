@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-/// How many bytes of a failing frame a [`DecodeError`] keeps (4 KiB): enough to see what went wrong,
-/// small enough that a stream of hostile frames cannot pile up memory in reports.
-pub const MAX_RAW_KEPT: usize = 4 << 10;
+use crate::common::RAW_CAP;
 
 /// Why a frame could not be decoded, named as docs/PROTOCOL.md names it (B.5 and "Robustness rules").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -97,7 +95,7 @@ impl fmt::Display for DecodeReason {
 /// One frame, or one document inside a frame, that could not be decoded.
 ///
 /// Never fatal: the session reports it (event `decode_error`), counts it under its
-/// [`reason`](Self::reason) and goes on. It keeps at most [`MAX_RAW_KEPT`] bytes of the input that
+/// [`reason`](Self::reason) and goes on. It keeps at most [`RAW_CAP`] bytes of the input that
 /// failed: the frame as received for size, UTF-8, MessagePack and zstd failures, the decompressed
 /// document for JSON failures inside a zstd frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,14 +109,14 @@ pub struct DecodeError {
     pub dict_id: Option<u32>,
     /// A human description, e.g. `"unknown zstd dictionary id 99 (known: 740826216)"`.
     pub detail: String,
-    /// The first bytes (at most [`MAX_RAW_KEPT`]) of what failed.
+    /// The first bytes (at most [`RAW_CAP`]) of what failed.
     pub raw: Vec<u8>,
     /// The full length of what failed, in bytes (`raw` may be shorter).
     pub len: usize,
 }
 
 impl DecodeError {
-    /// A new error keeping at most [`MAX_RAW_KEPT`] bytes of `raw`.
+    /// A new error keeping at most [`RAW_CAP`] bytes of `raw`.
     #[must_use]
     pub fn new(reason: DecodeReason, detail: impl Into<String>, raw: &[u8]) -> Self {
         Self {
@@ -126,7 +124,7 @@ impl DecodeError {
             channel: None,
             dict_id: None,
             detail: detail.into(),
-            raw: raw.get(..MAX_RAW_KEPT).unwrap_or(raw).to_vec(),
+            raw: raw.get(..RAW_CAP).unwrap_or(raw).to_vec(),
             len: raw.len(),
         }
     }
@@ -187,10 +185,10 @@ mod tests {
 
     #[test]
     fn raw_is_capped_and_length_kept() {
-        let big = vec![b'x'; MAX_RAW_KEPT * 3];
+        let big = vec![b'x'; RAW_CAP * 3];
         let e = DecodeError::new(DecodeReason::BadJson, "nope", &big);
-        assert_eq!(e.raw.len(), MAX_RAW_KEPT);
-        assert_eq!(e.len, MAX_RAW_KEPT * 3);
+        assert_eq!(e.raw.len(), RAW_CAP);
+        assert_eq!(e.len, RAW_CAP * 3);
         assert_eq!(e.to_string(), "bad_json: nope");
         assert!(!e.is_fatal());
     }

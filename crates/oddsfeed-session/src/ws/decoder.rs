@@ -389,10 +389,11 @@ fn has_inner_newline(buf: &[u8]) -> bool {
 }
 
 fn from_model(error: &ModelError, channel: Option<String>, dict_id: Option<u32>) -> DecodeError {
-    let reason = match error.reason() {
-        "bad_msgpack" => DecodeReason::BadMsgpack,
-        "too_complex" => DecodeReason::TooComplex,
-        "invalid_utf8" => DecodeReason::InvalidUtf8,
+    // Matched by variant, not by the reason text: a renamed text cannot change the kind.
+    let reason = match error {
+        ModelError::BadMsgpack { .. } => DecodeReason::BadMsgpack,
+        ModelError::TooComplex { .. } => DecodeReason::TooComplex,
+        ModelError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
         _ => DecodeReason::BadJson,
     };
     DecodeError::new(reason, error.to_string(), error.raw())
@@ -401,12 +402,12 @@ fn from_model(error: &ModelError, channel: Option<String>, dict_id: Option<u32>)
 }
 
 fn from_zstd(error: &ZstdError, frame: &[u8]) -> DecodeError {
-    let reason = match error.reason() {
-        "bad_magic" => DecodeReason::BadMagic,
-        "unknown_dict" => DecodeReason::UnknownDict,
-        "output_bound_exceeded" => DecodeReason::OutputBoundExceeded,
-        "zstd_truncated" => DecodeReason::ZstdTruncated,
-        "trailing_bytes" => DecodeReason::TrailingBytes,
+    let reason = match error {
+        ZstdError::BadMagic { .. } => DecodeReason::BadMagic,
+        ZstdError::UnknownDict { .. } => DecodeReason::UnknownDict,
+        ZstdError::OutputBoundExceeded { .. } => DecodeReason::OutputBoundExceeded,
+        ZstdError::Truncated => DecodeReason::ZstdTruncated,
+        ZstdError::TrailingBytes { .. } => DecodeReason::TrailingBytes,
         _ => DecodeReason::ZstdError,
     };
     DecodeError::new(reason, error.to_string(), frame)

@@ -15,9 +15,10 @@
 //!    2. [`poll_event`](WsSession::poll_event) until `None`: print/handle each event
 //!       ([`Event::Data`] is a message for the application);
 //!    3. [`poll_action`](WsSession::poll_action) until `None`: open a connection
-//!       ([`Action::OpenConnection`], or [`Action::Reconnect`] after its delay, resolved with
-//!       [`ReconnectDelay::resolve`] on [`WsSession::backoff_mut`]), close one ([`Action::Close`]),
-//!       or stop ([`Action::Stop`], [`Action::Finished`]);
+//!       ([`Action::OpenConnection`]), report a reconnect the session scheduled
+//!       ([`Action::Reconnect`]: the session owns the backoff, its seeded jitter and the deadline;
+//!       it asks for the connection with [`Action::OpenConnection`] once that deadline passes),
+//!       close one ([`Action::Close`]), or stop ([`Action::Stop`], [`Action::Finished`]);
 //!    4. [`poll_timeout`](WsSession::poll_timeout): the instant at which to call
 //!       [`handle_timeout`](WsSession::handle_timeout) if nothing else happens first.
 //!
@@ -64,15 +65,16 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use crate::common::RAW_CAP;
 pub use config::{
     DEFAULT_DEAD_AFTER, DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_FRAME,
     DEFAULT_PING_AFTER_IDLE, DEFAULT_TOO_MANY_CONNECTIONS_FLOOR, MAX_TIMER, WsConfig, WsFilters,
 };
-pub use decode_error::{DecodeError, DecodeReason, MAX_RAW_KEPT};
+pub use decode_error::{DecodeError, DecodeReason};
 pub use decoder::{DecoderStats, FrameDecoder};
 pub use output::{
-    Action, CloseInfo, ConnId, Event, ExitHint, Fatal, FrameKind, OutFrame, ReconnectDelay,
-    Transmit, WarningKind,
+    Action, CloseCode, CloseInfo, ConnId, Event, ExitHint, Fatal, FrameKind, OutFrame,
+    ReconnectDelay, Transmit, WarningKind,
 };
 pub use session::{CLOSE_NORMAL, ConnPhase, MAX_CHANNEL_NAME, MAX_TRACKED_CHANNELS, WsSession};
 pub use stats::Stats;

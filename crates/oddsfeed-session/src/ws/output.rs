@@ -1,13 +1,11 @@
 //! What a [`WsSession`](super::WsSession) hands back: frames to send, events, actions.
 
 use std::fmt;
-use std::time::Duration;
 
 use oddsfeed_model::ReceiveType;
 use oddsfeed_model::ws::DataMessage;
 
 use super::DecodeError;
-use crate::backoff::Backoff;
 use crate::error::SessionError;
 
 /// Identifies one transport connection for the lifetime of a session (ids are never reused).
@@ -38,11 +36,14 @@ impl fmt::Display for ConnId {
 /// Which side of the WebSocket carries a frame (a whole message): text or binary.
 pub use oddsfeed_wire::ws::FrameKind;
 
+/// A WebSocket close code with the reconnect policy of docs/PROTOCOL.md B.11.
+pub use oddsfeed_wire::ws::CloseCode;
+
 /// The close information of a connection that ended with a WebSocket close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseInfo {
     /// The close code (1000, 1001, 1008, 4001, 4002, 4003, ...).
-    pub code: u16,
+    pub code: CloseCode,
     /// The close reason text, possibly empty.
     pub reason: String,
 }
@@ -50,9 +51,9 @@ pub struct CloseInfo {
 impl CloseInfo {
     /// A close with `code` and `reason`.
     #[must_use]
-    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<CloseCode>, reason: impl Into<String>) -> Self {
         Self {
-            code,
+            code: code.into(),
             reason: reason.into(),
         }
     }
@@ -77,7 +78,7 @@ pub enum OutFrame {
     /// A WebSocket Ping with an empty payload.
     Ping,
     /// A WebSocket close frame with this code.
-    Close(u16),
+    Close(CloseCode),
 }
 
 impl fmt::Debug for OutFrame {
@@ -90,48 +91,7 @@ impl fmt::Debug for OutFrame {
     }
 }
 
-/// When to open the next connection after one ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReconnectDelay {
-    /// Now (the server announced a planned close, 1001).
-    Immediate,
-    /// After the next delay of the session's [`Backoff`].
-    Backoff,
-    /// After the next backoff delay plus this floor (too many connections, 4003).
-    BackoffAtLeast(Duration),
-}
-
-impl ReconnectDelay {
-    /// The delay to wait, drawing from `backoff` (which counts the attempt) unless immediate.
-    /// `rand_unit` is a uniform random number in `[0, 1]`.
-    pub fn resolve(self, backoff: &mut Backoff, rand_unit: f64) -> Duration {
-        match self {
-            Self::Immediate => Duration::ZERO,
-            Self::Backoff => backoff.next_delay(rand_unit),
-            Self::BackoffAtLeast(floor) => backoff.next_delay_with_floor(rand_unit, floor),
-        }
-    }
-}
-
-/// How the CLI should exit after a fatal stop (docs/CLI.md "Exit codes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitHint {
-    /// The server refused the credentials: exit 3.
-    Auth,
-    /// Any other fatal error: exit 1.
-    Other,
-}
-
-impl ExitHint {
-    /// The process exit code: 3 or 1.
-    #[must_use]
-    pub fn code(self) -> i32 {
-        match self {
-            Self::Auth => 3,
-            Self::Other => 1,
-        }
-    }
-}
+pub use crate::common::{ExitHint, ReconnectDelay};
 
 /// Why a session stopped for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,11 +112,14 @@ pub enum Action {
     /// handshake is done (or [`handle_connect_failed`](super::WsSession::handle_connect_failed)).
     /// Any other connection stays open.
     OpenConnection,
-    /// No connection is left: wait for `delay` (see [`ReconnectDelay::resolve`] and
-    /// [`WsSession::backoff_mut`](super::WsSession::backoff_mut)), then open one as for
+    /// No connection is left: the session drew the delay `delay` asks for and set its reconnect
+    /// deadline ([`WsSession::scheduled_reconnect`](super::WsSession::scheduled_reconnect) has the
+    /// delay and attempt to report; [`WsSession::poll_timeout`](super::WsSession::poll_timeout)
+    /// includes the deadline). Open nothing now: when the deadline passes,
+    /// [`handle_timeout`](super::WsSession::handle_timeout) queues
     /// [`OpenConnection`](Self::OpenConnection).
     Reconnect {
-        /// How long to wait first.
+        /// The policy the delay was drawn under.
         delay: ReconnectDelay,
     },
     /// Close this connection with this code (send the close frame if the transport still can) and
@@ -165,7 +128,7 @@ pub enum Action {
         /// The connection.
         conn: ConnId,
         /// The close code to send.
-        code: u16,
+        code: CloseCode,
     },
     /// Stop for good (after closing every connection): a refusal or a client bug.
     Stop(Fatal),
@@ -200,6 +163,12 @@ pub enum WarningKind {
     /// longer than [`MAX_CHANNEL_NAME`](super::MAX_CHANNEL_NAME): delivered without dedupe or
     /// cursor.
     UntrackedChannel,
+    /// Reported by the facade's driver, not the session: TLS certificate verification is off.
+    InsecureTls,
+    /// Reported by the facade's driver: a read or write failed and ended a connection.
+    TransportError,
+    /// Reported by the facade's driver: writing the `--record` recording failed.
+    RecordFailed,
 }
 
 impl WarningKind {
@@ -216,6 +185,9 @@ impl WarningKind {
             Self::UnexpectedLoginOk => "unexpected_login_ok",
             Self::UnexpectedConnect => "unexpected_connect",
             Self::UntrackedChannel => "untracked_channel",
+            Self::InsecureTls => "insecure_tls",
+            Self::TransportError => "transport_error",
+            Self::RecordFailed => "record_failed",
         }
     }
 }
@@ -308,7 +280,7 @@ pub enum Event {
         conn: Option<ConnId>,
         /// The close code, if a close frame was received (none for an abrupt end or a client
         /// decision).
-        code: Option<u16>,
+        code: Option<CloseCode>,
         /// What happened, e.g. `"closed by server"` or `"no frame for 30000 ms: connection
         /// considered dead"`.
         reason: String,

@@ -17,11 +17,16 @@ use super::output::{
 };
 use super::stats::Stats;
 use super::{DecodeError, DecodeReason};
-use crate::backoff::Backoff;
+use oddsfeed_wire::ws::CloseCode;
+
+use crate::backoff::{Backoff, ReconnectTimer, ScheduledReconnect};
 use crate::error::SessionError;
 
+mod close;
+mod resume;
+
 /// The close code the session sends when it closes a connection itself.
-pub const CLOSE_NORMAL: u16 = 1000;
+pub const CLOSE_NORMAL: CloseCode = CloseCode::Normal;
 
 /// Most channels a session keeps resume cursors for. The server names channels; a bound keeps a
 /// server that invents names from growing the cursor maps without limit. Data of further channels
@@ -143,7 +148,8 @@ pub struct WsSession {
     want_connection: bool,
     next_conn: u64,
     stopped: bool,
-    backoff: Backoff,
+    /// The backoff, its jitter and the pending reconnect deadline.
+    reconnect: ReconnectTimer,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     actions: VecDeque<Action>,
@@ -161,7 +167,7 @@ impl WsSession {
         let decoder = FrameDecoder::new(config.max_frame, config.max_decompressed)
             .with_max_nodes(config.max_nodes);
         let touched = resume.last_seen_id.keys().cloned().collect();
-        let backoff = Backoff::new(config.backoff);
+        let reconnect = ReconnectTimer::new(config.backoff, config.jitter_seed);
         let mut session = Self {
             decoder,
             cursors: Cursors::from_resume(resume),
@@ -172,7 +178,7 @@ impl WsSession {
             want_connection: false,
             next_conn: 1,
             stopped: false,
-            backoff,
+            reconnect,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
@@ -185,7 +191,7 @@ impl WsSession {
                 session.want_connection = true;
                 session.actions.push_back(Action::OpenConnection);
             }
-            Err(error) => session.stop(ExitHint::Other, error),
+            Err(error) => session.stop(ExitHint::Failure, error),
         }
         session
     }
@@ -214,13 +220,19 @@ impl WsSession {
     /// [`BackoffConfig::reset_after`](crate::backoff::BackoffConfig::reset_after).
     #[must_use]
     pub fn backoff(&self) -> &Backoff {
-        &self.backoff
+        self.reconnect.backoff()
     }
 
-    /// The reconnect backoff, to resolve an [`Action::Reconnect`] delay with
-    /// [`ReconnectDelay::resolve`].
+    /// The reconnect backoff, for a caller that wants to change its attempt count (tests).
     pub fn backoff_mut(&mut self) -> &mut Backoff {
-        &mut self.backoff
+        self.reconnect.backoff_mut()
+    }
+
+    /// The reconnect the last [`Action::Reconnect`] scheduled, until it is due: the delay drawn, its
+    /// backoff attempt and the deadline ([`poll_timeout`](Self::poll_timeout) includes it).
+    #[must_use]
+    pub fn scheduled_reconnect(&self) -> Option<ScheduledReconnect> {
+        self.reconnect.pending()
     }
 
     /// What a state file persists: the current epoch and the *consumed* cursors.
@@ -306,6 +318,7 @@ impl WsSession {
             self.drop_conn(old, CLOSE_NORMAL, format!("superseded by {id}"));
         }
         self.want_connection = false;
+        self.reconnect.cancel();
 
         let replay: Option<Vec<String>> = self
             .replay_channels
@@ -344,8 +357,8 @@ impl WsSession {
     /// Queues an [`Event::Disconnected`] without a connection, then a backoff [`Action::Reconnect`]
     /// (or [`Action::Stop`] when running once).
     ///
-    /// `_now` is taken for symmetry with the other inputs; no timer depends on it.
-    pub fn handle_connect_failed(&mut self, _now: Instant, reason: impl Into<String>) {
+    /// The reconnect deadline is counted from `now`.
+    pub fn handle_connect_failed(&mut self, now: Instant, reason: impl Into<String>) {
         if self.stopped || !self.want_connection {
             return;
         }
@@ -357,9 +370,9 @@ impl WsSession {
             reason: format!("could not connect: {reason}"),
         });
         if self.config.once {
-            self.stop(ExitHint::Other, SessionError::ConnectFailed { reason });
+            self.stop(ExitHint::Failure, SessionError::ConnectFailed { reason });
         } else {
-            self.schedule_reconnect(ReconnectDelay::Backoff);
+            self.schedule_reconnect(ReconnectDelay::Backoff, now);
         }
     }
 
@@ -418,89 +431,15 @@ impl WsSession {
         }
     }
 
-    /// `conn` ended: with the server's close frame (`Some`), or abruptly (`None`: TCP reset, EOF
-    /// without close). Ignored for a connection the session already dropped.
-    pub fn handle_closed(&mut self, conn: ConnId, close: Option<CloseInfo>, now: Instant) {
-        if self.stopped {
-            return;
-        }
-        let code = close.as_ref().map(|c| c.code);
-        let reason_text = close.as_ref().map(|c| c.reason.clone()).unwrap_or_default();
-        let described = describe_close(close.as_ref());
-        match self.find(conn).map(|(slot, _)| slot) {
-            None => {}
-            Some(Slot::Draining) => {
-                self.draining = None;
-                self.events.push_back(Event::Disconnected {
-                    conn: Some(conn),
-                    code,
-                    reason: described,
-                });
-                // The replacement is already pending (or itself scheduled to retry): open no third.
-            }
-            Some(Slot::Primary) => {
-                let Some(old) = self.primary.take() else {
-                    return;
-                };
-                self.events.push_back(Event::Disconnected {
-                    conn: Some(conn),
-                    code,
-                    reason: described,
-                });
-                let streamed_since = old.streaming_since();
-                if streamed_since.is_none() && code == Some(1008) {
-                    self.stop(
-                        ExitHint::Auth,
-                        SessionError::ClosedBeforeLoginOk {
-                            reason: reason_text,
-                        },
-                    );
-                    return;
-                }
-                if code == Some(4002) {
-                    self.warn(
-                        WarningKind::SlowConsumer,
-                        format!("server closed {conn} with 4002: the client read too slowly"),
-                    );
-                }
-                if let Some(since) = streamed_since {
-                    self.backoff
-                        .connection_lasted(now.saturating_duration_since(since));
-                }
-                if self.config.once {
-                    if streamed_since.is_some() {
-                        self.finish();
-                    } else {
-                        self.stop(
-                            ExitHint::Other,
-                            SessionError::ClosedBeforeStreaming {
-                                code,
-                                reason: reason_text,
-                            },
-                        );
-                    }
-                    return;
-                }
-                let delay = if old.hint == Some(CloseHint::TooManyConnections) || code == Some(4003)
-                {
-                    ReconnectDelay::BackoffAtLeast(self.config.too_many_connections_floor)
-                } else if code == Some(1001) && streamed_since.is_some() && self.draining.is_none()
-                {
-                    ReconnectDelay::Immediate
-                } else {
-                    ReconnectDelay::Backoff
-                };
-                self.schedule_reconnect(delay);
-            }
-        }
-    }
-
     /// Time passed: fires the login timeout, the idle Ping and the dead-connection check of every
     /// connection whose deadline is at or before `now`. Call it when [`poll_timeout`](Self::poll_timeout)
     /// is reached (calling it early does nothing harmful).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stopped {
             return;
+        }
+        if self.reconnect.expire(now) {
+            self.actions.push_back(Action::OpenConnection);
         }
         let mut due: Vec<(ConnId, TimerOutcome)> = Vec::new();
         for conn in self.draining.iter().chain(self.primary.iter()) {
@@ -575,8 +514,9 @@ impl WsSession {
         self.actions.pop_front()
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next, or `None` when no timer is
-    /// running (no connection, or stopped).
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next: the earliest of every
+    /// connection's timers and the reconnect deadline; `None` when no timer is running (no
+    /// connection and no reconnect pending, or stopped).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.stopped {
@@ -593,6 +533,7 @@ impl WsSession {
                 }
                 t
             })
+            .chain(self.reconnect.deadline())
             .min()
     }
 
@@ -630,77 +571,6 @@ impl WsSession {
         self.events.push_back(Event::Warning { kind, detail });
     }
 
-    fn schedule_reconnect(&mut self, delay: ReconnectDelay) {
-        self.want_connection = true;
-        self.actions.push_back(Action::Reconnect { delay });
-    }
-
-    /// Forget a connection the session itself gives up on, telling the driver to close it.
-    fn drop_conn(&mut self, conn: ConnId, code: u16, reason: String) {
-        let removed = match self.find(conn).map(|(slot, _)| slot) {
-            Some(Slot::Primary) => self.primary.take(),
-            Some(Slot::Draining) => self.draining.take(),
-            None => None,
-        };
-        if removed.is_some() {
-            self.actions.push_back(Action::Close { conn, code });
-            self.events.push_back(Event::Disconnected {
-                conn: Some(conn),
-                code: None,
-                reason,
-            });
-        }
-    }
-
-    /// A connection failed on the client's side (login timeout, dead): drop it, then reconnect unless
-    /// it was the draining one or the session runs once.
-    fn lose_conn(&mut self, conn: ConnId, error: SessionError, now: Instant) {
-        let Some((slot, c)) = self.find(conn) else {
-            return;
-        };
-        let streamed_since = c.streaming_since();
-        self.drop_conn(conn, CLOSE_NORMAL, error.to_string());
-        if slot == Slot::Draining {
-            return;
-        }
-        if let Some(since) = streamed_since {
-            self.backoff
-                .connection_lasted(now.saturating_duration_since(since));
-        }
-        if self.config.once {
-            self.stop(ExitHint::Other, error);
-        } else {
-            self.schedule_reconnect(ReconnectDelay::Backoff);
-        }
-    }
-
-    /// Close everything and queue [`Action::Stop`].
-    fn stop(&mut self, exit: ExitHint, error: SessionError) {
-        self.close_all();
-        self.stopped = true;
-        self.actions.push_back(Action::Stop(Fatal { exit, error }));
-    }
-
-    /// Close everything and queue [`Action::Finished`].
-    fn finish(&mut self) {
-        self.close_all();
-        self.stopped = true;
-        self.actions.push_back(Action::Finished);
-    }
-
-    fn close_all(&mut self) {
-        for conn in [self.draining.take(), self.primary.take()]
-            .into_iter()
-            .flatten()
-        {
-            self.actions.push_back(Action::Close {
-                conn: conn.id,
-                code: CLOSE_NORMAL,
-            });
-        }
-        self.want_connection = false;
-    }
-
     fn on_decode_error(&mut self, error: DecodeError) {
         self.stats.count_decode_error(error.reason);
         if error.reason == DecodeReason::UnexpectedBinary {
@@ -708,55 +578,6 @@ impl WsSession {
         } else {
             self.events.push_back(Event::DecodeError(error));
         }
-    }
-
-    fn on_data(&mut self, conn: ConnId, msg: DataMessage) {
-        let streaming = self.find(conn).is_some_and(|(_, c)| c.is_streaming());
-        if !streaming {
-            self.stats.dropped_before_login_ok += 1;
-            self.warn(
-                WarningKind::BeforeLoginOk,
-                format!("{} data on {conn} before login_ok; dropped", msg.channel),
-            );
-            return;
-        }
-        let tracked = self.touched.contains(&msg.channel)
-            || self.cursors.delivered().contains_key(&msg.channel)
-            || (msg.channel.len() <= MAX_CHANNEL_NAME && self.touched.len() < MAX_TRACKED_CHANNELS);
-        if !tracked {
-            self.warn(
-                WarningKind::UntrackedChannel,
-                format!(
-                    "data on a channel beyond the tracking limits ({MAX_TRACKED_CHANNELS} channels, \
-                     {MAX_CHANNEL_NAME}-byte names): delivered without dedupe or cursor"
-                ),
-            );
-            self.stats.data_delivered += 1;
-            self.events.push_back(Event::Data(msg));
-            return;
-        }
-        match msg.entry_id {
-            Some(id) if !self.cursors.is_new(&msg.channel, &id) => {
-                self.stats.duplicates_dropped += 1;
-                return;
-            }
-            Some(id) => self.cursors.mark_delivered(&msg.channel, id),
-            None => {
-                let raw = msg.entry_id_raw.as_deref().unwrap_or("(missing)");
-                self.warn(
-                    WarningKind::BadEntryId,
-                    format!(
-                        "{} message with entryId {raw:?}: delivered, cursor unchanged",
-                        msg.channel
-                    ),
-                );
-            }
-        }
-        if !self.touched.contains(&msg.channel) {
-            self.touched.insert(msg.channel.clone());
-        }
-        self.stats.data_delivered += 1;
-        self.events.push_back(Event::Data(msg));
     }
 
     fn on_control(&mut self, conn: ConnId, control: Control, now: Instant) {
@@ -773,169 +594,6 @@ impl WsSession {
                 raw: value.to_string(),
             }),
             // A control type the model learns later: nothing to do with it yet.
-            _ => {}
-        }
-    }
-
-    fn on_login_ok(&mut self, conn: ConnId, ok: LoginOk, now: Instant) {
-        let awaiting = match self.primary.as_ref() {
-            Some(Conn {
-                id,
-                phase: Phase::AwaitingLoginOk(a),
-                ..
-            }) if *id == conn => a.clone(),
-            _ => {
-                self.warn(
-                    WarningKind::UnexpectedLoginOk,
-                    format!("login_ok on {conn}, which is not awaiting one; ignored"),
-                );
-                return;
-            }
-        };
-
-        // The decoder follows the negotiated mode, never the request.
-        let raw_mode = ok.receive_type.clone();
-        let negotiated = ok.negotiated();
-        let server_epoch = ok.epoch().map(str::to_owned);
-        let channels = ok.channels.clone();
-        self.events.push_back(Event::LoginOk {
-            conn,
-            receive_type: negotiated,
-            channels: channels.clone(),
-            live: ok.access.as_ref().and_then(|a| a.live),
-            pregame: ok.access.as_ref().and_then(|a| a.pregame),
-            server_epoch: server_epoch.clone(),
-        });
-        match negotiated {
-            Some(mode) if mode != self.config.receive_type => {
-                self.events.push_back(Event::Downgraded {
-                    requested: self.config.receive_type,
-                    negotiated: mode,
-                });
-            }
-            Some(_) => {}
-            None => self.warn(
-                WarningKind::UnknownReceiveType,
-                format!(
-                    "login_ok receiveType {:?}: every frame is sniffed",
-                    raw_mode.as_deref().unwrap_or("(missing)")
-                ),
-            ),
-        }
-
-        // B.9 step 4: a new epoch invalidates every cursor.
-        let epoch_changed = matches!(
-            (self.cursors.epoch(), server_epoch.as_deref()),
-            (Some(old), Some(new)) if old != new
-        );
-        if let Some(epoch) = &server_epoch {
-            self.cursors.set_epoch(epoch.clone());
-        }
-        let replay: BTreeSet<String> = ok
-            .resume
-            .as_ref()
-            .and_then(|r| r.replay_channels.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        let server_ids = ok.resume.as_ref().and_then(|r| r.server_entry_ids.as_ref());
-        let subscribed: Option<BTreeSet<String>> =
-            channels.as_ref().map(|list| list.iter().cloned().collect());
-
-        // B.9 step 8: channels that delivered data but are not resumed by this login.
-        let mut with_data: BTreeSet<String> = self.touched.clone();
-        with_data.extend(self.cursors.delivered().keys().cloned());
-        let raise: Vec<String> = with_data
-            .into_iter()
-            .filter(|ch| subscribed.as_ref().is_none_or(|s| s.contains(ch)))
-            .filter(|ch| {
-                epoch_changed || !(awaiting.sent_cursors.contains_key(ch) && replay.contains(ch))
-            })
-            .collect();
-        if epoch_changed {
-            self.cursors.clear_all();
-        } else {
-            for ch in &raise {
-                self.cursors.clear(ch);
-            }
-            // Same epoch: a server behind the cursor this login sent resets that cursor.
-            let same_epoch = server_epoch.is_some() && server_epoch == awaiting.sent_epoch;
-            if same_epoch {
-                for (ch, sent) in &awaiting.sent_cursors {
-                    if raise.contains(ch) {
-                        continue;
-                    }
-                    if let Some(Ok(server)) = server_ids.and_then(|ids| ids.get(ch))
-                        && server < *sent
-                    {
-                        self.cursors.clear(ch);
-                        self.warn(
-                            WarningKind::CursorReset,
-                            format!(
-                                "{ch}: server is at {server}, behind the cursor {sent} this login sent; cursor reset"
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        if !raise.is_empty() {
-            self.events.push_back(Event::SnapshotRequired {
-                reason: if epoch_changed {
-                    "server_restarted".to_owned()
-                } else {
-                    "not_replayable".to_owned()
-                },
-                channels: raise,
-                raised_by_client: true,
-            });
-        }
-        self.replay_channels = Some(replay);
-        if let Some(c) = self.primary.as_mut() {
-            c.phase = Phase::Streaming(Streaming {
-                since: now,
-                mode: negotiated,
-            });
-        }
-        // B.9 step 7: the replacement is in; close the drained connection and ignore the rest of it.
-        if let Some(old) = self.draining.as_ref().map(|c| c.id) {
-            self.drop_conn(
-                old,
-                CLOSE_NORMAL,
-                format!("replaced by {conn} after a reconnect request"),
-            );
-        }
-    }
-
-    fn on_error_frame(&mut self, conn: ConnId, frame: ErrorFrame) {
-        let code = frame.code.clone();
-        let message = frame.message.clone();
-        self.events.push_back(Event::ServerError {
-            code: code.clone(),
-            message: message.clone(),
-        });
-        let code_text = code.clone().unwrap_or_default();
-        let message_text = message.unwrap_or_default();
-        match code.as_deref() {
-            Some("login_failed") => self.stop(
-                ExitHint::Auth,
-                SessionError::LoginRefused {
-                    code: code_text,
-                    message: message_text,
-                },
-            ),
-            Some("first_message_must_be_login") => self.stop(
-                ExitHint::Other,
-                SessionError::ProtocolBug {
-                    code: code_text,
-                    message: message_text,
-                },
-            ),
-            Some("too_many_connections") => {
-                if let Some((_, c)) = self.find(conn) {
-                    c.hint = Some(CloseHint::TooManyConnections);
-                }
-            }
             _ => {}
         }
     }
@@ -967,25 +625,6 @@ impl WsSession {
         }
     }
 
-    fn on_snapshot_required(&mut self, frame: SnapshotRequired) {
-        let channels: Vec<String> = match frame.channels {
-            Some(list) => list,
-            None => {
-                let mut all: BTreeSet<String> = self.touched.clone();
-                all.extend(self.cursors.delivered().keys().cloned());
-                all.into_iter().collect()
-            }
-        };
-        for ch in &channels {
-            self.cursors.clear(ch);
-        }
-        self.events.push_back(Event::SnapshotRequired {
-            reason: frame.reason.unwrap_or_else(|| "unspecified".to_owned()),
-            channels,
-            raised_by_client: false,
-        });
-    }
-
     fn on_reconnect(&mut self, conn: ConnId, reason: Option<String>) {
         self.events
             .push_back(Event::ReconnectRequested { conn, reason });
@@ -1002,14 +641,6 @@ impl WsSession {
         self.draining = self.primary.take();
         self.want_connection = true;
         self.actions.push_back(Action::OpenConnection);
-    }
-}
-
-fn describe_close(close: Option<&CloseInfo>) -> String {
-    match close {
-        None => "connection lost without a close frame".to_owned(),
-        Some(c) if c.reason.is_empty() => format!("closed by the server with {}", c.code),
-        Some(c) => format!("closed by the server with {}: {}", c.code, c.reason),
     }
 }
 

@@ -541,6 +541,7 @@ impl ImgRig {
     /// subscribe are on the wire, nothing answered yet.
     pub fn connected(config: ImgSessionConfig) -> Self {
         let mut s = ImgSession::new(config);
+        assert_eq!(s.poll_action(), Some(ImgAction::OpenConnection));
         s.add_standing_request(Request::subscribe(&SubscriptionFilter::default()))
             .expect("standing subscribe");
         let t0 = Instant::now();

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use oddsfeed_wire::ws::CloseCode as FeedClose;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
@@ -42,7 +43,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 enum Exit {
     /// Send a close frame with this code and reason, then linger briefly.
-    Close(u16, &'static str),
+    Close(FeedClose, &'static str),
     /// Drop the TCP connection without a close frame.
     Drop,
     /// The client closed or vanished; flush whatever close reply is queued.
@@ -87,7 +88,12 @@ pub(crate) async fn serve(
         Ok(First::Message(msg)) => msg,
         Ok(First::Gone) => return,
         Ok(First::TooBig) => {
-            finish(&mut sink, &mut stream, Exit::Close(1009, "message too big")).await;
+            finish(
+                &mut sink,
+                &mut stream,
+                Exit::Close(FeedClose::MessageTooBig, "message too big"),
+            )
+            .await;
             return;
         }
         Err(_) => {
@@ -126,7 +132,12 @@ pub(crate) async fn serve(
         Ok(encoder) => encoder,
         Err(e) => {
             tracing::error!(%peer, error = %e, "cannot build the frame encoder");
-            finish(&mut sink, &mut stream, Exit::Close(1011, "internal error")).await;
+            finish(
+                &mut sink,
+                &mut stream,
+                Exit::Close(FeedClose::InternalError, "internal error"),
+            )
+            .await;
             return;
         }
     };
@@ -226,7 +237,7 @@ async fn finish(sink: &mut WsSink, stream: &mut WsStream, exit: Exit) {
     match exit {
         Exit::Close(code, reason) => {
             let frame = CloseFrame {
-                code: CloseCode::from(code),
+                code: CloseCode::from(code.as_u16()),
                 reason: reason.into(),
             };
             if let Ok(Ok(())) = timeout(CLOSE_LINGER, sink.send(Message::Close(Some(frame)))).await
@@ -333,10 +344,10 @@ impl Conn {
                     self.flush().await?;
                 }
                 Take::Wait => self.wait().await?,
-                Take::End => return Err(Exit::Close(1000, "end of stream")),
+                Take::End => return Err(Exit::Close(FeedClose::Normal, "end of stream")),
                 Take::Evicted => {
                     tracing::info!(pos = self.pos, "client too slow, closing 4002");
-                    return Err(Exit::Close(4002, "client too slow"));
+                    return Err(Exit::Close(FeedClose::SlowConsumer, "client too slow"));
                 }
             }
         }
@@ -354,11 +365,11 @@ impl Conn {
     async fn check_timers(&mut self) -> Result<(), Exit> {
         // A dropped handle counts as a shutdown request.
         if *self.shutdown.borrow() || self.shutdown.has_changed().is_err() {
-            return Err(Exit::Close(1001, "shutdown"));
+            return Err(Exit::Close(FeedClose::GoingAway, "shutdown"));
         }
         let now = Instant::now();
         if self.reconnect_deadline.is_some_and(|d| now >= d) {
-            return Err(Exit::Close(1001, "server_upgrade"));
+            return Err(Exit::Close(FeedClose::GoingAway, "server_upgrade"));
         }
         if now >= self.last_inbound + self.shared.cfg.idle_timeout {
             tracing::info!("client silent too long, dropping");
@@ -376,7 +387,9 @@ impl Conn {
     /// text and binary after the login are ignored).
     fn inbound(&mut self, item: Option<Result<Message, WsError>>) -> Result<(), Exit> {
         match item {
-            Some(Err(WsError::Capacity(_))) => Err(Exit::Close(1009, "message too big")),
+            Some(Err(WsError::Capacity(_))) => {
+                Err(Exit::Close(FeedClose::MessageTooBig, "message too big"))
+            }
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Err(Exit::ClientGone),
             Some(Ok(_)) => {
                 self.last_inbound = Instant::now();
@@ -410,7 +423,7 @@ impl Conn {
             Ok(frame) => frame,
             Err(e) if e.is_fatal() => {
                 tracing::error!(error = %e, "encoding failed");
-                return Err(Exit::Close(1011, "internal error"));
+                return Err(Exit::Close(FeedClose::InternalError, "internal error"));
             }
             Err(e) => {
                 tracing::warn!(error = %e, seq = entry.seq, "message skipped");

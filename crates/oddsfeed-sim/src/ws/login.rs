@@ -1,6 +1,7 @@
 //! Reading the client's `login` (docs/PROTOCOL.md B.3) and writing the server's
 //! control frames (B.4, B.8, B.11). Sans-IO: text in, text out.
 
+use oddsfeed_wire::ws::CloseCode;
 use serde_json::{Map, Value, json};
 
 use super::channels::ChannelSet;
@@ -78,11 +79,11 @@ impl Refusal {
     }
 
     /// The WebSocket close code that follows the error frame (docs/PROTOCOL.md B.11).
-    pub(crate) fn close_code(self) -> u16 {
+    pub(crate) fn close_code(self) -> CloseCode {
         match self {
-            Refusal::NotLogin | Refusal::BadKey | Refusal::NoChannel => 1008,
-            Refusal::Timeout => 4001,
-            Refusal::TooManyConnections => 4003,
+            Refusal::NotLogin | Refusal::BadKey | Refusal::NoChannel => CloseCode::PolicyViolation,
+            Refusal::Timeout => CloseCode::LoginTimeout,
+            Refusal::TooManyConnections => CloseCode::TooManyConnections,
         }
     }
 
@@ -305,9 +306,9 @@ mod tests {
             Refusal::BadKey.frame(),
             r#"{"type":"error","code":"login_failed","message":"invalid apiKey"}"#
         );
-        assert_eq!(Refusal::Timeout.close_code(), 4001);
-        assert_eq!(Refusal::TooManyConnections.close_code(), 4003);
-        assert_eq!(Refusal::NotLogin.close_code(), 1008);
+        assert_eq!(Refusal::Timeout.close_code().as_u16(), 4001);
+        assert_eq!(Refusal::TooManyConnections.close_code().as_u16(), 4003);
+        assert_eq!(Refusal::NotLogin.close_code().as_u16(), 1008);
         assert_eq!(Refusal::NotLogin.code(), "first_message_must_be_login");
     }
 

@@ -1,12 +1,12 @@
-//! The driver task: connects, runs the session over the link, reconnects with backoff.
+//! The driver task: connects when the session asks, runs the session over the link and sleeps
+//! until the session's next deadline (the reconnect deadline included).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use oddsfeed_model::img::Request;
 use oddsfeed_record::RecordKind;
-use oddsfeed_session::backoff::Backoff;
 use oddsfeed_session::img::{Action, ImgRequestError, ImgSession, RequestId};
+use russh::keys::PrivateKey;
 use tokio::sync::{mpsc, oneshot};
 
 use super::config::ImgClientConfig;
@@ -29,12 +29,11 @@ pub(crate) enum Command {
     },
 }
 
-/// How one connection ended.
-enum Outcome {
-    /// The session decided.
-    Action(Action),
-    /// The application dropped the client.
-    Gone,
+/// Whether the driver goes on after an input.
+enum Flow {
+    Continue,
+    /// The run is over (the session stopped or finished, or the application is gone).
+    Done,
 }
 
 /// Runs until the run is over or the application is gone; then hands the last recorded lines to
@@ -46,33 +45,21 @@ pub(crate) async fn run(
     metrics: Arc<FeedMetrics>,
     tee: Result<Option<Tee>, ImgError>,
 ) {
-    let mut tee = match tee {
+    let tee = match tee {
         Ok(tee) => tee,
         Err(error) => {
             let _ = tx.send(Err(error)).await;
             return;
         }
     };
-    run_feed(config, &tx, commands, &metrics, &mut tee).await;
-    if let Some(tee) = &mut tee {
-        tee.flush_partial();
-        let _ = tee.send().await;
-    }
-}
-
-async fn run_feed(
-    config: ImgClientConfig,
-    tx: &mpsc::Sender<Item>,
-    mut commands: mpsc::Receiver<Command>,
-    metrics: &FeedMetrics,
-    tee: &mut Option<Tee>,
-) {
-    let tx = tx.clone();
     if let Err(error) = config.validate() {
         let _ = tx.send(Err(error)).await;
         return;
     }
-    let mut session = ImgSession::new(config.session.clone());
+    let mut session_config = config.session.clone();
+    session_config.backoff = config.backoff;
+    session_config.jitter_seed = clock::seed();
+    let mut session = ImgSession::new(session_config);
     for request in &config.requests {
         if let Err(error) = session.add_standing_request(request.clone()) {
             let _ = tx
@@ -81,119 +68,244 @@ async fn run_feed(
             return;
         }
     }
-    let mut backoff = Backoff::new(config.backoff);
-    let mut identity = None;
-    let addr = config.transport.addr().to_owned();
-    let mut attempt: u64 = 0;
-    let mut conn_number: u64 = 0;
-    loop {
-        attempt += 1;
-        if !emit(
-            &tx,
-            Ok(ImgEvent::Connecting {
-                addr: addr.clone(),
+    let mut driver = Driver {
+        addr: config.transport.addr().to_owned(),
+        config,
+        tx,
+        metrics,
+        tee,
+        identity: None,
+        link: None,
+        attempt: 0,
+        conn_number: 0,
+    };
+    driver.run_feed(&mut session, commands).await;
+    driver.end_link().await;
+    if let Some(tee) = &mut driver.tee {
+        tee.flush_partial();
+        let _ = tee.send().await;
+    }
+}
+
+/// The IO side of one IMG client: it connects when the session asks, writes what the session
+/// queues, feeds it bytes with `now` and sleeps until the session's next deadline. Every timer,
+/// the reconnect deadline included, is the session's.
+struct Driver {
+    config: ImgClientConfig,
+    addr: String,
+    tx: mpsc::Sender<Item>,
+    metrics: Arc<FeedMetrics>,
+    tee: Option<Tee>,
+    /// The SSH identity, loaded once and reused on every connection.
+    identity: Option<Arc<PrivateKey>>,
+    link: Option<Link>,
+    /// Connection attempts so far (the `connecting` event's count).
+    attempt: u64,
+    /// Connections opened so far (the recording's connection number).
+    conn_number: u64,
+}
+
+impl Driver {
+    async fn run_feed(&mut self, session: &mut ImgSession, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            if self.link.is_some()
+                && let Some(tee) = self.tee.as_mut()
+                && let Some(error) = tee.send().await
+                && !emit(&self.tx, Ok(ImgEvent::RecordFailed { error })).await
+            {
+                return;
+            }
+            while let Some(line) = session.poll_transmit() {
+                let Some(link) = self.link.as_mut() else {
+                    break;
+                };
+                if let Err(error) = link.send(&line).await {
+                    session.handle_transport_error(&error.to_string(), clock::now());
+                    break;
+                }
+            }
+            while let Some(event) = session.poll_event() {
+                if !emit(&self.tx, Ok(ImgEvent::Session(event))).await {
+                    return;
+                }
+            }
+            if let Some(action) = session.poll_action() {
+                match self.act(session, action).await {
+                    Flow::Continue => continue,
+                    Flow::Done => return,
+                }
+            }
+            let deadline = session.poll_timeout();
+            let link = &mut self.link;
+            // Biased: requests first (rare), then bytes before timers, so that bytes already
+            // waiting in the socket after a stall of the application count before a deadline.
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(command) => apply(session, command),
+                    None => return,
+                },
+                received = async {
+                    match link.as_mut() {
+                        Some(link) => link.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => match received {
+                    Ok(Recv::Data(bytes)) => {
+                        if let Some(tee) = self.tee.as_mut() {
+                            tee.record_lines(self.conn_number, bytes);
+                        }
+                        let lines_before = lines_seen(session);
+                        session.handle_bytes(bytes, clock::now());
+                        // IMG lines are not compressed: decoded bytes are wire bytes.
+                        self.metrics
+                            .record_frames(lines_seen(session) - lines_before, bytes.len() as u64);
+                        self.metrics.add_decoded_bytes(bytes.len() as u64);
+                    }
+                    Ok(Recv::Eof) => session.handle_closed(clock::now()),
+                    Err(error) => session.handle_transport_error(&error.to_string(), clock::now()),
+                },
+                () = clock::sleep_until(deadline) => session.handle_timeout(clock::now()),
+            }
+        }
+    }
+
+    /// Carries out one decision of the session.
+    async fn act(&mut self, session: &mut ImgSession, action: Action) -> Flow {
+        match action {
+            Action::OpenConnection => self.connect(session).await,
+            Action::Reconnect { .. } => {
+                if !self.end_link().await {
+                    return Flow::Done;
+                }
+                match session.scheduled_reconnect() {
+                    Some(next) => {
+                        self.emit(ImgEvent::Backoff {
+                            delay: next.delay,
+                            attempt: next.attempt,
+                        })
+                        .await
+                    }
+                    None => Flow::Continue,
+                }
+            }
+            Action::Stop { reason, .. } => {
+                self.end_link().await;
+                let _ = self.tx.send(Err(ImgError::Stopped { reason })).await;
+                Flow::Done
+            }
+            _ => {
+                self.end_link().await;
+                let _ = self.tx.send(Ok(ImgEvent::Finished)).await;
+                Flow::Done
+            }
+        }
+    }
+
+    /// Opens the transport the session asked for and tells the session how it went.
+    async fn connect(&mut self, session: &mut ImgSession) -> Flow {
+        self.attempt += 1;
+        let attempt = self.attempt;
+        if let Flow::Done = self
+            .emit(ImgEvent::Connecting {
+                addr: self.addr.clone(),
                 attempt,
-            }),
-        )
-        .await
+            })
+            .await
         {
-            return;
+            return Flow::Done;
         }
         let connecting = tokio::time::timeout(
-            config.connect_timeout,
-            transport::connect(&config.transport, config.read_buffer, &mut identity),
+            self.config.connect_timeout,
+            transport::connect(
+                &self.config.transport,
+                self.config.read_buffer,
+                &mut self.identity,
+            ),
         )
         .await;
         let link = match connecting {
             Ok(Ok(link)) => link,
             Ok(Err(error)) if error.is_fatal() => {
-                let _ = tx.send(Err(error)).await;
-                return;
+                let _ = self.tx.send(Err(error)).await;
+                return Flow::Done;
             }
             failed => {
                 let error = match failed {
                     Ok(Err(error)) => error,
                     _ => ImgError::Connect {
-                        addr: addr.clone(),
+                        addr: self.addr.clone(),
                         detail: format!(
                             "no connection within {} ms",
-                            config.connect_timeout.as_millis()
+                            self.config.connect_timeout.as_millis()
                         ),
                     },
                 };
-                if config.session.once {
-                    let _ = tx.send(Err(error)).await;
-                    return;
+                if self.config.session.once {
+                    let _ = self.tx.send(Err(error)).await;
+                    return Flow::Done;
                 }
-                if !emit(
-                    &tx,
-                    Ok(ImgEvent::ConnectFailed {
-                        error: error.to_string(),
-                    }),
-                )
-                .await
+                let detail = error.to_string();
+                if let Flow::Done = self
+                    .emit(ImgEvent::ConnectFailed {
+                        error: detail.clone(),
+                    })
+                    .await
                 {
-                    return;
+                    return Flow::Done;
                 }
-                let delay = backoff.next_delay(clock::jitter());
-                if !wait(&tx, &mut session, &mut commands, delay, backoff.attempt()).await {
-                    return;
-                }
-                continue;
+                session.handle_connect_failed(&detail, clock::now());
+                return Flow::Continue;
             }
         };
         if link.signed_with_sha1()
-            && !emit(&tx, Ok(ImgEvent::InsecureSha1Rsa { addr: addr.clone() })).await
+            && let Flow::Done = self
+                .emit(ImgEvent::InsecureSha1Rsa {
+                    addr: self.addr.clone(),
+                })
+                .await
         {
-            return;
+            return Flow::Done;
         }
-        if !emit(&tx, Ok(ImgEvent::Connected { addr: addr.clone() })).await {
-            return;
+        if let Flow::Done = self
+            .emit(ImgEvent::Connected {
+                addr: self.addr.clone(),
+            })
+            .await
+        {
+            return Flow::Done;
         }
-        let connected_at = clock::now();
-        conn_number += 1;
-        if let Some(tee) = tee.as_mut() {
-            tee.record(RecordKind::ConnStart, conn_number, &[]);
+        self.conn_number += 1;
+        if let Some(tee) = self.tee.as_mut() {
+            tee.record(RecordKind::ConnStart, self.conn_number, &[]);
         }
-        session.handle_connected(connected_at);
-        let outcome = run_connection(
-            &mut session,
-            link,
-            &tx,
-            &mut commands,
-            metrics,
-            &mut Recording {
-                tee: tee.as_mut(),
-                conn: conn_number,
-            },
-        )
-        .await;
-        if let Some(tee) = tee.as_mut() {
+        self.link = Some(link);
+        session.handle_connected(clock::now());
+        Flow::Continue
+    }
+
+    /// Closes the current link, if any, and ends its connection in the recording. False when
+    /// the application is gone.
+    async fn end_link(&mut self) -> bool {
+        let Some(link) = self.link.take() else {
+            return true;
+        };
+        link.close().await;
+        if let Some(tee) = self.tee.as_mut() {
             tee.flush_partial();
-            tee.conn_end(conn_number, None);
-            if let Some(error) = tee.send().await
-                && !emit(&tx, Ok(ImgEvent::RecordFailed { error })).await
-            {
-                return;
+            tee.conn_end(self.conn_number, None);
+            if let Some(error) = tee.send().await {
+                return emit(&self.tx, Ok(ImgEvent::RecordFailed { error })).await;
             }
         }
-        backoff.connection_lasted(clock::now().saturating_duration_since(connected_at));
-        match outcome {
-            Outcome::Gone => return,
-            Outcome::Action(Action::Reconnect { delay }) => {
-                let delay = delay.resolve(&mut backoff, clock::jitter());
-                if !wait(&tx, &mut session, &mut commands, delay, backoff.attempt()).await {
-                    return;
-                }
-            }
-            Outcome::Action(Action::Stop { reason, .. }) => {
-                let _ = tx.send(Err(ImgError::Stopped { reason })).await;
-                return;
-            }
-            Outcome::Action(_) => {
-                let _ = tx.send(Ok(ImgEvent::Finished)).await;
-                return;
-            }
+        true
+    }
+
+    async fn emit(&self, event: ImgEvent) -> Flow {
+        if emit(&self.tx, Ok(event)).await {
+            Flow::Continue
+        } else {
+            Flow::Done
         }
     }
 }
@@ -204,104 +316,10 @@ async fn emit(tx: &mpsc::Sender<Item>, item: Item) -> bool {
     tx.send(item).await.is_ok()
 }
 
-/// Reports the backoff and sleeps, still taking requests (they are queued in the session).
-async fn wait(
-    tx: &mpsc::Sender<Item>,
-    session: &mut ImgSession,
-    commands: &mut mpsc::Receiver<Command>,
-    delay: Duration,
-    attempt: u32,
-) -> bool {
-    if !emit(tx, Ok(ImgEvent::Backoff { delay, attempt })).await {
-        return false;
-    }
-    let sleep = tokio::time::sleep(delay);
-    tokio::pin!(sleep);
-    loop {
-        tokio::select! {
-            () = &mut sleep => return true,
-            command = commands.recv() => match command {
-                Some(command) => apply(session, command),
-                None => return false,
-            },
-        }
-    }
-}
-
 fn apply(session: &mut ImgSession, command: Command) {
     match command {
         Command::Send { request, reply } => {
             let _ = reply.send(session.send_request(request));
-        }
-    }
-}
-
-/// The recording tee of one connection.
-struct Recording<'a> {
-    tee: Option<&'a mut Tee>,
-    conn: u64,
-}
-
-/// Runs the session over one link until the session ends the connection.
-async fn run_connection(
-    session: &mut ImgSession,
-    mut link: Link,
-    tx: &mpsc::Sender<Item>,
-    commands: &mut mpsc::Receiver<Command>,
-    metrics: &FeedMetrics,
-    recording: &mut Recording<'_>,
-) -> Outcome {
-    loop {
-        if let Some(tee) = recording.tee.as_mut()
-            && let Some(error) = tee.send().await
-            && !emit(tx, Ok(ImgEvent::RecordFailed { error })).await
-        {
-            link.close().await;
-            return Outcome::Gone;
-        }
-        while let Some(line) = session.poll_transmit() {
-            if let Err(error) = link.send(&line).await {
-                session.handle_transport_error(&error.to_string(), clock::now());
-                break;
-            }
-        }
-        while let Some(event) = session.poll_event() {
-            if !emit(tx, Ok(ImgEvent::Session(event))).await {
-                link.close().await;
-                return Outcome::Gone;
-            }
-        }
-        if let Some(action) = session.poll_action() {
-            link.close().await;
-            return Outcome::Action(action);
-        }
-        let deadline = session.poll_timeout();
-        // Biased: requests first (rare), then bytes before timers, so that bytes already
-        // waiting in the socket after a stall of the application count before a deadline.
-        tokio::select! {
-            biased;
-            command = commands.recv() => match command {
-                Some(command) => apply(session, command),
-                None => {
-                    link.close().await;
-                    return Outcome::Gone;
-                }
-            },
-            received = link.recv() => match received {
-                Ok(Recv::Data(bytes)) => {
-                    if let Some(tee) = recording.tee.as_mut() {
-                        tee.record_lines(recording.conn, bytes);
-                    }
-                    let lines_before = lines_seen(session);
-                    session.handle_bytes(bytes, clock::now());
-                    // IMG lines are not compressed: decoded bytes are wire bytes.
-                    metrics.record_frames(lines_seen(session) - lines_before, bytes.len() as u64);
-                    metrics.add_decoded_bytes(bytes.len() as u64);
-                }
-                Ok(Recv::Eof) => session.handle_closed(clock::now()),
-                Err(error) => session.handle_transport_error(&error.to_string(), clock::now()),
-            },
-            () = clock::sleep_until(deadline) => session.handle_timeout(clock::now()),
         }
     }
 }

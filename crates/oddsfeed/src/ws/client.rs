@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::Stream;
 use oddsfeed_book::ws::WsBook;
 use oddsfeed_model::{EntryId, ResumeState};
-use oddsfeed_session::ws::{Stats, WsSession};
+use oddsfeed_session::ws::{Stats, WarningKind, WsSession};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -255,8 +255,12 @@ impl WsClient {
             max_frame: config.session.max_frame,
             timeout: config.connect_timeout,
         };
+        let mut session_config = config.session.clone();
+        // The session draws its backoff jitter from this seed; one per client, so that clients
+        // that lost the same server do not retry in lock-step.
+        session_config.jitter_seed = clock::seed();
         let shared = Arc::new(Shared {
-            session: Mutex::new(WsSession::new(config.session.clone(), resume.clone())),
+            session: Mutex::new(WsSession::new(session_config, resume.clone())),
             counters: Counters::default(),
             metrics: config
                 .metrics
@@ -271,7 +275,7 @@ impl WsClient {
             let _ = tx.try_send(Batch {
                 read_at: None,
                 events: vec![ClientEvent::Warning {
-                    kind: "insecure_tls",
+                    kind: WarningKind::InsecureTls,
                     detail:
                         "TLS certificate verification is disabled: anyone on the path can read \
                          and change the traffic"

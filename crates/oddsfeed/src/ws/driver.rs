@@ -19,6 +19,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use oddsfeed_session::ws::{
     Action, CloseInfo, ConnId, DecodeError, DecodeReason, Event, FrameKind, OutFrame, Transmit,
+    WarningKind,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -60,7 +61,6 @@ enum Input {
     Frame(usize, Option<Result<Message, WsError>>),
     Connected(Result<Box<WsStream>, ConnectFailure>),
     SessionTimer,
-    ReconnectTimer,
     Shutdown,
 }
 
@@ -92,7 +92,6 @@ pub(crate) struct Driver {
     conns: Vec<Conn>,
     next_poll: usize,
     connecting: Option<JoinHandle<Result<Box<WsStream>, ConnectFailure>>>,
-    reconnect_at: Option<Instant>,
     /// Session outputs collected but not yet acted on.
     transmits: Vec<Transmit>,
     actions: Vec<Action>,
@@ -124,7 +123,6 @@ impl Driver {
             conns: Vec::with_capacity(2),
             next_poll: 0,
             connecting: None,
-            reconnect_at: None,
             transmits: Vec::new(),
             actions: Vec::new(),
             tee,
@@ -218,8 +216,6 @@ impl Driver {
         if let Some(deadline) = session_deadline {
             self.arm_session_timer(deadline);
         }
-        let far = clock::tokio_now() + Duration::from_secs(86_400);
-        let reconnect_at = self.reconnect_at.unwrap_or(far);
         let session_timer = &mut self.session_timer;
         let session_timer_at = &mut self.session_timer_at;
         let conns = &mut self.conns;
@@ -246,7 +242,6 @@ impl Driver {
                 *session_timer_at = None;
                 Input::SessionTimer
             }
-            () = tokio::time::sleep_until(reconnect_at), if self.reconnect_at.is_some() => Input::ReconnectTimer,
         }
     }
 
@@ -256,10 +251,6 @@ impl Driver {
         match input {
             Input::Shutdown => return ControlFlow::Break(()),
             Input::SessionTimer => self.shared.lock().handle_timeout(now),
-            Input::ReconnectTimer => {
-                self.reconnect_at = None;
-                self.start_connect();
-            }
             Input::Connected(Ok(ws)) => {
                 let id = self.shared.lock().handle_connected(now);
                 if let Some(tee) = &mut self.tee {
@@ -366,7 +357,7 @@ impl Driver {
                     _ => CloseCode::Protocol,
                 };
                 self.outbox.push(ClientEvent::Warning {
-                    kind: "transport_error",
+                    kind: WarningKind::TransportError,
                     detail: format!("connection {id}: {error}"),
                 });
                 self.shared.lock().handle_closed(id, None, now);
@@ -441,7 +432,7 @@ impl Driver {
             && let Some(detail) = tee.send().await
         {
             self.outbox.push(ClientEvent::Warning {
-                kind: "record_failed",
+                kind: WarningKind::RecordFailed,
                 detail,
             });
         }
@@ -455,7 +446,7 @@ impl Driver {
             OutFrame::Text(text) => Message::text(text),
             OutFrame::Ping => Message::Ping(Default::default()),
             OutFrame::Close(code) => Message::Close(Some(CloseFrame {
-                code: CloseCode::from(code),
+                code: CloseCode::from(code.as_u16()),
                 reason: Default::default(),
             })),
             other => {
@@ -473,7 +464,7 @@ impl Driver {
                 tee.conn_end(conn.id.get(), None);
             }
             self.outbox.push(ClientEvent::Warning {
-                kind: "transport_error",
+                kind: WarningKind::TransportError,
                 detail: format!("connection {}: sending failed: {error}", conn.id),
             });
             let now = clock::now();
@@ -483,18 +474,16 @@ impl Driver {
 
     async fn act(&mut self, action: Action) -> ControlFlow<()> {
         match action {
-            Action::OpenConnection => {
-                self.reconnect_at = None;
-                self.start_connect();
-            }
-            Action::Reconnect { delay } => {
-                let (delay, attempt) = {
-                    let mut session = self.shared.lock();
-                    let delay = delay.resolve(session.backoff_mut(), clock::jitter());
-                    (delay, session.backoff().attempt())
-                };
-                self.outbox.push(ClientEvent::Backoff { delay, attempt });
-                self.reconnect_at = Some(clock::tokio_now() + delay);
+            Action::OpenConnection => self.start_connect(),
+            Action::Reconnect { .. } => {
+                // The session drew the delay and owns the deadline; its `poll_timeout` wakes the
+                // driver, and `handle_timeout` then asks for the connection.
+                if let Some(next) = self.shared.lock().scheduled_reconnect() {
+                    self.outbox.push(ClientEvent::Backoff {
+                        delay: next.delay,
+                        attempt: next.attempt,
+                    });
+                }
             }
             Action::Close { conn, code } => {
                 if let Some(index) = self.conns.iter().position(|c| c.id == conn) {
@@ -502,7 +491,7 @@ impl Driver {
                     if let Some(tee) = &mut self.tee {
                         tee.conn_end(conn.id.get(), None);
                     }
-                    spawn_close(conn.ws, CloseCode::from(code));
+                    spawn_close(conn.ws, CloseCode::from(code.as_u16()));
                 }
             }
             Action::Stop(fatal) => {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use oddsfeed_model::ws::DataMessage;
-use oddsfeed_session::ws::Event;
+use oddsfeed_session::ws::{Event, WarningKind};
 
 use super::error::ClientError;
 use crate::health::Health;
@@ -41,8 +41,9 @@ pub enum ClientEvent {
     /// (`insecure_tls`), a transport error that ended a connection (`transport_error`). The event
     /// name is the kind, as for the session's warnings.
     Warning {
-        /// A short machine-readable kind, e.g. `insecure_tls`, `transport_error`.
-        kind: &'static str,
+        /// What happened: [`WarningKind::InsecureTls`], [`WarningKind::TransportError`] or
+        /// [`WarningKind::RecordFailed`]; its [`as_str`](WarningKind::as_str) is the event name.
+        kind: WarningKind,
         /// Details for the log (never the API key).
         detail: String,
     },
@@ -69,7 +70,7 @@ impl ClientEvent {
             Self::Session(event) => event.name(),
             Self::Connecting { .. } => "connecting",
             Self::Backoff { .. } => "backoff",
-            Self::Warning { kind, .. } => kind,
+            Self::Warning { kind, .. } => kind.as_str(),
             Self::Health(_) => "health",
             Self::Fatal(_) => "fatal",
             Self::Finished => "finished",

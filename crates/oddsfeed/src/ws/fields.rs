@@ -1,7 +1,7 @@
 //! The JSON form of [`ClientEvent`]s: the fields of the CLI's `--events jsonl` lines
 //! (docs/CLI.md), which the NATS relay publishes. The CLI keeps its own copy with exit codes.
 
-use oddsfeed_session::ws::Event;
+use oddsfeed_session::ws::{CloseCode, Event};
 use serde_json::{Map, Value};
 
 use super::event::ClientEvent;
@@ -109,7 +109,7 @@ fn session_fields(event: &Event, f: &mut Fields) {
         }
         Event::Disconnected { conn, code, reason } => {
             f.opt("conn", conn.map(|c| c.get()));
-            f.opt("code", *code);
+            f.opt("code", code.map(CloseCode::as_u16));
             f.put("reason", reason.as_str());
         }
         Event::DecodeError(error) => {

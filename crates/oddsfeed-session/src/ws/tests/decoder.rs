@@ -4,7 +4,7 @@ use oddsfeed_model::ReceiveType;
 use oddsfeed_model::ws::{Control, WsMessage};
 
 use super::{DICT_ID, base64, data, dict_frame, msgpack_data, test_dict, zstd_frame};
-use crate::ws::{DecodeError, DecodeReason, FrameDecoder, FrameKind, MAX_RAW_KEPT};
+use crate::ws::{DecodeError, DecodeReason, FrameDecoder, FrameKind, RAW_CAP};
 
 type Out = Vec<Result<WsMessage, DecodeError>>;
 
@@ -136,12 +136,12 @@ fn oversize_frames_are_refused_before_looking_at_them() {
 #[test]
 fn raw_bytes_in_errors_are_capped() {
     let mut d = decoder(Some(ReceiveType::Binary));
-    let junk = vec![0x01; MAX_RAW_KEPT * 2];
+    let junk = vec![0x01; RAW_CAP * 2];
     let out = run(&mut d, FrameKind::Binary, &junk);
     let e = only_error(&out);
     assert_eq!(e.reason, DecodeReason::BadMsgpack);
-    assert_eq!(e.raw.len(), MAX_RAW_KEPT);
-    assert_eq!(e.len, MAX_RAW_KEPT * 2);
+    assert_eq!(e.raw.len(), RAW_CAP);
+    assert_eq!(e.len, RAW_CAP * 2);
 }
 
 // ----- binary frames by mode ----------------------------------------------------------------

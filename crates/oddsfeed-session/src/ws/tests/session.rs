@@ -12,8 +12,8 @@ use super::{
 };
 use crate::SessionError;
 use crate::ws::{
-    Action, CloseInfo, ConnPhase, DecodeReason, Event, ExitHint, Fatal, OutFrame, ReconnectDelay,
-    WarningKind, WsConfig, WsFilters,
+    Action, CloseCode, CloseInfo, ConnPhase, DecodeReason, Event, ExitHint, Fatal, OutFrame,
+    ReconnectDelay, WarningKind, WsConfig, WsFilters,
 };
 
 fn id(s: &str) -> EntryId {
@@ -186,13 +186,18 @@ fn login_timeout_drops_the_connection_and_reconnects_with_backoff() {
     assert_eq!(
         h.actions(),
         vec![
-            Action::Close { conn, code: 1000 },
+            Action::Close {
+                conn,
+                code: CloseCode::Normal
+            },
             Action::Reconnect {
                 delay: ReconnectDelay::Backoff
             }
         ]
     );
-    assert_eq!(h.s.poll_timeout(), None);
+    // Only the reconnect deadline is left.
+    let next = h.s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(h.s.poll_timeout(), Some(next.at));
     // A late login_ok for the dropped connection is ignored.
     h.text(conn, OK_JSON, 10_001);
     assert!(h.events().is_empty());
@@ -667,7 +672,7 @@ fn reconnect_overlap_drains_the_old_connection_until_the_new_login_ok() {
         h.actions(),
         vec![Action::Close {
             conn: c1,
-            code: 1000
+            code: CloseCode::Normal
         }]
     );
     assert_eq!(h.s.connections(), vec![c2]);
@@ -699,7 +704,7 @@ fn old_connection_closing_first_waits_for_the_pending_one_and_opens_no_third() {
         h.events(),
         vec![Event::Disconnected {
             conn: Some(c1),
-            code: Some(1001),
+            code: Some(CloseCode::GoingAway),
             reason: "closed by the server with 1001: going away".into()
         }]
     );
@@ -772,7 +777,7 @@ fn login_failed_error_frame_stops_with_the_auth_exit() {
         vec![
             Action::Close {
                 conn: c,
-                code: 1000
+                code: CloseCode::Normal
             },
             Action::Stop(Fatal {
                 exit: ExitHint::Auth,
@@ -786,7 +791,7 @@ fn login_failed_error_frame_stops_with_the_auth_exit() {
     let Action::Stop(fatal) = &actions[1] else {
         unreachable!()
     };
-    assert_eq!(fatal.exit.code(), 3);
+    assert_eq!(fatal.exit, ExitHint::Auth);
     assert_eq!(
         fatal.error.to_string(),
         "server refused the login: login_failed: invalid apiKey"
@@ -809,6 +814,7 @@ fn close_1008_before_login_ok_is_an_auth_refusal() {
         vec![Action::Stop(Fatal {
             exit: ExitHint::Auth,
             error: SessionError::ClosedBeforeLoginOk {
+                code: CloseCode::PolicyViolation,
                 reason: "policy".into()
             }
         })]
@@ -829,7 +835,7 @@ fn first_message_must_be_login_is_a_client_bug() {
     assert_eq!(
         actions.last(),
         Some(&Action::Stop(Fatal {
-            exit: ExitHint::Other,
+            exit: ExitHint::Failure,
             error: SessionError::ProtocolBug {
                 code: "first_message_must_be_login".into(),
                 message: "expected login".into()
@@ -895,11 +901,10 @@ fn too_many_connections_error_frame_then_abrupt_close_backs_off_at_least_10s() {
             delay: ReconnectDelay::BackoffAtLeast(Duration::from_secs(10))
         }]
     );
-    let mut backoff = h.s.backoff().clone();
-    assert_eq!(
-        ReconnectDelay::BackoffAtLeast(Duration::from_secs(10)).resolve(&mut backoff, 1.0),
-        Duration::from_millis(10_500)
-    );
+    let next = h.s.scheduled_reconnect().expect("a reconnect is scheduled");
+    assert!(next.delay >= Duration::from_secs(10), "{next:?}");
+    assert!(next.delay <= Duration::from_millis(10_500), "{next:?}");
+    assert_eq!(next.at, h.at(2) + next.delay);
 }
 
 #[test]
@@ -913,9 +918,9 @@ fn once_mode_close_before_login_ok_is_an_error_after_it_is_finished() {
     assert_eq!(
         h.actions(),
         vec![Action::Stop(Fatal {
-            exit: ExitHint::Other,
+            exit: ExitHint::Failure,
             error: SessionError::ClosedBeforeStreaming {
-                code: Some(4003),
+                code: Some(CloseCode::TooManyConnections),
                 reason: "full".into()
             }
         })]
@@ -966,7 +971,7 @@ fn connect_failure_backs_off_or_stops_when_running_once() {
     let [Action::Stop(fatal)] = &actions[..] else {
         panic!("{actions:?}")
     };
-    assert_eq!(fatal.exit, ExitHint::Other);
+    assert_eq!(fatal.exit, ExitHint::Failure);
     assert_eq!(
         fatal.error.to_string(),
         "could not connect: tls handshake failed"
@@ -1004,7 +1009,7 @@ fn idle_ping_then_dead_connection_then_resuming_reconnect() {
         vec![
             Action::Close {
                 conn: c,
-                code: 1000
+                code: CloseCode::Normal
             },
             Action::Reconnect {
                 delay: ReconnectDelay::Backoff
@@ -1031,20 +1036,116 @@ fn backoff_resets_after_sixty_seconds_of_streaming() {
     h.s.backoff_mut().next_delay(1.0);
     h.s.backoff_mut().next_delay(1.0);
     h.s.handle_closed(c1, None, h.at(30_000));
-    let Some(Action::Reconnect { delay }) = h.s.poll_action() else {
+    let Some(Action::Reconnect { .. }) = h.s.poll_action() else {
         panic!()
     };
-    assert_eq!(h.s.backoff().attempt(), 2, "30 s up: no reset");
-    assert_eq!(
-        delay.resolve(h.s.backoff_mut(), 1.0),
-        Duration::from_millis(2000)
-    );
+    let next = h.s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(next.attempt, 3, "30 s up: no reset");
+    assert!(next.delay <= Duration::from_millis(2000), "{next:?}");
+    h.s.handle_timeout(next.at);
+    assert_eq!(h.actions(), vec![Action::OpenConnection]);
     let (c2, _) = h.connect(31_000);
     h.text(c2, OK_JSON, 31_001);
     h.s.handle_activity(c2, h.at(60_000));
     h.s.handle_closed(c2, None, h.at(91_001));
     h.actions();
-    assert_eq!(h.s.backoff().attempt(), 0, "60 s of streaming reset it");
+    let next = h.s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(next.attempt, 1, "60 s of streaming reset it");
+    assert!(next.delay <= Duration::from_millis(500), "{next:?}");
+}
+
+#[test]
+fn the_session_owns_the_reconnect_deadline() {
+    let (mut h, c1) = Harness::streaming(json_config(), OK_JSON);
+    h.s.handle_closed(c1, None, h.at(1_000));
+    assert_eq!(
+        h.actions(),
+        vec![Action::Reconnect {
+            delay: ReconnectDelay::Backoff
+        }]
+    );
+    let next = h.s.scheduled_reconnect().expect("scheduled");
+    assert_eq!(next.at, h.at(1_000) + next.delay);
+    assert_eq!(h.s.poll_timeout(), Some(next.at));
+    // Nothing is asked for before the deadline, however often the driver wakes.
+    if next.delay > Duration::ZERO {
+        h.s.handle_timeout(next.at - Duration::from_nanos(1));
+        assert!(h.actions().is_empty());
+    }
+    h.s.handle_timeout(next.at);
+    assert_eq!(h.actions(), vec![Action::OpenConnection]);
+    assert_eq!(h.s.scheduled_reconnect(), None);
+    assert_eq!(h.s.poll_timeout(), None);
+    h.s.handle_timeout(next.at + Duration::from_secs(60));
+    assert!(h.actions().is_empty(), "asked once");
+}
+
+#[test]
+fn connect_failures_back_off_under_a_growing_capped_ceiling() {
+    let mut h = Harness::new(json_config());
+    assert_eq!(h.actions(), vec![Action::OpenConnection]);
+    let mut now = h.t0;
+    let mut delays = Vec::new();
+    for attempt in 1..=10u32 {
+        let ceiling = h.s.backoff().ceiling();
+        h.s.handle_connect_failed(now, "refused");
+        let _ = h.events();
+        assert_eq!(
+            h.actions(),
+            vec![Action::Reconnect {
+                delay: ReconnectDelay::Backoff
+            }]
+        );
+        let next = h.s.scheduled_reconnect().expect("scheduled");
+        assert_eq!(next.attempt, attempt);
+        assert!(
+            next.delay <= ceiling,
+            "{attempt}: {next:?} over {ceiling:?}"
+        );
+        delays.push(next.delay);
+        now = next.at;
+        h.s.handle_timeout(now);
+        assert_eq!(h.actions(), vec![Action::OpenConnection]);
+    }
+    assert_eq!(h.s.backoff().ceiling(), Duration::from_secs(30), "capped");
+
+    // The same seed draws the same delays.
+    let mut again = Harness::new(json_config());
+    let _ = again.actions();
+    let mut now = again.t0;
+    for expected in delays {
+        again.s.handle_connect_failed(now, "refused");
+        let _ = (again.events(), again.actions());
+        let next = again.s.scheduled_reconnect().expect("scheduled");
+        assert_eq!(next.delay, expected);
+        now = next.at;
+        again.s.handle_timeout(now);
+        let _ = again.actions();
+    }
+}
+
+#[test]
+fn another_seed_draws_other_delays() {
+    let draw = |seed: u64| {
+        let mut config = json_config();
+        config.jitter_seed = seed;
+        let mut h = Harness::new(config);
+        let _ = h.actions();
+        let mut now = h.t0;
+        (0..6)
+            .map(|_| {
+                h.s.handle_connect_failed(now, "refused");
+                let _ = (h.events(), h.actions());
+                let next = h.s.scheduled_reconnect().expect("scheduled");
+                now = next.at;
+                h.s.handle_timeout(now);
+                let _ = h.actions();
+                next.delay
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(draw(11), draw(11));
+    assert_ne!(draw(11), draw(12));
 }
 
 // ----- misc ---------------------------------------------------------------------------------
@@ -1086,7 +1187,7 @@ fn unexpected_connect_closes_the_previous_connection() {
         h.actions(),
         vec![Action::Close {
             conn: c1,
-            code: 1000
+            code: CloseCode::Normal
         }]
     );
     assert_eq!(h.s.connections(), vec![c2]);
@@ -1100,13 +1201,19 @@ fn invalid_config_stops_at_once() {
     assert_eq!(
         h.actions(),
         vec![Action::Stop(Fatal {
-            exit: ExitHint::Other,
+            exit: ExitHint::Failure,
             error: SessionError::Config("api_key is empty; max_frame is 0".into())
         })]
     );
     assert!(h.s.is_stopped());
     let conn = h.s.handle_connected(h.at(0));
-    assert_eq!(h.actions(), vec![Action::Close { conn, code: 1000 }]);
+    assert_eq!(
+        h.actions(),
+        vec![Action::Close {
+            conn,
+            code: CloseCode::Normal
+        }]
+    );
     assert!(h.transmits().is_empty(), "no login after a stop");
 }
 

@@ -142,9 +142,226 @@ impl WalkError {
     }
 }
 
-/// Above this many keys a map's keys are checked for duplicates by sorting a copy instead
-/// of comparing each new key with the ones before it.
-const PAIRWISE_KEYS: usize = 16;
+/// Up to this many keys a map's keys are checked for duplicates as they come (a 64-bit mask
+/// of hash bits; the earlier keys are compared only when a new key's bit is already set);
+/// a larger map sorts its key hashes once at the end instead, so a hostile map of a
+/// million keys costs `n log n`, not `n²`.
+const MASKED_KEYS: usize = 64;
+
+/// The hash of a map key, for the duplicate check and the [`known_key`] table: the first
+/// and last eight bytes (or the bytes of a shorter key) and the length, multiplied once.
+/// Equal hashes are always confirmed by comparing the bytes; nothing but speed depends on
+/// its quality.
+const fn key_hash(key: &[u8]) -> u64 {
+    let len = key.len();
+    let mut mixed = len as u64;
+    if len >= 8 {
+        let mut first = [0_u8; 8];
+        let mut last = [0_u8; 8];
+        let mut i = 0;
+        while i < 8 {
+            first[i] = key[i];
+            last[i] = key[len - 8 + i];
+            i += 1;
+        }
+        mixed ^= u64::from_le_bytes(first) ^ u64::from_le_bytes(last).rotate_left(29);
+    } else {
+        let mut i = 0;
+        while i < len {
+            mixed ^= (key[i] as u64) << (8 * i + 8);
+            i += 1;
+        }
+    }
+    let spread = mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    spread ^ (spread >> 29)
+}
+
+/// The keys the typed model reads (every name the tape reader matches). A map key equal to
+/// one of them is taken from this table: it needs no UTF-8 check and no escaping, which is
+/// most of what a key costs.
+const KNOWN_KEYS: [&str; 56] = [
+    "active",
+    "betslip",
+    "bookmaker",
+    "bookmakerChangedAt",
+    "bookmakerMarketId",
+    "bookmakerOutcomeId",
+    "bookmakers",
+    "bookmakersFutures",
+    "changedAt",
+    "channel",
+    "clock",
+    "clocks",
+    "currentPeriod",
+    "currentTime",
+    "entryId",
+    "fixtureId",
+    "fixtures",
+    "futureId",
+    "hasOdds",
+    "limit",
+    "live",
+    "mainLine",
+    "marketActive",
+    "marketId",
+    "meta",
+    "odds",
+    "outcomeId",
+    "participant1Score",
+    "participant2Score",
+    "participants",
+    "payload",
+    "period",
+    "playerId",
+    "price",
+    "priceAmerican",
+    "priceFractional",
+    "remainingTime",
+    "remainingTimeInPeriod",
+    "scores",
+    "season",
+    "sport",
+    "staleOdds",
+    "startTime",
+    "status",
+    "statusId",
+    "statusName",
+    "stopped",
+    "suspended",
+    "tournament",
+    "trueEndTime",
+    "trueStartTime",
+    "ts",
+    "type",
+    "updatedAt",
+    "venue",
+    "result",
+];
+
+/// [`KNOWN_KEYS`] as the JSON text writes them: quoted, with the colon that follows a key
+/// (same order; a unit test checks).
+const KNOWN_QUOTED: [&str; 56] = [
+    r#""active":"#,
+    r#""betslip":"#,
+    r#""bookmaker":"#,
+    r#""bookmakerChangedAt":"#,
+    r#""bookmakerMarketId":"#,
+    r#""bookmakerOutcomeId":"#,
+    r#""bookmakers":"#,
+    r#""bookmakersFutures":"#,
+    r#""changedAt":"#,
+    r#""channel":"#,
+    r#""clock":"#,
+    r#""clocks":"#,
+    r#""currentPeriod":"#,
+    r#""currentTime":"#,
+    r#""entryId":"#,
+    r#""fixtureId":"#,
+    r#""fixtures":"#,
+    r#""futureId":"#,
+    r#""hasOdds":"#,
+    r#""limit":"#,
+    r#""live":"#,
+    r#""mainLine":"#,
+    r#""marketActive":"#,
+    r#""marketId":"#,
+    r#""meta":"#,
+    r#""odds":"#,
+    r#""outcomeId":"#,
+    r#""participant1Score":"#,
+    r#""participant2Score":"#,
+    r#""participants":"#,
+    r#""payload":"#,
+    r#""period":"#,
+    r#""playerId":"#,
+    r#""price":"#,
+    r#""priceAmerican":"#,
+    r#""priceFractional":"#,
+    r#""remainingTime":"#,
+    r#""remainingTimeInPeriod":"#,
+    r#""scores":"#,
+    r#""season":"#,
+    r#""sport":"#,
+    r#""staleOdds":"#,
+    r#""startTime":"#,
+    r#""status":"#,
+    r#""statusId":"#,
+    r#""statusName":"#,
+    r#""stopped":"#,
+    r#""suspended":"#,
+    r#""tournament":"#,
+    r#""trueEndTime":"#,
+    r#""trueStartTime":"#,
+    r#""ts":"#,
+    r#""type":"#,
+    r#""updatedAt":"#,
+    r#""venue":"#,
+    r#""result":"#,
+];
+
+/// Slots of the [`KNOWN_KEYS`] table (a power of two, about five times the keys).
+const KNOWN_SLOTS: usize = 256;
+
+/// [`KNOWN_KEYS`] by hash (the index into [`KNOWN_KEYS`]), open addressing with linear
+/// probing; built at compile time.
+static KNOWN_TABLE: [Option<u8>; KNOWN_SLOTS] = {
+    let mut table: [Option<u8>; KNOWN_SLOTS] = [None; KNOWN_SLOTS];
+    let mut k = 0;
+    while k < KNOWN_KEYS.len() {
+        let key = KNOWN_KEYS[k];
+        let mut slot = known_slot(key_hash(key.as_bytes()));
+        while table[slot].is_some() {
+            slot = (slot + 1) % KNOWN_SLOTS;
+        }
+        table[slot] = Some(k as u8);
+        k += 1;
+    }
+    table
+};
+
+const fn known_slot(hash: u64) -> usize {
+    (hash >> 56) as usize % KNOWN_SLOTS
+}
+
+/// The [`KNOWN_KEYS`] entry equal to `key` (whose hash is `hash`) and its JSON text, if any.
+fn known_key(key: &[u8], hash: u64) -> Option<(&'static str, &'static str)> {
+    let mut slot = known_slot(hash);
+    loop {
+        let k = usize::from(KNOWN_TABLE.get(slot).copied().flatten()?);
+        let known = KNOWN_KEYS.get(k)?;
+        if known.len() == key.len() && known.as_bytes() == key {
+            return Some((known, KNOWN_QUOTED.get(k)?));
+        }
+        slot = (slot + 1) % KNOWN_SLOTS;
+    }
+}
+
+/// Whether `bytes` may be copied into a JSON string as they are: no control character, no
+/// quote and no backslash (non-ASCII bytes are fine once the text is valid UTF-8). Eight
+/// bytes at a time: a byte below `n` shows as a borrow into its high bit.
+fn plain_json(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `word` is below `n` (n <= 128): exact, never a false answer.
+    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGH != 0;
+    let special = |word: u64| {
+        below(word, 0x20)
+            || below(word ^ (ONES * u64::from(b'"')), 1)
+            || below(word ^ (ONES * u64::from(b'\\')), 1)
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(chunk);
+        if special(u64::from_le_bytes(word)) {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+}
 
 /// One pass over a MessagePack value: checks every B.5 rule, counts values against a node
 /// limit before anything is built, and (when building) writes the value's compact JSON text
@@ -155,6 +372,11 @@ const PAIRWISE_KEYS: usize = 16;
 /// and the walk stops as soon as the count passes the limit, and a declared length longer
 /// than the bytes left is refused at once (each element takes at least one byte), so a
 /// header claiming four billion elements costs nothing.
+///
+/// The text is what serde_json writes for the converted value (its escapes, and numbers by
+/// `itoa` and `zmij`, the formatters serde_json uses; the proptests in
+/// `tests/msgpack_paths_agree.rs` compare), so `raw` does not depend on which path read the
+/// frame.
 pub(crate) struct Walker<'i, 'o> {
     input: &'i [u8],
     pos: usize,
@@ -165,9 +387,38 @@ pub(crate) struct Walker<'i, 'o> {
 
 /// What a building walk writes into.
 struct Build<'i, 'o> {
-    text: &'o mut Vec<u8>,
+    text: &'o mut String,
     tape: &'o mut Vec<Node<'i>>,
-    keys: &'o mut Vec<Range<usize>>,
+    /// The keys of the maps being walked: hash and place in the input.
+    keys: &'o mut Vec<(u64, Range<usize>)>,
+}
+
+/// UTF-8 validation: std's for short strings (simdutf8 would pick it too, after a dispatch),
+/// simdutf8 for longer ones. Both accept exactly the same input.
+fn utf8(bytes: &[u8]) -> Result<&str, ()> {
+    if bytes.len() < 64 {
+        std::str::from_utf8(bytes).map_err(|_| ())
+    } else {
+        simdutf8::basic::from_utf8(bytes).map_err(|_| ())
+    }
+}
+
+/// Writes `s` as a JSON string the way serde_json does. Strings without a quote, a
+/// backslash or a control character (nearly all of the feed's) are copied as they are.
+fn write_json_string(out: &mut String, s: &str) {
+    if plain_json(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // Rare: serde_json's own escaping (short forms and lowercase `\u00xx`).
+        match serde_json::to_string(s) {
+            Ok(escaped) => out.push_str(&escaped),
+            // Serialising a string cannot fail.
+            Err(_) => out.push_str("\"\""),
+        }
+    }
 }
 
 impl<'i, 'o> Walker<'i, 'o> {
@@ -187,9 +438,9 @@ impl<'i, 'o> Walker<'i, 'o> {
     pub(crate) fn building(
         input: &'i [u8],
         max_nodes: usize,
-        text: &'o mut Vec<u8>,
+        text: &'o mut String,
         tape: &'o mut Vec<Node<'i>>,
-        keys: &'o mut Vec<Range<usize>>,
+        keys: &'o mut Vec<(u64, Range<usize>)>,
     ) -> Self {
         text.clear();
         tape.clear();
@@ -269,16 +520,16 @@ impl<'i, 'o> Walker<'i, 'o> {
             0x90..=0x9f => self.array(usize::from(marker & 0x0f), depth),
             0xa0..=0xbf => self.string(usize::from(marker & 0x1f)).map(|_| ()),
             0xc0 => {
-                self.emit(b"null", StaticNode::Null);
+                self.emit("null", StaticNode::Null);
                 Ok(())
             }
             0xc1 => Err(WalkError::Bad("0xc1 is never used in MessagePack".into())),
             0xc2 => {
-                self.emit(b"false", StaticNode::Bool(false));
+                self.emit("false", StaticNode::Bool(false));
                 Ok(())
             }
             0xc3 => {
-                self.emit(b"true", StaticNode::Bool(true));
+                self.emit("true", StaticNode::Bool(true));
                 Ok(())
             }
             0xc4..=0xc6 => Err(WalkError::Bad("bin values are not allowed".into())),
@@ -319,7 +570,7 @@ impl<'i, 'o> Walker<'i, 'o> {
                 match i64::try_from(n) {
                     Ok(n) => self.int(n),
                     Err(_) => {
-                        self.number(n, StaticNode::U64(n));
+                        self.unsigned(n);
                         Ok(())
                     }
                 }
@@ -373,34 +624,40 @@ impl<'i, 'o> Walker<'i, 'o> {
     }
 
     /// Writes a literal and its tape node.
-    fn emit(&mut self, text: &[u8], node: StaticNode) {
+    fn emit(&mut self, text: &str, node: StaticNode) {
         if let Some(build) = &mut self.build {
-            build.text.extend_from_slice(text);
+            build.text.push_str(text);
             build.tape.push(Node::Static(node));
         }
     }
 
-    /// Writes a number by serde_json's formatting (the text `Value::to_string` gives).
-    fn number<T: serde::Serialize>(&mut self, n: T, node: StaticNode) {
+    /// An unsigned integer above `i64::MAX` (serde_json writes integers with `itoa`).
+    fn unsigned(&mut self, n: u64) {
         if let Some(build) = &mut self.build {
-            // Writing a number into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *build.text, &n);
-            build.tape.push(Node::Static(node));
+            build.text.push_str(itoa::Buffer::new().format(n));
+            build.tape.push(Node::Static(StaticNode::U64(n)));
         }
     }
 
     /// An integer, as simd-json puts it on the tape (signed when it fits) and as serde_json
     /// writes it.
     fn int(&mut self, n: i64) -> Result<(), WalkError> {
-        self.number(n, StaticNode::I64(n));
+        if let Some(build) = &mut self.build {
+            build.text.push_str(itoa::Buffer::new().format(n));
+            build.tape.push(Node::Static(StaticNode::I64(n)));
+        }
         Ok(())
     }
 
+    /// A finite float, written as serde_json writes one (`zmij`: the shortest round-trip digits).
     fn float(&mut self, f: f64) -> Result<(), WalkError> {
         if !f.is_finite() {
             return Err(WalkError::Bad(format!("{f} is not a finite number")));
         }
-        self.number(f, StaticNode::F64(f));
+        if let Some(build) = &mut self.build {
+            build.text.push_str(zmij::Buffer::new().format_finite(f));
+            build.tape.push(Node::Static(StaticNode::F64(f)));
+        }
         Ok(())
     }
 
@@ -408,14 +665,20 @@ impl<'i, 'o> Walker<'i, 'o> {
     fn string(&mut self, len: usize) -> Result<Range<usize>, WalkError> {
         let start = self.pos;
         let bytes = self.take(len)?;
-        let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+        self.text(bytes)?;
+        Ok(start..self.pos)
+    }
+
+    /// Checks and writes the bytes of a string.
+    fn text(&mut self, bytes: &'i [u8]) -> Result<(), WalkError> {
+        let Ok(text) = utf8(bytes) else {
             return Err(WalkError::Bad("string is not valid UTF-8".into()));
         };
         if let Some(build) = &mut self.build {
-            let _ = serde_json::to_writer(&mut *build.text, text);
+            write_json_string(build.text, text);
             build.tape.push(Node::String(text));
         }
-        Ok(start..self.pos)
+        Ok(())
     }
 
     fn deeper(depth: usize) -> Result<usize, WalkError> {
@@ -440,89 +703,99 @@ impl<'i, 'o> Walker<'i, 'o> {
     fn array(&mut self, len: usize, depth: usize) -> Result<(), WalkError> {
         let depth = Self::deeper(depth)?;
         self.fits(len)?;
-        let at = self.open(b'[', Node::Array { len, count: 0 });
+        let at = self.open('[', Node::Array { len, count: 0 });
         for i in 0..len {
             if i > 0 {
-                self.push_text(b",");
+                self.push_text(',');
             }
             self.value(depth)?;
         }
-        self.close(b']', at);
+        self.close(']', at);
         Ok(())
     }
 
     fn map(&mut self, len: usize, depth: usize) -> Result<(), WalkError> {
         let depth = Self::deeper(depth)?;
         self.fits(len.saturating_mul(2))?;
-        let at = self.open(b'{', Node::Object { len, count: 0 });
+        let at = self.open('{', Node::Object { len, count: 0 });
         let keys_base = self.build.as_ref().map_or(0, |b| b.keys.len());
+        // Hash bits of the keys seen so far in this map (maps up to MASKED_KEYS keys).
+        let mut seen = 0_u64;
         for i in 0..len {
             if i > 0 {
-                self.push_text(b",");
+                self.push_text(',');
             }
             self.count(1)?;
-            let key = match self.byte()? {
-                marker @ 0xa0..=0xbf => self.string(usize::from(marker & 0x1f)),
-                0xd9 => {
-                    let len = self.len8()?;
-                    self.string(len)
-                }
-                0xda => {
-                    let len = self.len16()?;
-                    self.string(len)
-                }
-                0xdb => {
-                    let len = self.len32()?;
-                    self.string(len)
-                }
+            let key_len = match self.byte()? {
+                marker @ 0xa0..=0xbf => usize::from(marker & 0x1f),
+                0xd9 => self.len8()?,
+                0xda => self.len16()?,
+                0xdb => self.len32()?,
                 _ => return Err(WalkError::Bad("map keys must be strings".into())),
-            }
-            .map_err(|err| match err {
-                WalkError::Bad(detail) if detail == "string is not valid UTF-8" => {
-                    WalkError::Bad("map key is not valid UTF-8".into())
+            };
+            let start = self.pos;
+            let key = self.take(key_len)?;
+            let Some(build) = &mut self.build else {
+                if simdutf8::basic::from_utf8(key).is_err() {
+                    return Err(WalkError::Bad("map key is not valid UTF-8".into()));
                 }
-                other => other,
-            })?;
-            let input = self.input;
-            if let Some(build) = &mut self.build {
-                if len <= PAIRWISE_KEYS
+                self.value(depth)?;
+                continue;
+            };
+            let hash = key_hash(key);
+            if len <= MASKED_KEYS {
+                let bit = 1_u64 << (hash >> 58);
+                let input = self.input;
+                if seen & bit != 0
                     && build.keys[keys_base..]
                         .iter()
-                        .any(|seen| input.get(seen.clone()) == input.get(key.clone()))
+                        .any(|(h, prev)| *h == hash && input.get(prev.clone()) == Some(key))
                 {
                     return Err(WalkError::DuplicateKey);
                 }
-                build.keys.push(key);
-                build.text.push(b':');
+                seen |= bit;
+            }
+            build.keys.push((hash, start..self.pos));
+            if let Some((known, text)) = known_key(key, hash) {
+                build.text.push_str(text);
+                build.tape.push(Node::String(known));
+            } else {
+                self.text(key).map_err(|err| match err {
+                    WalkError::Bad(detail) if detail == "string is not valid UTF-8" => {
+                        WalkError::Bad("map key is not valid UTF-8".into())
+                    }
+                    other => other,
+                })?;
+                self.push_text(':');
             }
             self.value(depth)?;
         }
         if let Some(build) = &mut self.build {
-            if len > PAIRWISE_KEYS {
+            if len > MASKED_KEYS {
                 let input = self.input;
                 let keys = &mut build.keys[keys_base..];
-                keys.sort_unstable_by(|a, b| input.get(a.clone()).cmp(&input.get(b.clone())));
-                if keys
-                    .windows(2)
-                    .any(|pair| input.get(pair[0].clone()) == input.get(pair[1].clone()))
-                {
+                keys.sort_unstable_by_key(|(hash, _)| *hash);
+                if keys.windows(2).any(|pair| {
+                    pair[0].0 == pair[1].0
+                        && input.get(pair[0].1.clone()) == input.get(pair[1].1.clone())
+                }) {
                     return Err(WalkError::DuplicateKey);
                 }
             }
             build.keys.truncate(keys_base);
         }
-        self.close(b'}', at);
+        self.close('}', at);
         Ok(())
     }
 
-    fn push_text(&mut self, text: &[u8]) {
+    fn push_text(&mut self, text: char) {
         if let Some(build) = &mut self.build {
-            build.text.extend_from_slice(text);
+            build.text.push(text);
         }
     }
 
     /// Writes a container's opening; returns its tape index.
-    fn open(&mut self, text: u8, node: Node<'i>) -> usize {
+    fn open(&mut self, text: char, node: Node<'i>) -> usize {
         match &mut self.build {
             Some(build) => {
                 build.text.push(text);
@@ -534,7 +807,7 @@ impl<'i, 'o> Walker<'i, 'o> {
     }
 
     /// Writes a container's closing and fills in how many nodes it spans.
-    fn close(&mut self, text: u8, at: usize) {
+    fn close(&mut self, text: char, at: usize) {
         if let Some(build) = &mut self.build {
             build.text.push(text);
             let inside = build.tape.len() - at - 1;
@@ -544,5 +817,147 @@ impl<'i, 'o> Walker<'i, 'o> {
                 *count = inside;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON text and outcome of a building walk over `bytes`.
+    fn walk(bytes: &[u8]) -> (Result<(), WalkError>, String) {
+        let (mut text, mut tape, mut keys) = (String::new(), Vec::new(), Vec::new());
+        let walked =
+            Walker::building(bytes, DEFAULT_MAX_NODES, &mut text, &mut tape, &mut keys).run();
+        (walked, text)
+    }
+
+    fn encode(value: &rmpv::Value) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, value).expect("encode into a Vec");
+        bytes
+    }
+
+    #[test]
+    fn known_keys_and_their_text_line_up() {
+        for (key, quoted) in KNOWN_KEYS.iter().zip(KNOWN_QUOTED) {
+            assert_eq!(quoted, format!("\"{key}\":"));
+            assert_eq!(
+                known_key(key.as_bytes(), key_hash(key.as_bytes())),
+                Some((*key, quoted))
+            );
+        }
+        let unique: std::collections::BTreeSet<_> = KNOWN_KEYS.iter().collect();
+        assert_eq!(unique.len(), KNOWN_KEYS.len());
+        for other in [
+            "",
+            "x",
+            "price ",
+            "Price",
+            "pric",
+            "participant3Score",
+            "odds\0",
+        ] {
+            assert_eq!(
+                known_key(other.as_bytes(), key_hash(other.as_bytes())),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let mut samples: Vec<String> = [
+            "",
+            "plain",
+            "é€😀",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{7f}",
+            "\u{1f}x",
+            "0123456789abcdef\"",
+            "01234567\\",
+            "0123456\n",
+            "ab\u{0}cdefghijkl",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        samples.extend((0_u8..=0x7f).map(|b| format!("{:8}{}", "", char::from(b))));
+        for s in samples {
+            let mut out = String::new();
+            write_json_string(&mut out, &s);
+            assert_eq!(out, serde_json::to_string(&s).expect("a string"), "{s:?}");
+            let plain = !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            assert_eq!(plain_json(s.as_bytes()), plain, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_found_in_small_and_large_maps() {
+        use rmpv::Value as Mp;
+        for size in [1_usize, 2, 16, 17, 64, 65, 300] {
+            let entries = |dup: Option<usize>| {
+                let mut entries: Vec<(Mp, Mp)> = (0..size)
+                    .map(|i| (Mp::from(format!("k{i}")), Mp::from(i)))
+                    .collect();
+                if let Some(at) = dup {
+                    entries.push((Mp::from(format!("k{at}")), Mp::Nil));
+                }
+                Mp::Map(entries)
+            };
+            let (walked, text) = walk(&encode(&entries(None)));
+            assert_eq!(walked, Ok(()), "{size} distinct keys");
+            assert!(text.starts_with("{\"k0\":0"), "{text}");
+            for at in [0, size / 2, size - 1] {
+                let (walked, _) = walk(&encode(&entries(Some(at))));
+                assert_eq!(
+                    walked,
+                    Err(WalkError::DuplicateKey),
+                    "{size} keys, k{at} twice"
+                );
+            }
+        }
+        // Known keys repeated, and a key that only looks like one.
+        let map = Mp::Map(vec![
+            (Mp::from("price"), Mp::from(1.5)),
+            (Mp::from("prices"), Mp::from(2)),
+            (Mp::from("price"), Mp::from(3)),
+        ]);
+        assert_eq!(walk(&encode(&map)).0, Err(WalkError::DuplicateKey));
+    }
+
+    #[test]
+    fn numbers_and_keys_are_spelled_as_serde_json_spells_them() {
+        use rmpv::Value as Mp;
+        let value = Mp::Map(vec![
+            (Mp::from("price"), Mp::from(2.84)),
+            (Mp::from("limit"), Mp::from(1e300)),
+            (Mp::from("small"), Mp::from(-2.5e-7)),
+            (Mp::from("f32"), Mp::F32(0.1)),
+            (Mp::from("big"), Mp::from(u64::MAX)),
+            (Mp::from("neg"), Mp::from(i64::MIN)),
+            (Mp::from("outcomeId"), Mp::from(11114)),
+            (
+                Mp::from("k\"é"),
+                Mp::Array(vec![Mp::Nil, Mp::from(true), Mp::from("v\n")]),
+            ),
+        ]);
+        let bytes = encode(&value);
+        let (walked, text) = walk(&bytes);
+        assert_eq!(walked, Ok(()));
+        let expected = msgpack_to_json(&bytes).expect("valid").to_string();
+        assert_eq!(text, expected);
+        // Invalid UTF-8 in a key is refused, known key table or not.
+        let bad_key = [0x81, 0xa2, 0xff, b'x', 0x01];
+        assert_eq!(
+            walk(&bad_key).0,
+            Err(WalkError::Bad("map key is not valid UTF-8".into()))
+        );
+        assert_eq!(
+            Walker::check(&bad_key, DEFAULT_MAX_NODES).run(),
+            Err(WalkError::Bad("map key is not valid UTF-8".into()))
+        );
     }
 }

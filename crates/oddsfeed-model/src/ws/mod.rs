@@ -156,8 +156,11 @@ pub struct FastParser {
     buffers_input: usize,
     /// simd-json's tape, kept empty between messages so that its allocation is reused.
     tape: Vec<simd_json::tape::Node<'static>>,
-    /// Map keys seen by the MessagePack walk (offsets into its input).
-    keys: Vec<Range<usize>>,
+    /// Map keys seen by the MessagePack walk (hash and offsets into its input).
+    keys: Vec<(u64, Range<usize>)>,
+    /// The JSON text the MessagePack walk writes; each message's `raw` is an exact-size
+    /// copy, so this keeps its capacity between messages.
+    msgpack_text: String,
     max_nodes: usize,
 }
 
@@ -187,6 +190,7 @@ impl FastParser {
             buffers_input: input,
             tape: Vec::new(),
             keys: Vec::new(),
+            msgpack_text: String::new(),
             max_nodes: DEFAULT_MAX_NODES,
         }
     }
@@ -227,6 +231,9 @@ impl FastParser {
         }
         if self.keys.capacity() > PARSER_RETAINED_NODES {
             self.keys = Vec::new();
+        }
+        if self.msgpack_text.capacity() > PARSER_RETAINED_INPUT {
+            self.msgpack_text = String::new();
         }
     }
 
@@ -295,7 +302,13 @@ impl FastParser {
     /// [`ModelError::WrongShape`] (not a map).
     pub fn parse_msgpack(&mut self, bytes: &[u8]) -> Result<WsMessage, ModelError> {
         let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
-        let parsed = msgpack_direct(bytes, self.max_nodes, &mut tape.0, &mut self.keys);
+        let parsed = msgpack_direct(
+            bytes,
+            self.max_nodes,
+            &mut tape.0,
+            &mut self.keys,
+            Some(&mut self.msgpack_text),
+        );
         self.tape = tape.reset().0;
         let parsed = match parsed {
             Some(parsed) => parsed,
@@ -324,38 +337,47 @@ fn data_from_tape(
 }
 
 /// The direct MessagePack path (see [`FastParser::parse_msgpack`]); `None` when the
-/// converting path must decide (not a map at the top, or a repeated key).
+/// converting path must decide (not a map at the top, or a repeated key). The JSON text is
+/// written into `scratch` when given (and `raw` is an exact-size copy), else into a new
+/// string that becomes `raw`.
 fn msgpack_direct<'i>(
     bytes: &'i [u8],
     max_nodes: usize,
     tape: &mut Vec<simd_json::tape::Node<'i>>,
-    keys: &mut Vec<Range<usize>>,
+    keys: &mut Vec<(u64, Range<usize>)>,
+    scratch: Option<&mut String>,
 ) -> Option<Result<WsMessage, ModelError>> {
     // fixmap, map16, map32
     if !matches!(bytes.first(), Some(0x80..=0x8f | 0xde | 0xdf)) {
         return None;
     }
-    // JSON text is at most a few times the MessagePack; start at 1.5x and let it grow.
-    let mut text = Vec::with_capacity(bytes.len() + bytes.len() / 2 + 16);
-    let walked = Walker::building(bytes, max_nodes, &mut text, tape, keys).run();
+    let mut owned = String::new();
+    let reused = scratch.is_some();
+    let text = match scratch {
+        Some(scratch) => scratch,
+        None => {
+            // JSON text is at most a few times the MessagePack; start at 1.5x and let it grow.
+            owned.reserve(bytes.len() + bytes.len() / 2 + 16);
+            &mut owned
+        }
+    };
+    let walked = Walker::building(bytes, max_nodes, text, tape, keys).run();
     match walked {
         Ok(()) => {}
         Err(WalkError::DuplicateKey) => return None,
         Err(err) => return Some(Err(err.into_model(bytes))),
     }
-    let Ok(text) = String::from_utf8(text) else {
-        // Every string written was checked and everything else is ASCII.
-        return Some(Err(ModelError::bad_msgpack(
-            "converted text is not UTF-8",
-            bytes,
-        )));
-    };
     let taken = simd_json::tape::Tape(std::mem::take(tape));
     let (parts, back) = data_from_tape(taken);
     *tape = back.0;
+    let raw = if reused {
+        text.as_str().to_owned()
+    } else {
+        std::mem::take(text)
+    };
     Some(match parts {
-        Some(parts) => Ok(WsMessage::Data(parts.with_raw(text))),
-        None => parse_generic(&text),
+        Some(parts) => Ok(WsMessage::Data(parts.with_raw(raw))),
+        None => parse_generic(&raw),
     })
 }
 
@@ -499,7 +521,7 @@ pub fn parse_ws_text(text: &str) -> Vec<Result<WsMessage, ModelError>> {
 /// [`DEFAULT_MAX_NODES`] values and keys) or [`ModelError::WrongShape`] (not a map).
 pub fn parse_ws_msgpack(bytes: &[u8]) -> Result<WsMessage, ModelError> {
     let mut tape = Vec::new();
-    match msgpack_direct(bytes, DEFAULT_MAX_NODES, &mut tape, &mut Vec::new()) {
+    match msgpack_direct(bytes, DEFAULT_MAX_NODES, &mut tape, &mut Vec::new(), None) {
         Some(parsed) => parsed,
         None => parse_msgpack_converting(bytes, DEFAULT_MAX_NODES),
     }

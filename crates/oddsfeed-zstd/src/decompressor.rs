@@ -132,8 +132,13 @@ impl DecompressStats {
 /// frames larger than anything seen recently.
 ///
 /// After any failure the context is reset, so the next good frame decodes.
+///
+/// The libzstd context is created at the first frame, not in [`Decompressor::new`]: creating
+/// one costs about 10 µs here (libzstd probes the CPU with `cpuid`, which traps to the
+/// hypervisor on a virtual machine), and a session in a mode without zstd never needs one.
 pub struct Decompressor {
-    dctx: DCtx<'static>,
+    /// `None` until the first frame.
+    dctx: Option<DCtx<'static>>,
     out: Vec<u8>,
     max_output: usize,
     stats: DecompressStats,
@@ -144,17 +149,18 @@ impl Decompressor {
     /// (docs/PROTOCOL.md `max_decompressed`; see
     /// [`DEFAULT_MAX_DECOMPRESSED`](crate::DEFAULT_MAX_DECOMPRESSED)).
     ///
-    /// Allocates at most [`INITIAL_OUTPUT_CAPACITY`] now, never the bound.
+    /// Allocates at most [`INITIAL_OUTPUT_CAPACITY`] now, never the bound; the libzstd
+    /// context comes with the first frame.
     ///
     /// # Panics
     ///
-    /// Only if libzstd cannot allocate a context (out of memory), like any
-    /// other allocation.
+    /// Never itself; decoding panics only if libzstd cannot allocate a context (out of
+    /// memory), like any other allocation.
     #[must_use]
     pub fn new(max_output: usize) -> Self {
         let out = Vec::with_capacity(initial_capacity(max_output));
         Self {
-            dctx: new_dctx(),
+            dctx: None,
             stats: DecompressStats {
                 largest_buffer: out.capacity(),
                 ..DecompressStats::default()
@@ -273,7 +279,8 @@ impl Decompressor {
         }
         loop {
             self.ensure_capacity(wanted);
-            match decode_into(&mut self.dctx, &mut self.out, frame, dict) {
+            let dctx = self.dctx.get_or_insert_with(new_dctx);
+            match decode_into(dctx, &mut self.out, frame, dict) {
                 Ok(len) if len <= bound => return Ok(len),
                 Ok(_) => return Err(ZstdError::OutputBoundExceeded { bound }),
                 Err(code)
@@ -314,10 +321,12 @@ impl Decompressor {
     /// Puts the context and buffer back in a known state after a failure.
     fn recover(&mut self) {
         self.out.clear();
-        if self.dctx.reset(ResetDirective::SessionOnly).is_err() {
+        if let Some(dctx) = &mut self.dctx
+            && dctx.reset(ResetDirective::SessionOnly).is_err()
+        {
             // Resetting a session cannot fail in libzstd 1.5; if it ever
-            // does, a fresh context is the safe answer.
-            self.dctx = new_dctx();
+            // does, a fresh context (at the next frame) is the safe answer.
+            self.dctx = None;
         }
         if self.out.capacity() > RETAINED_OUTPUT_CAPACITY {
             self.shrink_buffer();
@@ -391,6 +400,34 @@ mod tests {
     fn decompressor_is_send_sync() {
         fn check<T: Send + Sync>() {}
         check::<Decompressor>();
+    }
+
+    #[test]
+    fn the_context_is_created_at_the_first_frame() {
+        let mut d = Decompressor::new(1 << 20);
+        assert!(d.dctx.is_none());
+        // A frame refused before decoding (bad magic) needs no context either.
+        assert!(matches!(
+            d.decompress(b"not a frame", &DictStore::new()),
+            Err(ZstdError::BadMagic { .. })
+        ));
+        assert!(d.dctx.is_none());
+        let frame = sizeless(b"hello");
+        assert_eq!(
+            &d.decompress(&frame, &DictStore::new()).unwrap()[..],
+            b"hello"
+        );
+        assert!(d.dctx.is_some());
+        // After a failure the context is reset and kept.
+        assert!(
+            d.decompress(&frame[..frame.len() - 1], &DictStore::new())
+                .is_err()
+        );
+        assert!(d.dctx.is_some());
+        assert_eq!(
+            &d.decompress(&frame, &DictStore::new()).unwrap()[..],
+            b"hello"
+        );
     }
 
     #[test]

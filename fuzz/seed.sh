@@ -69,6 +69,15 @@ done
 for f in "$fixtures"/img/*.json; do
     seed model_img "$(basename "$f" .json)" < "$f"; note
 done
+# Dense IMG lines, the same three shapes as for model_ws: a 2,048-element array (in a
+# market update), 60 levels of nesting, 1,000 keys.
+img_head() { printf '{"mode":"push","type":"%s","publish_time":"2025-03-14 08:50:11.331473","is_recovery":false,"msg":' "$1"; }
+{ img_head market_update; printf '{"id":"m1","status":"open","selections":['; for _ in $(seq 1 2047); do printf '0,'; done; printf '0]}}\n'; } \
+    | seed model_img dense-array; note
+{ img_head market; for _ in $(seq 1 60); do printf '['; done; for _ in $(seq 1 60); do printf ']'; done; printf '}\n'; } \
+    | seed model_img dense-nested; note
+{ img_head event; printf '{'; for i in $(seq 1 999); do printf '"k%d":[],' "$i"; done; printf '"k0":{}}}\n'; } \
+    | seed model_img dense-keys; note
 
 # --- line_decoder: [limit|cr] [4 chunk sizes] stream --------------------------
 all_img_lines() { cat "$fixtures"/img/*.json; }
@@ -111,28 +120,35 @@ done
 # Op selectors: 0 connect, 1 text, 2 binary, 3 canned, 4 close, 5 abrupt close,
 # 6 advance, 7 connect failed, 8 activity, 9 consumed, 10 timeout.
 # Frames come from the target's canned list (op 3, connection, index), so the seeds
-# stay small (a run is cheap) and at most MAX_OPS (32) operations long. Canned
-# indices: 0 login_ok, 1 login_ok_downgraded, 2 dict_odds, 3 error_login_failed,
+# stay small (a run is cheap) and at most MAX_OPS (16) operations long. Canned
+# indices: 0 login_ok, 1 login_ok_downgraded, 2 dict (small), 3 error_login_failed,
 # 4 resume_complete, 5 snapshot_required, 6 reconnect, 7 unknown_control, 8-13 text
 # data (odds, fixtures, bookmakers, scores, clocks, unknown channel), 14-16 binary
-# data, 17-19 zstd data, 20-24 zstd-dict data, 25 json-in-binary data, 26 login_ok
-# binary, 27 login_ok zstd, 28 login_ok zstd-dict with resume.
+# data, 17-19 zstd data, 20-24 zstd-dict data with the fixture dictionaries (never
+# loaded here: unknown_dict), 25 json-in-binary data, 26 login_ok binary, 27 login_ok
+# zstd, 28 login_ok zstd-dict with resume, 29-33 data compressed with the small
+# dictionary of 2 (odds, scores, clocks, fixtures, odds with a content size).
 canned() { byte 3; byte "$1"; byte "$2"; }    # canned CONN INDEX
 W=$fixtures/ws
 {
     byte 3                                     # zstd-dict, fresh start
     byte 0                                     # connect
-    canned 0 0; canned 0 2                     # login_ok, dict odds
-    for i in 20 21 22 23 24; do canned 0 $i; done
-    byte 9; byte 0; le32 399998562; byte 0     # consumed odds
+    canned 0 0; canned 0 2                     # login_ok, dict odds (small)
+    for i in 29 30 31 32 33; do canned 0 $i; done
+    byte 9; byte 0; le32 399998562; byte 1     # consumed odds
     byte 6; le16 5000                          # 20 s pass: ping
     byte 8; byte 0                             # activity
+} | seed session_ws zstd-dict-flow; note
+{
+    byte 3                                     # zstd-dict, fresh start
+    byte 0
+    canned 0 0; canned 0 2; canned 0 29        # login_ok, dict odds (small), odds
     canned 0 6                                 # reconnect
     byte 0                                     # second connection
-    canned 1 0; canned 1 2; canned 1 20
+    canned 1 0; canned 1 2; canned 1 29
     byte 4; byte 0; byte 1; byte 0             # close conn 0 with 1001, no reason
     byte 6; le16 20000                         # 80 s pass: dead
-} | seed session_ws zstd-dict-flow; note
+} | seed session_ws zstd-dict-reconnect-flow; note
 {
     byte $((0 + 8))                            # json, resuming
     byte 0
@@ -141,11 +157,17 @@ W=$fixtures/ws
     byte 1; byte 0; blob "$W/data_clocks.json" # a fuzzable text frame
     canned 0 17                                # binary in json mode
     byte 5; byte 0                             # abrupt close
+} | seed session_ws json-resume-flow; note
+{
+    byte $((0 + 8))                            # json, resuming
+    byte 0
+    canned 0 1                                 # login_ok downgraded
+    byte 5; byte 0                             # abrupt close
     byte 7                                     # connect failed
     byte 0
     canned 1 3                                 # login failed
     byte 4; byte 1; byte 4; byte 6; printf bad-ky                # close 1008 "bad-ky"
-} | seed session_ws json-resume-flow; note
+} | seed session_ws json-login-failed-flow; note
 {
     byte 1                                     # binary mode
     byte 0
@@ -165,15 +187,21 @@ W=$fixtures/ws
 {
     byte $((3 + 8))                            # zstd-dict, resuming
     byte 0
-    canned 0 28; canned 0 2                    # login_ok with resume, dict odds
-    canned 0 20; canned 0 4                    # replayed odds, resume_complete
+    canned 0 28; canned 0 2                    # login_ok with resume, dict odds (small)
+    canned 0 29; canned 0 4                    # replayed odds, resume_complete
     byte 9; byte 3; le32 418738000; byte 201   # consumed scores
     byte 6; le16 65535                         # a long silence
 } | seed session_ws zstd-dict-resume-flow; note
+{
+    byte 3                                     # zstd-dict, fresh start
+    byte 0
+    canned 0 0; canned 0 2                     # login_ok, dict odds (small)
+    for i in 20 21 22 23 24; do canned 0 $i; done   # fixture dictionaries: unknown_dict
+} | seed session_ws zstd-dict-unknown-flow; note
 
 # --- session_img: [flags] then operations (see fuzz_targets/session_img.rs) -------
 # Op selectors: 0 connect, 1 bytes, 2 canned, 3 EOF, 4 transport error,
-# 5 advance, 6 request, 7 standing request, 8 timeout.
+# 5 advance, 6 request, 7 standing request, 8 timeout. At most MAX_OPS (16) operations.
 I=$fixtures/img
 {
     byte 0
@@ -183,12 +211,18 @@ I=$fixtures/img
     for f in "$I"/push_*.json "$I"/resp_ok.json "$I"/unknown.json; do byte 1; blob "$f"; done
     byte 6; byte 1; byte 1; byte 0; byte 0; byte 0; byte 1     # subscribe with event_ids
     byte 5; le16 3000                                          # 12 s: stale
+} | seed session_img full-flow; note
+{
+    byte 0
+    byte 7; byte 0; byte 0; byte 0; byte 1                     # standing subscribe {}
+    byte 0                                                     # connect
+    byte 1; blob "$I/resp_session_initialized.json"
     byte 2; byte 10; byte 40                                   # heartbeat, split
     byte 1; blob "$I/disconnect_slow_reader.json"
     byte 3                                                     # EOF
     byte 0
     byte 1; blob "$I/resp_error.json"
-} | seed session_img full-flow; note
+} | seed session_img disconnect-flow; note
 {
     byte $((4 + 8 + 16))                       # once, 256-byte lines, 4 outstanding
     byte 0

@@ -31,7 +31,7 @@ const DRAIN_CAP: usize = 100_000;
 /// Operations per run; the rest of a longer input is ignored. Every connect re-sends the
 /// standing requests, so long programs cost (connects × requests); short ones run by the
 /// thousand per second and still reach every state (limits included: see byte 0).
-const MAX_OPS: usize = 32;
+const MAX_OPS: usize = 16;
 const RAW_CAP: usize = 512;
 
 macro_rules! lines {

@@ -20,13 +20,19 @@
 //! - a consumed cursor never passes the delivered one.
 #![no_main]
 
+use std::fmt::Write as _;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
+
+use base64::Engine as _;
 
 use libfuzzer_sys::fuzz_target;
 use oddsfeed_fuzz::{Ops, drain};
+use oddsfeed_model::ws::DataMessage;
 use oddsfeed_model::{ApiKey, EntryId, ReceiveType, ResumeState};
 use oddsfeed_session::ws::{
-    Action, CloseInfo, ConnId, Event, FrameKind, OutFrame, RAW_CAP, WsConfig, WsSession,
+    Action, CloseInfo, ConnId, DecodeError, Event, FrameKind, OutFrame, RAW_CAP, WsConfig,
+    WsSession,
 };
 
 const KEY: &str = "fuzz-Secret-Key-7f3a";
@@ -37,7 +43,7 @@ const DRAIN_CAP: usize = 10_000;
 /// Operations per run; the rest of a longer input is ignored. Short programs keep a run
 /// cheap (thousands per second), and every state the session has is a few operations
 /// away from the start: the canned frames bring login, dictionaries and data in one step.
-const MAX_OPS: usize = 32;
+const MAX_OPS: usize = 16;
 
 const CHANNELS: [&str; 6] = ["odds", "fixtures", "bookmakers", "scores", "clocks", "x"];
 const CLOSE_CODES: [u16; 11] = [
@@ -63,10 +69,8 @@ const TEXT: [(FrameKind, &[u8]); 14] = [
         FrameKind::Text,
         include_bytes!("../../fixtures/ws/login_ok_downgraded.json"),
     ),
-    (
-        FrameKind::Text,
-        include_bytes!("../../fixtures/ws/dict_odds.json"),
-    ),
+    // Replaced in `CANNED` by a `dict` frame for the small dictionary.
+    (FrameKind::Text, b""),
     (
         FrameKind::Text,
         include_bytes!("../../fixtures/ws/error_login_failed.json"),
@@ -118,11 +122,73 @@ const BINARY: [(FrameKind, &[u8]); 12] = fixtures!(Binary:
     "frames/zstd-dict/data_bookmakers.bin", "frames/zstd-dict/data_scores.bin",
     "frames/zstd-dict/data_clocks.bin", "frames/json/data_clocks.bin",
 );
+/// The text fixtures the small dictionary is trained on (at least seven samples are needed).
+const TRAINING: [&[u8]; 12] = [
+    SHORT_ODDS,
+    include_bytes!("../../fixtures/ws/data_fixtures.json"),
+    include_bytes!("../../fixtures/ws/data_bookmakers.json"),
+    include_bytes!("../../fixtures/ws/data_scores.json"),
+    include_bytes!("../../fixtures/ws/data_clocks.json"),
+    include_bytes!("../../fixtures/ws/data_unknown_channel.json"),
+    include_bytes!("../../fixtures/ws/login_ok.json"),
+    include_bytes!("../../fixtures/ws/login_ok_downgraded.json"),
+    include_bytes!("../../fixtures/ws/snapshot_required.json"),
+    include_bytes!("../../fixtures/ws/resume_complete.json"),
+    include_bytes!("../../fixtures/ws/reconnect.json"),
+    include_bytes!("../../fixtures/ws/unknown_control.json"),
+];
+/// Size of the small dictionary: the `dict` frame carrying it is about 1.5 KB, against
+/// 44 KB for the 32 KiB fixture dictionary, whose base64 decoding and parsing (about
+/// 400 µs per load here) cost more than all the rest of a run.
+const SMALL_DICT_SIZE: usize = 1024;
 const LOGIN_OK: [(FrameKind, &[u8]); 3] = [
     (FrameKind::Text, br#"{"type":"login_ok","receiveType":"binary"}"#),
     (FrameKind::Text, br#"{"type":"login_ok","receiveType":"zstd"}"#),
     (FrameKind::Text, br#"{"type":"login_ok","receiveType":"zstd-dict","resume":{"serverEpoch":"e2","replayChannels":["odds"],"serverEntryIds":{"odds":"1-0"}}}"#),
 ];
+
+/// Every canned frame, by index: [`TEXT`], [`BINARY`], [`LOGIN_OK`] (indices 0-28, as
+/// `fuzz/seed.sh` lists them), where index 2 is the `dict` frame of a small dictionary
+/// trained on the text fixtures (see [`SMALL_DICT_SIZE`]), then frames compressed with
+/// that dictionary (29-33: the short `odds`, `scores`, `clocks`, `fixtures`, and `odds`
+/// with a content size in its header). The fixture zstd-dict frames (20-24) name the
+/// fixture dictionaries, which this target never loads: they exercise `unknown_dict`.
+/// (The 32 KiB fixture dictionaries are fuzzed by `frame_decoder` and `zstd_decompress`.)
+/// Built once per process, deterministically (dictionary training has no randomness).
+static CANNED: LazyLock<Vec<(FrameKind, Vec<u8>)>> = LazyLock::new(|| {
+    let mut all: Vec<(FrameKind, Vec<u8>)> = TEXT
+        .iter()
+        .chain(&BINARY)
+        .chain(&LOGIN_OK)
+        .map(|&(kind, frame)| (kind, frame.to_vec()))
+        .collect();
+    let samples = TRAINING.concat();
+    let sizes: Vec<usize> = TRAINING.iter().map(|s| s.len()).collect();
+    let mut dict = Vec::with_capacity(SMALL_DICT_SIZE);
+    zstd_safe::train_from_buffer(&mut dict, &samples, &sizes).expect("small dictionary");
+    let id = zstd_safe::get_dict_id(&dict).expect("a trained dictionary has an id");
+    let data = base64::engine::general_purpose::STANDARD.encode(&dict);
+    let message = format!(
+        r#"{{"type":"dict","channel":"odds","dictVersion":"fuzz-small","dictId":{id},"encoding":"base64","data":"{data}"}}"#
+    );
+    all[2] = (FrameKind::Text, message.into_bytes());
+    let compress = |message: &[u8], content_size: bool| {
+        let mut cctx = zstd_safe::CCtx::create();
+        cctx.set_parameter(zstd_safe::CParameter::ContentSizeFlag(content_size))
+            .expect("content size flag");
+        cctx.load_dictionary(&dict)
+            .expect("load the small dictionary");
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(message.len()));
+        cctx.compress2(&mut frame, message).expect("compress");
+        (FrameKind::Binary, frame)
+    };
+    all.push(compress(SHORT_ODDS, false));
+    all.push(compress(TRAINING[3], false));
+    all.push(compress(TRAINING[4], false));
+    all.push(compress(TRAINING[1], false));
+    all.push(compress(SHORT_ODDS, true));
+    all
+});
 
 /// The operations, by their selector byte modulo 11.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +229,16 @@ struct LoginCheck<'a> {
     api_key: &'a str,
 }
 
+/// Whether `bytes` hold [`KEY`].
+fn contains_key(bytes: &[u8]) -> bool {
+    bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes())
+}
+
+thread_local! {
+    /// The buffer `Debug` output is checked in, reused across runs (no allocation per check).
+    static DEBUG_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 struct Harness {
     session: WsSession,
     /// Every connection id the session returned, open or not (frames for
@@ -177,11 +253,14 @@ impl Harness {
     fn drain_all(&mut self) {
         let key_in_input = self.key_in_input;
         // Formats only when the check can fail (once the fuzzer sent the key itself, an
-        // echo is legitimate and the check is off).
+        // echo is legitimate and the check is off), into a reused buffer.
         let no_key = |what: &str, value: &dyn std::fmt::Debug| {
             if !key_in_input {
-                let debug = format!("{value:?}");
-                assert!(!debug.contains(KEY), "API key in {what}: {debug}");
+                DEBUG_BUF.with_borrow_mut(|debug| {
+                    debug.clear();
+                    let _ = write!(debug, "{value:?}");
+                    assert!(!debug.contains(KEY), "API key in {what}: {debug}");
+                });
             }
         };
         drain(
@@ -201,10 +280,50 @@ impl Harness {
             DRAIN_CAP,
             || self.session.poll_event(),
             |e| {
-                no_key("event", &e);
                 if let Event::DecodeError(d) = &e {
                     assert!(d.raw.len() <= RAW_CAP);
                     assert!(!d.is_fatal());
+                    // `Debug` prints `raw` as a list of numbers (up to 4 KiB of them: most of
+                    // a run's formatting), where the key could never show: the bytes are
+                    // searched instead, which is stronger, and the other fields by `Debug`.
+                    let DecodeError {
+                        reason,
+                        channel,
+                        dict_id,
+                        detail,
+                        raw,
+                        len,
+                    } = d;
+                    if !key_in_input {
+                        assert!(!contains_key(raw), "API key in a decode error's raw bytes");
+                    }
+                    no_key("decode error", &(reason, channel, dict_id, detail, len));
+                } else if let Event::Data(m) = &e {
+                    // Strings are searched directly: `Debug` of a string shows the key exactly
+                    // when the string holds it (it only escapes characters the key lacks, each
+                    // escape starting with a backslash), and escaping every character of `raw`
+                    // was a fifth of a run. The other fields by `Debug`.
+                    let DataMessage {
+                        channel,
+                        kind,
+                        ts,
+                        entry_id,
+                        entry_id_raw,
+                        payload,
+                        typed_error,
+                        raw,
+                    } = m;
+                    if !key_in_input {
+                        let strings = [Some(channel), Some(kind), entry_id_raw.as_ref()]
+                            .into_iter()
+                            .chain([typed_error.as_ref(), Some(raw)]);
+                        for text in strings.flatten() {
+                            assert!(!text.contains(KEY), "API key in a data event: {text}");
+                        }
+                    }
+                    no_key("data event", &(ts, entry_id, payload));
+                } else {
+                    no_key("event", &e);
                 }
             },
         );
@@ -301,7 +420,7 @@ fuzz_target!(|data: &[u8]| {
             Op::Text | Op::Binary => {
                 let conn = ops.pick(&h.conns).copied();
                 let payload = ops.blob();
-                h.key_in_input |= payload.windows(KEY.len()).any(|w| w == KEY.as_bytes());
+                h.key_in_input |= contains_key(payload);
                 let kind = if matches!(op, Op::Text) {
                     FrameKind::Text
                 } else {
@@ -311,10 +430,8 @@ fuzz_target!(|data: &[u8]| {
             }
             Op::Canned => {
                 let conn = ops.pick(&h.conns).copied();
-                let i = usize::from(ops.byte());
-                let all = TEXT.iter().chain(&BINARY).chain(&LOGIN_OK);
-                if let Some(&(kind, payload)) = all.clone().nth(i % all.count()) {
-                    h.frame(conn, kind, payload);
+                if let Some((kind, payload)) = ops.pick(&CANNED) {
+                    h.frame(conn, *kind, payload);
                 }
             }
             Op::Close => {

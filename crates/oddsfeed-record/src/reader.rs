@@ -161,8 +161,9 @@ impl<'a> SliceReader<'a> {
 const STREAM_BUFFER: usize = 256 << 10;
 
 /// A reader over any [`Read`] (a file, a pipe) with one reused buffer: memory stays at the
-/// largest record read (bounded by the reader's record bound) plus 256 KiB. Records borrow the
-/// buffer until the next call.
+/// largest record read (bounded by the reader's record bound) plus 256 KiB, and a record's
+/// declared length costs memory only as its bytes arrive (at most twice what is there). Records
+/// borrow the buffer until the next call.
 #[derive(Debug)]
 pub struct StreamReader<R> {
     header: Header,
@@ -269,14 +270,27 @@ impl<R: Read> StreamReader<R> {
             self.start = 0;
         }
         if self.buf.len() < need {
-            self.buf.resize(need, 0);
+            // Grow by doubling towards `need`, reading in between, not straight to it: the
+            // length comes from the file, and a torn or hostile one that claims a record of up
+            // to `max_record` bytes must not cost that much memory (zeroed) before the bytes
+            // are there. Memory stays within twice what the file really holds.
+            let grown = self
+                .buf
+                .len()
+                .saturating_mul(2)
+                .max(STREAM_BUFFER)
+                .min(need);
+            self.buf.resize(grown, 0);
         } else if self.buf.len() > STREAM_BUFFER && need <= STREAM_BUFFER && self.end <= need {
             // Give back the room a big record took once it is behind us.
             self.buf.truncate(STREAM_BUFFER.max(self.end));
             self.buf.shrink_to(STREAM_BUFFER);
         }
-        // Read at least `need`, and as much as fits, in as few calls as the source allows.
-        let target = need.max(self.buf.len().min(STREAM_BUFFER));
+        // Read at least `need` (or the whole buffer, when it is still growing towards `need`),
+        // and as much as fits, in as few calls as the source allows.
+        let target = need
+            .min(self.buf.len())
+            .max(self.buf.len().min(STREAM_BUFFER));
         let before = self.end;
         self.end = fill(&mut self.src, &mut self.buf, self.end, target)?;
         if self.end < target || self.end == before {

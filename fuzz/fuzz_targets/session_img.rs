@@ -16,7 +16,8 @@
 //! - outstanding requests stay within `max_outstanding` (the `init` included);
 //! - decode errors keep at most `raw_cap` bytes;
 //! - after `handle_timeout(now)` the next deadline is later than `now`;
-//! - no timer without a connection.
+//! - without a connection, the only timer is the scheduled reconnect (none when there is
+//!   none).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -150,7 +151,13 @@ fn drain_all(session: &mut ImgSession) {
     // target, fixed in the session; see docs/RELIABILITY.md).
     assert!(session.outstanding_len() <= session.config().max_outstanding);
     if !session.is_connected() {
-        assert_eq!(session.poll_timeout(), None, "a timer without a connection");
+        // The session owns its reconnect deadline: without a connection that is the only
+        // timer, and there is none when no reconnect is scheduled.
+        assert_eq!(
+            session.poll_timeout(),
+            session.scheduled_reconnect().map(|r| r.at),
+            "without a connection, a timer other than the scheduled reconnect"
+        );
     }
 }
 

@@ -87,6 +87,9 @@ pub struct E2eOptions {
     pub rate: Option<u64>,
     /// The client also records every frame (`ws --record`) to this file.
     pub record: Option<PathBuf>,
+    /// Pin the simulator to CPU 0 and the client to CPU 1 (`taskset -c`), so that neither
+    /// process's threads wait behind the other's.
+    pub pin: bool,
 }
 
 impl Default for E2eOptions {
@@ -100,6 +103,7 @@ impl Default for E2eOptions {
             build: true,
             rate: None,
             record: None,
+            pin: false,
         }
     }
 }
@@ -150,6 +154,7 @@ pub fn parse_e2e(args: &[String]) -> Result<E2eOptions, String> {
             "--no-build" => o.build = false,
             "--rate" => o.rate = Some(positive(flag, value()?)?),
             "--record" => o.record = Some(PathBuf::from(value()?)),
+            "--pin" => o.pin = true,
             other => return Err(format!("e2e: unknown flag {other:?}")),
         }
     }
@@ -319,9 +324,11 @@ mod tests {
         assert_eq!(o.seconds, Some(600));
         assert_eq!(o.mode, SimReceiveType::Zstd);
         assert_eq!(o.sample_ms, 250);
-        let o = parse_e2e(&args("--rate 50000 --record /tmp/r.ofr")).expect("ok");
+        assert!(!o.pin);
+        let o = parse_e2e(&args("--rate 50000 --record /tmp/r.ofr --pin")).expect("ok");
         assert_eq!(o.rate, Some(50_000));
         assert_eq!(o.record, Some(PathBuf::from("/tmp/r.ofr")));
+        assert!(o.pin);
         assert!(parse_e2e(&args("--rate 0")).is_err());
         assert_eq!(
             parse_e2e(&args("--seconds 1 --messages 2")),

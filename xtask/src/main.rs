@@ -35,11 +35,11 @@ commands:
         [--out FILE] [--no-python] [--no-build]
                          decode throughput: Rust, the ceiling and the Python loops,
                          interleaved; writes target/bench/decode.md
-  e2e [--messages N | --seconds S] [--mode M] [--rate MSG_PER_S] [--record FILE]
+  e2e [--messages N | --seconds S] [--mode M] [--rate MSG_PER_S] [--record FILE] [--pin]
       [--sample-ms MS] [--out FILE] [--no-build]
                          simulator + client processes over loopback: messages/s,
                          MB/s, RSS, delivery latency percentiles (--rate: a paced
-                         simulator; --record: the client records too);
+                         simulator; --record: the client records too; --pin: simulator on CPU 0, client on CPU 1);
                          writes target/bench/e2e.md
   help                   show this text";
 

@@ -121,7 +121,7 @@ pub fn e2e(o: &E2eOptions) -> Result<(), String> {
     if let Some(rate) = o.rate {
         sim_args.extend(["--rate".to_owned(), rate.to_string()]);
     }
-    let mut sim = Command::new(&oddsfeed)
+    let mut sim = on_cpu(o.pin.then_some(0), &oddsfeed)
         .args(&sim_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -137,6 +137,19 @@ pub fn e2e(o: &E2eOptions) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| root.join("target/bench/e2e.md"));
     write_report(&out, &md)
+}
+
+/// A command for `program`, started through `taskset -c CPU` when `cpu` is given (taskset execs
+/// the program, so the child's pid is the program's).
+fn on_cpu(cpu: Option<u32>, program: &Path) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 pub(super) fn run_e2e(
@@ -187,7 +200,7 @@ pub(super) fn run_e2e(
         )
     );
     let started = Instant::now();
-    let mut client = Command::new(oddsfeed)
+    let mut client = on_cpu(o.pin.then_some(1), oddsfeed)
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null()) // `> /dev/null`
@@ -322,11 +335,16 @@ pub(super) fn run_e2e(
         md,
         "`oddsfeed {}` and `oddsfeed {} > /dev/null` as separate \
          processes; RSS and CPU time from `/proc/<pid>/status` and `/proc/<pid>/stat` every {} ms, \
-         stdout bytes from `/proc/<pid>/io`, wire bytes from `ss -ti` once a second. \
+         stdout bytes from `/proc/<pid>/io`, wire bytes from `ss -ti` once a second.{} \
          Load average at the end: {}.\n",
         sim_args.join(" "),
         args.join(" ").replace(&url, "ws://127.0.0.1:PORT/ws"),
         o.sample_ms,
+        if o.pin {
+            " Pinned: the simulator on CPU 0, the client on CPU 1 (`taskset -c`)."
+        } else {
+            ""
+        },
         load_average()
     );
     let _ = writeln!(md, "| figure | value |\n|---|---:|");

@@ -84,22 +84,20 @@ fn build_config(args: &ImgArgs) -> Result<ImgClientConfig, String> {
         },
         _ => return Err("choose exactly one of --ssh and --tcp".to_owned()),
     };
-    let mut config = ImgClientConfig::new(transport)
-        .with_include_finished(args.include_finished)
-        .with_once(args.once)
-        .with_heartbeats_counted(args.heartbeats)
+    let mut builder = ImgClientConfig::builder(transport)
+        .include_finished(args.include_finished)
+        .once(args.once)
+        .count_heartbeats(args.heartbeats)
         // The book is applied as items are taken, so it holds exactly what was printed.
-        .with_book(args.book_out.is_some());
+        .keep_book(args.book_out.is_some());
     if let Some(path) = &args.record {
-        config = config.with_record(path.clone());
+        builder = builder.record(path.clone());
     }
     for (index, text) in args.requests.iter().enumerate() {
-        config = config.with_request(
-            parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?,
-        );
+        builder = builder
+            .request(parse_request(text).map_err(|e| format!("--request #{}: {e}", index + 1))?);
     }
-    config.validate().map_err(|e| e.to_string())?;
-    Ok(config)
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// `~/.ssh/known_hosts`.

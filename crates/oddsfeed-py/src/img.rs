@@ -202,17 +202,17 @@ impl ImgClient {
             }
             (false, _) => Transport::Tcp { addr },
         };
-        let mut config = oddsfeed::img::ImgClientConfig::new(transport)
-            .with_include_finished(include_finished)
-            .with_heartbeats_counted(heartbeats)
-            .with_once(once);
-        config.event_queue = event_queue;
+        let mut builder = oddsfeed::img::ImgClientConfig::builder(transport)
+            .include_finished(include_finished)
+            .count_heartbeats(heartbeats)
+            .once(once)
+            .event_queue(event_queue);
         if let Some(requests) = requests {
             for item in requests.iter() {
-                config = config.with_request(request_from(&item)?);
+                builder = builder.request(request_from(&item)?);
             }
         }
-        config.validate().map_err(|e| img_error(&e))?;
+        let config = builder.build().map_err(|e| img_error(&e))?;
         let rt = runtime()?;
         let _guard = rt.enter();
         let client = oddsfeed::img::ImgClient::start(config).map_err(|e| img_error(&e))?;

@@ -42,7 +42,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // A standing subscription: re-sent after every reconnect.
-    let config = ImgClientConfig::new(transport).with_request(Request::new("subscribe"));
+    let config = ImgClientConfig::builder(transport)
+        .request(Request::new("subscribe"))
+        .build()?;
     // Waits until the session is initialised; an unknown host key is an error here.
     let mut client = ImgClient::connect(config).await?;
     loop {

@@ -2,7 +2,7 @@
 //!
 //! [`WsReplay`] and [`ImgReplay`] read a recording made with
 //! [`WsClientConfigBuilder::record`](crate::ws::WsClientConfigBuilder::record) or
-//! [`ImgClientConfig::with_record`](crate::img::ImgClientConfig::with_record) and feed its
+//! [`ImgClientConfigBuilder::record`](crate::img::ImgClientConfigBuilder::record) and feed its
 //! frames or lines, connection by connection, to the same sans-IO session the live client runs
 //! ([`WsSession`], [`ImgSession`]), with the recorded arrival times as `now`. They yield the
 //! session's events as the live client does ([`ClientEvent`], [`ImgEvent`]): the same data

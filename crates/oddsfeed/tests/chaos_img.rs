@@ -304,21 +304,24 @@ async fn every_reconnect_resends_init_and_subscriptions_and_starts_a_fresh_sessi
     let (server_tx, mut server_rx) = mpsc::channel(64);
     let server = tokio::spawn(serve(listener, Arc::new(Mutex::new(planned)), server_tx));
 
-    let mut config = ImgClientConfig::new(Transport::Tcp {
+    let mut builder = ImgClientConfig::builder(Transport::Tcp {
         addr: addr.to_string(),
     })
-    .with_backoff(BackoffConfig {
+    .backoff(BackoffConfig {
         initial: Duration::from_millis(10),
         multiplier: 2,
         max: Duration::from_millis(50),
         reset_after: Duration::from_secs(60),
+    })
+    .with_session(|s| {
+        s.heartbeat_stale_after = Duration::from_secs(5);
+        s.dead_after = Duration::from_secs(10);
+        s.init_response_timeout = Duration::from_secs(10);
     });
     for request in subscriptions() {
-        config = config.with_request(request);
+        builder = builder.request(request);
     }
-    config.session.heartbeat_stale_after = Duration::from_secs(5);
-    config.session.dead_after = Duration::from_secs(10);
-    config.session.init_response_timeout = Duration::from_secs(10);
+    let config = builder.build().expect("valid config");
     let mut client = ImgClient::start(config).expect("start the IMG client");
 
     let mut conns: Vec<ClientSide> = Vec::new();

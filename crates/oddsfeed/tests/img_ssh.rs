@@ -60,14 +60,26 @@ async fn start_sim_with(
 }
 
 fn config(port: u16, identity: PathBuf, check: HostKeyCheck) -> ImgClientConfig {
-    ImgClientConfig::new(Transport::Ssh(SshSettings {
+    config_sha1(port, identity, check, false)
+}
+
+/// [`config`] with the SHA-1 RSA opt-in set as given.
+fn config_sha1(
+    port: u16,
+    identity: PathBuf,
+    check: HostKeyCheck,
+    insecure_allow_sha1_rsa: bool,
+) -> ImgClientConfig {
+    ImgClientConfig::builder(Transport::Ssh(SshSettings {
         addr: format!("127.0.0.1:{port}"),
         user: "feed".into(),
         identity,
         host_key_check: check,
-        insecure_allow_sha1_rsa: false,
+        insecure_allow_sha1_rsa,
     }))
-    .with_once(true)
+    .once(true)
+    .build()
+    .expect("valid config")
 }
 
 /// Runs a `once` client to its end: the event names, the non-heartbeat pushes, and the
@@ -328,10 +340,12 @@ async fn sha1_rsa_needs_the_opt_in_and_is_reported() {
     let key_path = write_private_key(dir.path(), "id_rsa", &key);
     for policy in [SshRsaSignatures::Sha1Only, SshRsaSignatures::NotAnnounced] {
         let port = start_sim_with(ed25519(14), vec![key.public_key().clone()], policy).await;
-        let mut cfg = config(port, key_path.clone(), HostKeyCheck::InsecureAcceptAny);
-        if let Transport::Ssh(ssh) = &mut cfg.transport {
-            ssh.insecure_allow_sha1_rsa = true;
-        }
+        let cfg = config_sha1(
+            port,
+            key_path.clone(),
+            HostKeyCheck::InsecureAcceptAny,
+            true,
+        );
         let (names, pushes, error) = run(cfg).await;
         assert_eq!(error, None, "{policy:?}");
         assert_eq!(

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use oddsfeed::health::Health;
-use oddsfeed::img::{ImgClient, ImgClientConfig, ImgError, ImgEvent, Transport};
+use oddsfeed::img::{
+    ImgClient, ImgClientConfig, ImgClientConfigBuilder, ImgError, ImgEvent, Transport,
+};
 use oddsfeed_model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed_session::backoff::BackoffConfig;
 use oddsfeed_session::img::{DecodeReason, DisconnectedReason, Event};
@@ -28,20 +30,26 @@ async fn start_sim(cfg: ImgSimConfig) -> String {
     addr
 }
 
-fn client_config(addr: &str) -> ImgClientConfig {
-    let mut config = ImgClientConfig::new(Transport::Tcp {
+fn client_config(addr: &str) -> ImgClientConfigBuilder {
+    ImgClientConfig::builder(Transport::Tcp {
         addr: addr.to_owned(),
     })
-    .with_backoff(BackoffConfig {
+    .backoff(BackoffConfig {
         initial: Duration::from_millis(20),
         multiplier: 2,
         max: Duration::from_millis(200),
         reset_after: Duration::from_secs(60),
-    });
-    config.session.heartbeat_stale_after = Duration::from_secs(2);
-    config.session.dead_after = Duration::from_secs(5);
-    config.session.init_response_timeout = Duration::from_secs(5);
-    config
+    })
+    .with_session(|s| {
+        s.heartbeat_stale_after = Duration::from_secs(2);
+        s.dead_after = Duration::from_secs(5);
+        s.init_response_timeout = Duration::from_secs(5);
+    })
+}
+
+/// The checked configuration of `builder`.
+fn built(builder: ImgClientConfigBuilder) -> ImgClientConfig {
+    builder.build().expect("valid config")
 }
 
 async fn next(client: &mut ImgClient) -> Result<ImgEvent, ImgError> {
@@ -84,7 +92,7 @@ fn push_kind(event: &ImgEvent) -> Option<&PushKind> {
 #[tokio::test]
 async fn init_response_snapshot_then_subscribe_gives_ok_and_market_updates() {
     let addr = start_sim(sim_config()).await;
-    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
+    let mut client = ImgClient::start(built(client_config(&addr))).expect("start the IMG client");
     let first = until(&mut client, is_initialized).await;
     let names: Vec<&str> = first.iter().map(ImgEvent::name).collect();
     assert_eq!(
@@ -155,10 +163,10 @@ async fn stalled_heartbeats_raise_heartbeat_stale() {
     sim.faults.stall_heartbeats_after = Some(Duration::from_millis(300));
     let addr = start_sim(sim).await;
     let mut config = client_config(&addr);
-    config.session.heartbeat_stale_after = Duration::from_millis(400);
+    config = config.with_session(|s| s.heartbeat_stale_after = Duration::from_millis(400));
     // Live pushes keep the connection alive while the heartbeats are stalled.
-    config.requests.push(Request::new("subscribe"));
-    let mut client = ImgClient::start(config).expect("start the IMG client");
+    config = config.request(Request::new("subscribe"));
+    let mut client = ImgClient::start(built(config)).expect("start the IMG client");
     let seen = until(&mut client, |e| {
         matches!(e, ImgEvent::Session(Event::HeartbeatStale { .. }))
     })
@@ -188,8 +196,8 @@ async fn a_dropped_connection_reconnects_and_resends_init_and_subscriptions() {
     let addr = start_sim(sim).await;
     let mut subscribe = Request::new("subscribe");
     subscribe.msg = serde_json::json!({});
-    let config = client_config(&addr).with_request(subscribe);
-    let mut client = ImgClient::start(config).expect("start the IMG client");
+    let config = client_config(&addr).request(subscribe);
+    let mut client = ImgClient::start(built(config)).expect("start the IMG client");
     until(&mut client, is_initialized).await;
     let dropped = until(&mut client, |e| e.name() == "disconnected").await;
     assert!(
@@ -246,8 +254,8 @@ async fn bad_json_is_reported_once_and_nothing_else_is_lost() {
     sim.messages = Some(20);
     sim.faults.bad_json_at = Some(5);
     let addr = start_sim(sim).await;
-    let config = client_config(&addr).with_once(true);
-    let mut client = ImgClient::start(config).expect("start the IMG client");
+    let config = client_config(&addr).once(true);
+    let mut client = ImgClient::start(built(config)).expect("start the IMG client");
     let mut pushes = 0;
     let mut decode_errors = Vec::new();
     loop {
@@ -269,7 +277,7 @@ async fn slow_reader_kick_is_reported_then_the_client_reconnects() {
     let mut sim = sim_config();
     sim.faults.slow_reader_kick = true;
     let addr = start_sim(sim).await;
-    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
+    let mut client = ImgClient::start(built(client_config(&addr))).expect("start the IMG client");
     let kicked = until(&mut client, |e| e.name() == "disconnected").await;
     let notice = kicked
         .iter()
@@ -304,7 +312,7 @@ async fn once_finishes_when_the_server_closes() {
     sim.messages = Some(3);
     let addr = start_sim(sim).await;
     let mut client =
-        ImgClient::start(client_config(&addr).with_once(true)).expect("start the IMG client");
+        ImgClient::start(built(client_config(&addr).once(true))).expect("start the IMG client");
     let seen = until(&mut client, |e| matches!(e, ImgEvent::Finished)).await;
     let names: Vec<&str> = seen.iter().map(ImgEvent::name).collect();
     assert_eq!(names.last(), Some(&"finished"));
@@ -319,7 +327,7 @@ async fn unreachable_server_backs_off_or_fails_once() {
     let addr = listener.local_addr().expect("addr").to_string();
     drop(listener);
 
-    let mut client = ImgClient::start(client_config(&addr)).expect("start the IMG client");
+    let mut client = ImgClient::start(built(client_config(&addr))).expect("start the IMG client");
     let seen = until(&mut client, |e| {
         matches!(e, ImgEvent::Connecting { attempt: 2, .. })
     })
@@ -332,7 +340,7 @@ async fn unreachable_server_backs_off_or_fails_once() {
     drop(client);
 
     let mut client =
-        ImgClient::start(client_config(&addr).with_once(true)).expect("start the IMG client");
+        ImgClient::start(built(client_config(&addr).once(true))).expect("start the IMG client");
     assert_eq!(next(&mut client).await.map(|e| e.name()), Ok("connecting"));
     match next(&mut client).await {
         Err(ImgError::Connect { addr: failed, .. }) => assert_eq!(failed, addr),
@@ -352,9 +360,9 @@ async fn the_server_answers_nothing_and_the_init_deadline_drops_the_connection()
             held.push(stream);
         }
     });
-    let mut config = client_config(&addr).with_once(true);
-    config.session.init_response_timeout = Duration::from_millis(200);
-    let mut client = ImgClient::start(config).expect("start the IMG client");
+    let mut config = client_config(&addr).once(true);
+    config = config.with_session(|s| s.init_response_timeout = Duration::from_millis(200));
+    let mut client = ImgClient::start(built(config)).expect("start the IMG client");
     let mut names = Vec::new();
     let error = loop {
         match next(&mut client).await {
@@ -379,10 +387,10 @@ async fn a_one_slot_event_queue_slows_the_driver_but_loses_nothing() {
     sim.update_interval = Duration::ZERO;
     let addr = start_sim(sim).await;
     let mut config = client_config(&addr)
-        .with_once(true)
-        .with_request(Request::new("subscribe"));
-    config.event_queue = 1;
-    let mut client = ImgClient::start(config).expect("start the IMG client");
+        .once(true)
+        .request(Request::new("subscribe"));
+    config = config.event_queue(1);
+    let mut client = ImgClient::start(built(config)).expect("start the IMG client");
     let mut pushes = Vec::new();
     loop {
         match next(&mut client).await.expect("no error") {
@@ -410,8 +418,8 @@ async fn connect_waits_for_the_session_and_health_follows_it() {
     let addr = start_sim(sim).await;
     let mut subscribe = Request::new("subscribe");
     subscribe.msg = serde_json::json!({});
-    let config = client_config(&addr).with_request(subscribe);
-    let mut client = tokio::time::timeout(HANG_GUARD, ImgClient::connect(config))
+    let config = client_config(&addr).request(subscribe);
+    let mut client = tokio::time::timeout(HANG_GUARD, ImgClient::connect(built(config)))
         .await
         .expect("connect answers in time")
         .expect("the session initialises");
@@ -434,8 +442,8 @@ async fn connect_returns_the_error_that_ends_a_once_run() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     drop(listener);
-    let config = client_config(&addr).with_once(true);
-    let result = tokio::time::timeout(HANG_GUARD, ImgClient::connect(config))
+    let config = client_config(&addr).once(true);
+    let result = tokio::time::timeout(HANG_GUARD, ImgClient::connect(built(config)))
         .await
         .expect("connect answers in time");
     assert!(result.is_err(), "nothing listens at {addr}");

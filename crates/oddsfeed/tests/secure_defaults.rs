@@ -495,7 +495,9 @@ fn no_img_config_debug_shows_the_identity_path() {
             insecure_allow_sha1_rsa: false,
         };
         let transport = Transport::Ssh(ssh.clone());
-        let config = ImgClientConfig::new(transport.clone());
+        let config = ImgClientConfig::builder(transport.clone())
+            .build()
+            .expect("valid config");
         let texts = [
             format!("{ssh:?} {ssh:#?}"),
             format!("{transport:?} {transport:#?}"),

@@ -401,9 +401,11 @@ async fn img_stalled_application_gets_slow_reader_with_bounded_memory_then_a_fre
     cfg.close_grace = Duration::from_secs(20);
     let (addr, mut reports) = start_img_sim(cfg).await;
 
-    let mut config = ImgClientConfig::new(Transport::Tcp { addr: addr.clone() })
-        .with_request(Request::new("subscribe"));
-    config.session.heartbeat_stale_after = Duration::from_secs(10);
+    let config = ImgClientConfig::builder(Transport::Tcp { addr: addr.clone() })
+        .request(Request::new("subscribe"))
+        .with_session(|s| s.heartbeat_stale_after = Duration::from_secs(10))
+        .build()
+        .expect("valid config");
     let mut client = ImgClient::start(config).expect("start the IMG client");
 
     // Until the subscription's first live pushes flow.

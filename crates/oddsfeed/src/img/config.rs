@@ -94,131 +94,124 @@ impl Transport {
     }
 }
 
-/// Everything an [`ImgClient`](super::ImgClient) needs. Build it with [`ImgClientConfig::new`]
-/// and the `with_*` methods, or change the public fields.
+/// Everything an [`ImgClient`](super::ImgClient) needs. Build it with
+/// [`ImgClientConfig::builder`], as [`WsClientConfig`](crate::ws::WsClientConfig) is built.
 ///
 /// ```
 /// use oddsfeed::img::{ImgClientConfig, Transport};
 /// use oddsfeed::model::img::{Request, SubscriptionFilter};
 ///
 /// let filter = SubscriptionFilter { event_ids: Some(vec!["ev.1".into()]), ..Default::default() };
-/// let config = ImgClientConfig::new(Transport::Tcp { addr: "127.0.0.1:2093".into() })
-///     .with_include_finished(true)
-///     .with_request(Request::subscribe(&filter))
-///     .with_once(true);
-/// assert!(config.session.once);
-/// assert_eq!(config.requests.len(), 1);
+/// let config = ImgClientConfig::builder(Transport::Tcp { addr: "127.0.0.1:2093".into() })
+///     .include_finished(true)
+///     .request(Request::subscribe(&filter))
+///     .once(true)
+///     .build()?;
+/// assert!(config.session().once);
+/// assert_eq!(config.requests().len(), 1);
+/// # Ok::<(), oddsfeed::img::ImgError>(())
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct ImgClientConfig {
     /// Where and how to connect.
-    pub transport: Transport,
+    pub(crate) transport: Transport,
     /// The session's rules and limits (include_finished, timeouts, `once`, ...).
-    pub session: ImgSessionConfig,
+    pub(crate) session: ImgSessionConfig,
     /// Standing requests: sent after `init` on every connection, in order.
-    pub requests: Vec<Request>,
-    /// Capacity of the queue between the driver and [`ImgClient::next`](super::ImgClient::next).
-    /// When it is full the driver stops reading the connection (backpressure); the server may
-    /// then disconnect with `slow reader`, which is reported. Default 1024.
-    pub event_queue: usize,
-    /// How long one connection attempt (TCP connect, SSH handshake, authentication, channel)
-    /// may take. Default 10 s.
-    pub connect_timeout: Duration,
-    /// Reconnect backoff (exponential from 500 ms, ×2, cap 30 s, full jitter, reset after 60 s
-    /// connected).
-    pub backoff: BackoffConfig,
-    /// Size of one socket read, in bytes. Default 64 KiB.
-    pub read_buffer: usize,
-    /// Whether heartbeat pushes count as messages in [`ImgClient::stats`](super::ImgClient::stats)
-    /// and the metrics (the CLI sets it when `--heartbeats` prints them). Default false.
-    pub count_heartbeats: bool,
-    /// Where every line received is recorded (heartbeats included), with arrival times and
-    /// connection numbers, if anywhere. See [`ImgClientConfig::with_record`].
-    pub record: Option<PathBuf>,
-    /// Keep the live book ([`ImgClient::book`](super::ImgClient::book)) for the application.
-    /// Default off.
-    pub keep_book: bool,
+    pub(crate) requests: Vec<Request>,
+    /// Capacity of the queue between the driver and the application.
+    pub(crate) event_queue: usize,
+    /// How long one connection attempt may take.
+    pub(crate) connect_timeout: Duration,
+    /// Reconnect backoff.
+    pub(crate) backoff: BackoffConfig,
+    /// Size of one socket read, in bytes.
+    pub(crate) read_buffer: usize,
+    /// Whether heartbeat pushes count as messages in the stats and metrics.
+    pub(crate) count_heartbeats: bool,
+    /// Where every line received is recorded, if anywhere.
+    pub(crate) record: Option<PathBuf>,
+    /// Keep the live book for the application.
+    pub(crate) keep_book: bool,
 }
 
 impl ImgClientConfig {
-    /// Defaults for everything but the transport.
-    #[must_use]
-    pub fn new(transport: Transport) -> Self {
-        Self {
-            transport,
-            session: ImgSessionConfig::default(),
-            requests: Vec::new(),
-            event_queue: DEFAULT_EVENT_QUEUE,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            backoff: BackoffConfig::default(),
-            read_buffer: DEFAULT_READ_BUFFER,
-            count_heartbeats: false,
-            record: None,
-            keep_book: false,
+    /// A builder with defaults for everything but the transport.
+    pub fn builder(transport: Transport) -> ImgClientConfigBuilder {
+        ImgClientConfigBuilder {
+            config: Self {
+                transport,
+                session: ImgSessionConfig::default(),
+                requests: Vec::new(),
+                event_queue: DEFAULT_EVENT_QUEUE,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                backoff: BackoffConfig::default(),
+                read_buffer: DEFAULT_READ_BUFFER,
+                count_heartbeats: false,
+                record: None,
+                keep_book: false,
+            },
         }
     }
 
-    /// Counts heartbeat pushes as messages in the stats and metrics (see
-    /// [`count_heartbeats`](Self::count_heartbeats)).
+    /// Where and how to connect.
     #[must_use]
-    pub fn with_heartbeats_counted(mut self, on: bool) -> Self {
-        self.count_heartbeats = on;
-        self
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
-    /// Records every line the client receives (heartbeats included), as received, with arrival
-    /// times and connection numbers, to the file at `path` (created or truncated at start). The
-    /// format is `oddsfeed-record`'s (docs/RECORDING.md); [`ImgReplay`](crate::replay::ImgReplay)
-    /// plays it back. Finish it with [`ImgClient::close`](super::ImgClient::close). A disk
-    /// slower than the feed slows the reading of the connection down (nothing is dropped); a
-    /// failed write switches recording off with an [`ImgEvent::RecordFailed`](super::ImgEvent::RecordFailed).
+    /// The session's rules and limits.
     #[must_use]
-    pub fn with_record(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record = Some(path.into());
-        self
+    pub fn session(&self) -> &ImgSessionConfig {
+        &self.session
     }
 
-    /// Asks for finished events too (`init` with `{"include_finished":true}`).
+    /// The standing requests, in the order they are sent after `init`.
     #[must_use]
-    pub fn with_include_finished(mut self, on: bool) -> Self {
-        self.session.include_finished = on;
-        self
+    pub fn requests(&self) -> &[Request] {
+        &self.requests
     }
 
-    /// Adds a standing request (sent after `init` on every connection).
+    /// Capacity of the queue between the driver and [`ImgClient::next`](super::ImgClient::next).
     #[must_use]
-    pub fn with_request(mut self, request: Request) -> Self {
-        self.requests.push(request);
-        self
+    pub fn event_queue(&self) -> usize {
+        self.event_queue
     }
 
-    /// Runs one connection only: when it ends, the client finishes instead of reconnecting.
+    /// How long one connection attempt may take.
     #[must_use]
-    pub fn with_once(mut self, on: bool) -> Self {
-        self.session.once = on;
-        self
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
-    /// Replaces the session configuration.
+    /// The reconnect backoff policy.
     #[must_use]
-    pub fn with_session(mut self, session: ImgSessionConfig) -> Self {
-        self.session = session;
-        self
+    pub fn backoff(&self) -> &BackoffConfig {
+        &self.backoff
     }
 
-    /// Keeps the live book for the application (see [`ImgClient::book`](super::ImgClient::book)).
+    /// Size of one socket read, in bytes.
     #[must_use]
-    pub fn with_book(mut self, on: bool) -> Self {
-        self.keep_book = on;
-        self
+    pub fn read_buffer(&self) -> usize {
+        self.read_buffer
     }
 
-    /// Replaces the backoff policy.
+    /// Whether heartbeat pushes count as messages in the stats and metrics.
     #[must_use]
-    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.backoff = backoff;
-        self
+    pub fn counts_heartbeats(&self) -> bool {
+        self.count_heartbeats
+    }
+
+    /// The recording file, if the client records.
+    #[must_use]
+    pub fn record_path(&self) -> Option<&std::path::Path> {
+        self.record.as_deref()
+    }
+
+    /// Whether the client keeps the live book.
+    #[must_use]
+    pub fn keeps_book(&self) -> bool {
+        self.keep_book
     }
 
     /// Checks the values that would make the client misbehave; names the first bad field.
@@ -247,6 +240,109 @@ impl ImgClientConfig {
     }
 }
 
+/// Builds an [`ImgClientConfig`]; [`build`](Self::build) checks it. Made by
+/// [`ImgClientConfig::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ImgClientConfigBuilder {
+    config: ImgClientConfig,
+}
+
+impl ImgClientConfigBuilder {
+    /// Adds a standing request (sent after `init` on every connection, in the order added).
+    pub fn request(mut self, request: Request) -> Self {
+        self.config.requests.push(request);
+        self
+    }
+
+    /// Asks for finished events too (`init` with `{"include_finished":true}`). Default false.
+    pub fn include_finished(mut self, on: bool) -> Self {
+        self.config.session.include_finished = on;
+        self
+    }
+
+    /// Runs one connection only: when it ends, the client finishes instead of reconnecting.
+    pub fn once(mut self, on: bool) -> Self {
+        self.config.session.once = on;
+        self
+    }
+
+    /// Replaces the session configuration (timeouts, limits).
+    pub fn session_config(mut self, session: ImgSessionConfig) -> Self {
+        self.config.session = session;
+        self
+    }
+
+    /// Changes the session configuration in place, e.g. one timeout.
+    pub fn with_session(mut self, change: impl FnOnce(&mut ImgSessionConfig)) -> Self {
+        change(&mut self.config.session);
+        self
+    }
+
+    /// Replaces the reconnect backoff (exponential from 500 ms, ×2, cap 30 s, full jitter, reset
+    /// after 60 s connected).
+    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Capacity of the queue between the driver and [`ImgClient::next`](super::ImgClient::next).
+    /// When it is full the driver stops reading the connection (backpressure); the server may
+    /// then disconnect with `slow reader`, which is reported. Default 1024.
+    pub fn event_queue(mut self, events: usize) -> Self {
+        self.config.event_queue = events;
+        self
+    }
+
+    /// How long one connection attempt (TCP connect, SSH handshake, authentication, channel)
+    /// may take. Default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Size of one socket read, in bytes. Default 64 KiB.
+    pub fn read_buffer(mut self, bytes: usize) -> Self {
+        self.config.read_buffer = bytes;
+        self
+    }
+
+    /// Counts heartbeat pushes as messages in [`ImgClient::stats`](super::ImgClient::stats) and
+    /// the metrics (the CLI sets it when `--heartbeats` prints them). Default false.
+    pub fn count_heartbeats(mut self, on: bool) -> Self {
+        self.config.count_heartbeats = on;
+        self
+    }
+
+    /// Records every line the client receives (heartbeats included), as received, with arrival
+    /// times and connection numbers, to the file at `path` (created or truncated at start). The
+    /// format is `oddsfeed-record`'s (docs/RECORDING.md); [`ImgReplay`](crate::replay::ImgReplay)
+    /// plays it back. Finish it with [`ImgClient::close`](super::ImgClient::close). A disk
+    /// slower than the feed slows the reading of the connection down (nothing is dropped); a
+    /// failed write switches recording off with an [`ImgEvent::RecordFailed`](super::ImgEvent::RecordFailed).
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.record = Some(path.into());
+        self
+    }
+
+    /// Keeps the live book for the application (see [`ImgClient::book`](super::ImgClient::book)).
+    /// Default off.
+    pub fn keep_book(mut self, on: bool) -> Self {
+        self.config.keep_book = on;
+        self
+    }
+
+    /// The configuration, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ImgError::Config`](super::ImgError::Config) naming the first bad value.
+    pub fn build(self) -> Result<ImgClientConfig, super::ImgError> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,7 +356,7 @@ mod tests {
             host_key_check: HostKeyCheck::InsecureAcceptAny,
             insecure_allow_sha1_rsa: false,
         });
-        let config = ImgClientConfig::new(transport);
+        let config = ImgClientConfig::builder(transport).build().expect("valid");
         let text = format!("{config:?}");
         assert!(!text.contains("/secret/place"), "{text}");
         assert!(!text.contains("id_ed25519"), "{text}");
@@ -269,22 +365,20 @@ mod tests {
 
     #[test]
     fn validate_names_the_bad_field() {
-        let mut config = ImgClientConfig::new(Transport::Tcp {
-            addr: "127.0.0.1:1".into(),
-        });
-        assert_eq!(config.validate(), Ok(()));
-        config.event_queue = 0;
+        let tcp = |addr: &str| {
+            ImgClientConfig::builder(Transport::Tcp {
+                addr: addr.to_owned(),
+            })
+        };
+        assert!(tcp("127.0.0.1:1").build().is_ok());
         assert_eq!(
-            config.validate(),
-            Err(super::super::ImgError::Config(
+            tcp("127.0.0.1:1").event_queue(0).build().err(),
+            Some(super::super::ImgError::Config(
                 "event_queue must be at least 1".into()
             ))
         );
-        let config = ImgClientConfig::new(Transport::Tcp {
-            addr: "no-port".into(),
-        });
         assert!(matches!(
-            config.validate(),
+            tcp("no-port").build(),
             Err(super::super::ImgError::Config(_))
         ));
     }

@@ -20,20 +20,23 @@
 //!     host_key_check: HostKeyCheck::KnownHosts("/home/me/.ssh/known_hosts".into()),
 //!     insecure_allow_sha1_rsa: false,
 //! });
-//! let config = ImgClientConfig::new(transport)
-//!     .with_request(Request::subscribe(&SubscriptionFilter::default()));
+//! let config = ImgClientConfig::builder(transport)
+//!     .request(Request::subscribe(&SubscriptionFilter::default()))
+//!     .build()?;
+//! // Waits until the session is initialised (an unknown host key is an error here).
 //! let mut client = ImgClient::connect(config).await?;
 //! while let Some(event) = client.next().await {
 //!     match event {
 //!         ImgEvent::Session(Event::SessionInitialized { reconnect: true, .. }) => {
 //!             // A new snapshot follows: reset the local state.
 //!         }
-//!         ImgEvent::Session(Event::HeartbeatStale { .. }) => { /* suspend all markets */ }
 //!         ImgEvent::Session(Event::Push(push)) => println!("{}", push.raw),
+//!         ImgEvent::Health(health) => eprintln!("feed health: {}", health.name()),
 //!         ImgEvent::Fatal(error) => return Err(error),
-//!         _ => {}
+//!         other => eprintln!("event: {}", other.name()),
 //!     }
 //! }
+//! client.close().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -50,7 +53,7 @@ pub use client::ImgClient;
 pub(crate) use client::count_event;
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EVENT_QUEUE, DEFAULT_READ_BUFFER, HostKeyCheck,
-    ImgClientConfig, SshSettings, Transport,
+    ImgClientConfig, ImgClientConfigBuilder, SshSettings, Transport,
 };
 pub use error::ImgError;
 pub use event::ImgEvent;

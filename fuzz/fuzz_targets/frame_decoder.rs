@@ -16,7 +16,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use oddsfeed_model::ReceiveType;
-use oddsfeed_session::ws::{DecodeReason, FrameDecoder, FrameKind, RAW_CAP};
+use oddsfeed_session::ws::{DecodeErrorKind, FrameDecoder, FrameKind, RAW_CAP};
 
 const MAX_FRAME: usize = 16 << 10;
 const MAX_DECOMPRESSED: usize = 256 << 10;
@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if payload.len() > MAX_FRAME {
         assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Err(e) if e.reason == DecodeReason::FrameTooLarge));
+        assert!(matches!(&out[0], Err(e) if e.kind == DecodeErrorKind::FrameTooLarge));
     }
     let stats = *decoder.stats();
     assert_eq!(stats.frames, 1);

@@ -14,7 +14,7 @@
 //! - no panic; each drain ends (bounded by a generous cap);
 //! - every transmit is one line of JSON ending in `\n`;
 //! - outstanding requests stay within `max_outstanding` (the `init` included);
-//! - decode errors keep at most `raw_cap` bytes;
+//! - decode errors keep at most `RAW_CAP` bytes;
 //! - after `handle_timeout(now)` the next deadline is later than `now`;
 //! - without a connection, the only timer is the scheduled reconnect (none when there is
 //!   none).
@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use oddsfeed_fuzz::{Ops, drain};
 use oddsfeed_model::img::{Request, SubscriptionFilter};
+use oddsfeed_session::common::RAW_CAP;
 use oddsfeed_session::img::{Event, ImgRequestError, ImgSession, ImgSessionConfig};
 
 /// Generous bound on what one operation may queue.
@@ -33,7 +34,6 @@ const DRAIN_CAP: usize = 100_000;
 /// standing requests, so long programs cost (connects × requests); short ones run by the
 /// thousand per second and still reach every state (limits included: see byte 0).
 const MAX_OPS: usize = 16;
-const RAW_CAP: usize = 512;
 
 macro_rules! lines {
     ($($name:literal),* $(,)?) => {
@@ -170,7 +170,6 @@ fuzz_target!(|data: &[u8]| {
     config.once = flags & 4 != 0;
     config.max_line = if flags & 8 != 0 { 256 } else { 4096 };
     config.max_outstanding = if flags & 16 != 0 { 4 } else { 16 };
-    config.raw_cap = RAW_CAP;
     let mut session = ImgSession::new(config);
     let mut now = Instant::now();
 

@@ -289,20 +289,21 @@ impl Harness {
                     // (see the data events below), the reason by `Debug`; numbers cannot hold
                     // the key.
                     let DecodeError {
-                        reason,
+                        kind,
                         channel,
                         dict_id: _,
-                        detail,
                         raw,
                         len: _,
+                        source: _,
                     } = d;
                     if !key_in_input {
                         assert!(!contains_key(raw), "API key in a decode error's raw bytes");
-                        for text in [channel.as_ref(), Some(detail)].into_iter().flatten() {
+                        let detail = d.detail();
+                        for text in [channel.as_ref(), Some(&detail)].into_iter().flatten() {
                             assert!(!text.contains(KEY), "API key in a decode error: {text}");
                         }
                     }
-                    no_key("decode error reason", reason);
+                    no_key("decode error kind", kind);
                 } else if let Event::Data(m) = &e {
                     // Strings are searched directly: `Debug` of a string shows the key exactly
                     // when the string holds it (it only escapes characters the key lacks, each

@@ -337,23 +337,24 @@ pub(crate) fn truncation_fields(t: &oddsfeed::recording::Truncation, f: &mut Map
 mod tests {
     use super::*;
     use oddsfeed::ws::Event;
-    use oddsfeed::ws::{DecodeError, DecodeReason};
+    use oddsfeed::ws::{DecodeError, DecodeErrorKind};
+    use oddsfeed_zstd::ZstdError;
     use serde_json::json;
 
     #[test]
     fn decode_error_fields_name_reason_channel_and_dict() {
-        let error = DecodeError::new(
-            DecodeReason::UnknownDict,
-            "unknown zstd dictionary id 4242",
-            b"x",
-        )
-        .with_dict_id(Some(4242));
+        let error = DecodeError::new(DecodeErrorKind::UnknownDict, b"x")
+            .with_source(ZstdError::UnknownDict {
+                id: 4242,
+                known: Vec::new(),
+            })
+            .with_dict_id(Some(4242));
         let event = ClientEvent::Session(Event::DecodeError(error));
         let (name, fields) = event_fields(&event).unwrap_or(("none", Map::new()));
         assert_eq!(name, "decode_error");
         assert_eq!(
             Value::Object(fields),
-            json!({"reason":"unknown_dict","dictId":4242,"detail":"unknown zstd dictionary id 4242","len":1})
+            json!({"reason":"unknown_dict","dictId":4242,"detail":"unknown zstd dictionary id 4242 (known: none)","len":1})
         );
     }
 

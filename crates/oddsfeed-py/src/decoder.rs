@@ -46,7 +46,7 @@ fn frame_of<'a>(frame: &'a Bound<'_, PyAny>) -> PyResult<Frame<'a>> {
 }
 
 fn decode_error(error: &DecodeError) -> PyErr {
-    FeedError::new_err(format!("{}: {}", error.reason_str(), error.detail))
+    FeedError::new_err(error.to_string())
 }
 
 impl Decoder {
@@ -94,7 +94,7 @@ impl Decoder {
                 }
                 // Control frames in binary frames, and kinds the model learns later.
                 Ok(_) => {}
-                Err(error) if !error.reason.drops_frame() => {}
+                Err(error) if !error.kind.drops_frame() => {}
                 Err(error) => return Err(decode_error(&error)),
             }
         }

@@ -1,4 +1,5 @@
-//! The session types both feeds share: how to wait before reconnecting and why a run stopped.
+//! The session types both feeds share: how to wait before reconnecting, why a run stopped, and
+//! what a frame or line that could not be decoded was ([`DecodeError`]).
 
 use std::time::Duration;
 
@@ -8,6 +9,8 @@ use crate::backoff::Backoff;
 /// wrong, small enough that a stream of hostile lines or frames cannot pile up memory in
 /// reports. One value under one name in every layer (`oddsfeed_wire::RAW_CAP` is the same).
 pub use oddsfeed_model::RAW_CAP;
+
+pub use crate::decode_error::{DecodeError, DecodeErrorKind, DecodeSource, FormatMismatch};
 
 /// When to open the next connection after one ended: the reconnect policy a session decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

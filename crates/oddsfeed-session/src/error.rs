@@ -2,7 +2,7 @@
 
 use oddsfeed_wire::ws::CloseCode;
 
-use crate::ws::DecodeError;
+use crate::common::DecodeError;
 
 /// Everything a session can report as going wrong.
 ///

@@ -58,6 +58,7 @@
 
 pub mod backoff;
 pub mod common;
+mod decode_error;
 mod error;
 pub mod img;
 pub mod ws;

@@ -21,9 +21,9 @@ use std::time::Duration;
 use oddsfeed_model::img::{PushBody, PushKind};
 use oddsfeed_model::ws::Payload;
 use oddsfeed_model::{ApiKey, EntryId};
-use oddsfeed_session::img::{DecodeReason as ImgReason, Event as ImgEvent, ImgSessionConfig};
+use oddsfeed_session::img::{Event as ImgEvent, ImgSessionConfig};
 use oddsfeed_session::ws::{
-    Action, CloseInfo, ConnPhase, DecodeError, DecodeReason, Event, FrameKind, RAW_CAP,
+    Action, CloseInfo, ConnPhase, DecodeError, DecodeErrorKind, Event, FrameKind, RAW_CAP,
     ReconnectDelay, WarningKind, WsConfig,
 };
 
@@ -81,10 +81,10 @@ fn ws_oversize_frame_is_skipped_as_frame_too_large() {
     let errors = decode_errors(&events);
     assert_eq!(errors.len(), 2, "{:?}", non_data(&events));
     for e in &errors {
-        assert_eq!(e.reason, DecodeReason::FrameTooLarge);
-        assert_eq!(e.reason_str(), "frame_too_large");
+        assert_eq!(e.kind, DecodeErrorKind::FrameTooLarge);
+        assert_eq!(e.kind.as_str(), "frame_too_large");
         assert_eq!(
-            e.detail,
+            e.detail(),
             "frame too large: 4194305 bytes exceed the 4194304-byte limit; skipped"
         );
         assert_eq!(e.len, 4 * MIB + 1);
@@ -98,7 +98,9 @@ fn ws_oversize_frame_is_skipped_as_frame_too_large() {
     assert_eq!(errors[0].raw[..4], [0x28, 0xB5, 0x2F, 0xFD]);
     assert_eq!(non_data(&events).len(), 2);
     assert_eq!(
-        rig.s.stats().decode_errors_for(DecodeReason::FrameTooLarge),
+        rig.s
+            .stats()
+            .decode_errors_for(DecodeErrorKind::FrameTooLarge),
         2
     );
     // The decompressor never saw it.
@@ -132,9 +134,9 @@ fn ws_invalid_utf8_is_skipped() {
     let errors = decode_errors(&events);
     assert_eq!(non_data(&events).len(), 2, "{:?}", non_data(&events));
 
-    assert_eq!(errors[0].reason, DecodeReason::InvalidUtf8);
+    assert_eq!(errors[0].kind, DecodeErrorKind::InvalidUtf8);
     assert_eq!(
-        errors[0].detail,
+        errors[0].detail(),
         format!(
             "invalid UTF-8: valid up to byte {} of {}; skipped",
             bad_text.len() - 3,
@@ -147,7 +149,7 @@ fn ws_invalid_utf8_is_skipped() {
         (None, None)
     );
 
-    assert_eq!(errors[1].reason, DecodeReason::InvalidUtf8);
+    assert_eq!(errors[1].kind, DecodeErrorKind::InvalidUtf8);
     assert_eq!(
         errors[1].channel.as_deref(),
         Some("odds"),
@@ -157,7 +159,9 @@ fn ws_invalid_utf8_is_skipped() {
     assert_eq!(errors[1].raw, doc, "the decompressed document is kept");
 
     assert_eq!(
-        rig.s.stats().decode_errors_for(DecodeReason::InvalidUtf8),
+        rig.s
+            .stats()
+            .decode_errors_for(DecodeErrorKind::InvalidUtf8),
         2
     );
     assert_eq!(rig.s.stats().decode_errors_total(), 2);
@@ -183,18 +187,18 @@ fn ws_non_json_is_skipped_as_bad_json() {
     assert_eq!(delivered(&events), keys(&good));
     let errors = decode_errors(&events);
     assert_eq!(non_data(&events).len(), 2, "{:?}", non_data(&events));
-    assert_eq!(errors[0].reason, DecodeReason::BadJson);
+    assert_eq!(errors[0].kind, DecodeErrorKind::BadJson);
     assert!(
-        errors[0].detail.starts_with("bad JSON: "),
+        errors[0].detail().starts_with("bad JSON: "),
         "{}",
-        errors[0].detail
+        errors[0].detail()
     );
     assert_eq!(errors[0].raw, b"this is not JSON");
-    assert_eq!(errors[1].reason, DecodeReason::BadJson);
+    assert_eq!(errors[1].kind, DecodeErrorKind::BadJson);
     assert_eq!(errors[1].channel.as_deref(), Some("odds"));
     assert_eq!(errors[1].dict_id, Some(ODDS_DICT_ID));
     assert_eq!(errors[1].raw, cut.as_bytes());
-    assert_eq!(rig.s.stats().decode_errors_for(DecodeReason::BadJson), 2);
+    assert_eq!(rig.s.stats().decode_errors_for(DecodeErrorKind::BadJson), 2);
     rig.assert_still_streaming();
 }
 
@@ -266,9 +270,9 @@ fn ws_wrong_shape_json() {
         let Event::DecodeError(e) = p else {
             panic!("expected decode_error, got {p:?}")
         };
-        assert_eq!(e.reason, DecodeReason::BadJson);
+        assert_eq!(e.kind, DecodeErrorKind::BadJson);
         assert_eq!(
-            e.detail,
+            e.detail(),
             "wrong shape: expected a JSON object, found an array"
         );
         assert_eq!(e.raw, b"[1,2]");
@@ -289,7 +293,7 @@ fn ws_wrong_shape_json() {
         rig.s.delivered_cursors().get("scores"),
         Some(&entry(&good[11].entry_id))
     );
-    assert_eq!(rig.s.stats().decode_errors_for(DecodeReason::BadJson), 2);
+    assert_eq!(rig.s.stats().decode_errors_for(DecodeErrorKind::BadJson), 2);
     assert_eq!(rig.s.stats().data_delivered, 14);
     rig.assert_still_streaming();
 }
@@ -355,17 +359,19 @@ fn ws_unknown_dict_id_is_skipped() {
     let errors = decode_errors(&events);
     assert_eq!(non_data(&events).len(), 3);
     for e in errors {
-        assert_eq!(e.reason, DecodeReason::UnknownDict);
+        assert_eq!(e.kind, DecodeErrorKind::UnknownDict);
         assert_eq!(e.dict_id, Some(BOOKMAKERS_DICT_ID));
         assert_eq!(
-            e.detail,
+            e.detail(),
             "unknown zstd dictionary id 740826218 (known: 740826216)"
         );
         assert_eq!(e.channel, None);
         assert_eq!(e.raw, frame);
     }
     assert_eq!(
-        rig.s.stats().decode_errors_for(DecodeReason::UnknownDict),
+        rig.s
+            .stats()
+            .decode_errors_for(DecodeErrorKind::UnknownDict),
         3
     );
     rig.assert_still_streaming();
@@ -392,9 +398,9 @@ fn ws_zstd_bomb_is_stopped_at_the_bound() {
     let events = rig.take_events();
     assert_eq!(delivered(&events), keys(&good));
     let e = single_decode_error(&events);
-    assert_eq!(e.reason, DecodeReason::OutputBoundExceeded);
+    assert_eq!(e.kind, DecodeErrorKind::OutputBoundExceeded);
     assert_eq!(
-        e.detail,
+        e.detail(),
         "zstd output would exceed the bound of 67108864 bytes"
     );
     assert_eq!(e.dict_id, Some(0));
@@ -431,10 +437,10 @@ fn ws_dense_document_is_too_complex() {
     let events = rig.take_events();
     assert_eq!(delivered(&events), keys(&good));
     let e = single_decode_error(&events);
-    assert_eq!(e.reason, DecodeReason::TooComplex);
-    assert_eq!(e.reason_str(), "too_complex");
+    assert_eq!(e.kind, DecodeErrorKind::TooComplex);
+    assert_eq!(e.kind.as_str(), "too_complex");
     assert_eq!(
-        e.detail,
+        e.detail(),
         "too complex: more than 1048576 values and keys in one document"
     );
     assert_eq!(e.dict_id, Some(0));
@@ -474,13 +480,13 @@ fn ws_truncated_zstd_is_skipped() {
     assert_eq!(delivered(&events), keys(&good));
     let errors = decode_errors(&events);
     assert_eq!(non_data(&events).len(), 2);
-    assert_eq!(errors[0].reason, DecodeReason::ZstdTruncated);
-    assert_eq!(errors[0].detail, "zstd frame is truncated");
+    assert_eq!(errors[0].kind, DecodeErrorKind::ZstdTruncated);
+    assert_eq!(errors[0].detail(), "zstd frame is truncated");
     assert_eq!(errors[0].dict_id, Some(ODDS_DICT_ID));
     assert_eq!(errors[0].channel.as_deref(), Some("odds"));
     assert_eq!(errors[0].raw, cut);
-    assert_eq!(errors[1].reason, DecodeReason::TrailingBytes);
-    assert_eq!(errors[1].detail, "12 trailing bytes after the zstd frame");
+    assert_eq!(errors[1].kind, DecodeErrorKind::TrailingBytes);
+    assert_eq!(errors[1].detail(), "12 trailing bytes after the zstd frame");
     assert_eq!(rig.s.stats().decode_errors_total(), 2);
     rig.assert_still_streaming();
 }
@@ -506,15 +512,18 @@ fn ws_bad_magic_is_skipped() {
     assert_eq!(delivered(&events), keys(&good));
     let errors = decode_errors(&events);
     assert_eq!(non_data(&events).len(), 2);
-    assert_eq!(errors[0].reason, DecodeReason::BadMagic);
+    assert_eq!(errors[0].kind, DecodeErrorKind::BadMagic);
     assert_eq!(
-        errors[0].detail,
+        errors[0].detail(),
         "not a zstd frame: bad magic (first bytes: 7b 22 63 68 61 6e 6e 65 6c 22 3a 22 6f 64 64 73)"
     );
     assert_eq!(errors[0].raw, plain.as_bytes());
-    assert_eq!(errors[1].reason, DecodeReason::BadMagic);
+    assert_eq!(errors[1].kind, DecodeErrorKind::BadMagic);
     assert_eq!(errors[1].raw, msgpack);
-    assert_eq!(rig.s.stats().decode_errors_for(DecodeReason::BadMagic), 2);
+    assert_eq!(
+        rig.s.stats().decode_errors_for(DecodeErrorKind::BadMagic),
+        2
+    );
     rig.assert_still_streaming();
 }
 
@@ -804,10 +813,10 @@ fn img_oversize_line_is_discarded_to_the_next_newline() {
     let events = rig.take_events();
     assert_eq!(img_delivered(&events), good);
     let e = img_single_decode_error(&events);
-    assert_eq!(e.reason, ImgReason::LineTooLong);
-    assert_eq!(e.reason.as_str(), "line_too_long");
+    assert_eq!(e.kind, DecodeErrorKind::LineTooLong);
+    assert_eq!(e.kind.as_str(), "line_too_long");
     assert_eq!(
-        e.detail,
+        e.detail(),
         "line too long: exceeded the 4194304-byte limit; discarded up to the next newline"
     );
     assert_eq!(e.raw.len(), 256, "only a prefix of the line is kept");
@@ -834,9 +843,9 @@ fn img_invalid_utf8_is_skipped() {
     let events = rig.take_events();
     assert_eq!(img_delivered(&events), good);
     let e = img_single_decode_error(&events);
-    assert_eq!(e.reason, ImgReason::InvalidUtf8);
+    assert_eq!(e.kind, DecodeErrorKind::InvalidUtf8);
     assert_eq!(
-        e.detail,
+        e.detail(),
         format!(
             "invalid UTF-8: valid up to byte {} of {}; skipped",
             bad.len() - 10,
@@ -872,8 +881,8 @@ fn img_non_json_is_skipped_as_bad_json() {
         let ImgEvent::DecodeError(e) = p else {
             panic!("expected decode_error, got {p:?}")
         };
-        assert_eq!(e.reason, ImgReason::BadJson);
-        assert!(e.detail.starts_with("bad JSON: "), "{}", e.detail);
+        assert_eq!(e.kind, DecodeErrorKind::BadJson);
+        assert!(e.detail().starts_with("bad JSON: "), "{}", e.detail());
         assert_eq!(e.raw, raw.as_bytes());
     }
     assert_eq!(rig.s.stats().decode_errors, 2);
@@ -898,10 +907,10 @@ fn img_wrong_shape_json() {
     want.insert(10, mistyped.to_owned());
     assert_eq!(img_delivered(&events), want);
     let e = img_single_decode_error(&events);
-    assert_eq!(e.reason, ImgReason::WrongShape);
-    assert_eq!(e.reason.as_str(), "wrong_shape");
+    assert_eq!(e.kind, DecodeErrorKind::WrongShape);
+    assert_eq!(e.kind.as_str(), "wrong_shape");
     assert_eq!(
-        e.detail,
+        e.detail(),
         "wrong shape: expected a JSON object, found an array"
     );
     assert_eq!(e.raw, b"[1,2]");

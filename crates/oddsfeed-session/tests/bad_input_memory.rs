@@ -9,8 +9,8 @@
 
 mod support;
 
-use oddsfeed_session::img::{DecodeReason as ImgReason, Event as ImgEvent};
-use oddsfeed_session::ws::{DecodeReason, Event};
+use oddsfeed_session::img::Event as ImgEvent;
+use oddsfeed_session::ws::{DecodeErrorKind, Event};
 
 use oddsfeed_testkit::{Tool, missing};
 use support::*;
@@ -80,7 +80,7 @@ fn bad_input_peak_memory_stays_within_bounds() {
     assert_eq!(img_delivered(&events), [after]);
     assert!(
         matches!(img_non_data(&events).as_slice(),
-            [ImgEvent::DecodeError(e)] if e.reason == ImgReason::LineTooLong),
+            [ImgEvent::DecodeError(e)] if e.kind == DecodeErrorKind::LineTooLong),
         "{:?}",
         img_non_data(&events)
     );
@@ -99,7 +99,7 @@ fn bad_input_peak_memory_stays_within_bounds() {
     assert_eq!(delivered(&events), keys(&good));
     assert!(
         matches!(non_data(&events).as_slice(),
-            [Event::DecodeError(e)] if e.reason == DecodeReason::OutputBoundExceeded),
+            [Event::DecodeError(e)] if e.kind == DecodeErrorKind::OutputBoundExceeded),
         "{:?}",
         non_data(&events)
     );
@@ -117,7 +117,7 @@ fn bad_input_peak_memory_stays_within_bounds() {
     assert_eq!(delivered(&events), keys(&ws_msgs(6..9)));
     assert!(
         matches!(non_data(&events).as_slice(),
-            [Event::DecodeError(e)] if e.reason == DecodeReason::FrameTooLarge),
+            [Event::DecodeError(e)] if e.kind == DecodeErrorKind::FrameTooLarge),
         "{:?}",
         non_data(&events)
     );

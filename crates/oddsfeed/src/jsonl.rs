@@ -172,8 +172,8 @@ pub fn img_event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, V
                 put("current", json!(current));
             }
             ImgSessionEvent::DecodeError(error) => {
-                put("reason", json!(error.reason.as_str()));
-                put("detail", json!(error.detail));
+                put("reason", json!(error.kind.as_str()));
+                put("detail", json!(error.detail()));
                 let raw: String = error.raw_lossy().chars().take(RAW_IN_EVENT).collect();
                 put("raw", json!(raw));
             }

@@ -8,7 +8,7 @@ use oddsfeed::img::{
 };
 use oddsfeed_model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed_session::backoff::BackoffConfig;
-use oddsfeed_session::img::{DecodeReason, DisconnectedReason, Event};
+use oddsfeed_session::img::{DecodeErrorKind, DisconnectedReason, Event};
 use oddsfeed_sim::img::{ImgSimConfig, run_tcp};
 use tokio::net::TcpListener;
 
@@ -268,7 +268,7 @@ async fn bad_json_is_reported_once_and_nothing_else_is_lost() {
     }
     assert_eq!(pushes, 20, "every non-heartbeat push arrived");
     assert_eq!(decode_errors.len(), 1);
-    assert_eq!(decode_errors[0].reason, DecodeReason::BadJson);
+    assert_eq!(decode_errors[0].kind, DecodeErrorKind::BadJson);
     assert!(client.next().await.is_none(), "nothing after Finished");
 }
 

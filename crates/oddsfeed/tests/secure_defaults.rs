@@ -569,7 +569,7 @@ fn documented_limits_and_defaults() {
     let img_sim = ImgSimConfig::default();
 
     // (name as the section writes it, value in the code, value the section states)
-    let sizes: [(&str, u64, u64); 29] = [
+    let sizes: [(&str, u64, u64); 28] = [
         (
             "DEFAULT_MAX_FRAME",
             to_u64(wire::ws::DEFAULT_MAX_FRAME),
@@ -629,11 +629,6 @@ fn documented_limits_and_defaults() {
             "DEFAULT_MAX_OUTSTANDING",
             to_u64(img_session::DEFAULT_MAX_OUTSTANDING),
             1024,
-        ),
-        (
-            "raw_cap",
-            to_u64(img_session::ImgSessionConfig::default().raw_cap),
-            4 * KIB,
         ),
         (
             "DEFAULT_EVENT_QUEUE",

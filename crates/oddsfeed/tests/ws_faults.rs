@@ -6,7 +6,7 @@ mod ws_common;
 use std::time::Duration;
 
 use oddsfeed::model::ReceiveType;
-use oddsfeed::ws::{DecodeError, DecodeReason, Event};
+use oddsfeed::ws::{DecodeError, DecodeErrorKind, Event};
 use oddsfeed_sim::ws::WsSimConfig;
 use ws_common::*;
 
@@ -54,8 +54,8 @@ async fn zstd_bomb_is_output_bound_exceeded() {
     let run = run_with_fault(cfg, ReceiveType::Zstd, Some(8 << 20)).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::OutputBoundExceeded);
-    assert_eq!(errors[0].reason_str(), "output_bound_exceeded");
+    assert_eq!(errors[0].kind, DecodeErrorKind::OutputBoundExceeded);
+    assert_eq!(errors[0].kind.as_str(), "output_bound_exceeded");
     assert_eq!(errors[0].dict_id, Some(0));
 }
 
@@ -66,7 +66,7 @@ async fn zstd_bomb_with_the_default_bound_in_zstd_dict_mode() {
     let run = run_with_fault(cfg, ReceiveType::ZstdDict, None).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::OutputBoundExceeded);
+    assert_eq!(errors[0].kind, DecodeErrorKind::OutputBoundExceeded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,12 +76,16 @@ async fn unknown_dictionary_names_the_id() {
     let run = run_with_fault(cfg, ReceiveType::ZstdDict, None).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason_str(), "unknown_dict");
+    assert_eq!(errors[0].kind.as_str(), "unknown_dict");
     assert_eq!(
         errors[0].dict_id,
         Some(oddsfeed_sim::encode::UNKNOWN_DICT_ID)
     );
-    assert!(errors[0].detail.contains("4242"), "{}", errors[0].detail);
+    assert!(
+        errors[0].detail().contains("4242"),
+        "{}",
+        errors[0].detail()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +95,7 @@ async fn bad_json_inside_zstd_is_bad_json() {
     let run = run_with_fault(cfg, ReceiveType::ZstdDict, None).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::BadJson);
+    assert_eq!(errors[0].kind, DecodeErrorKind::BadJson);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +105,7 @@ async fn bad_json_text_frame_is_bad_json() {
     let run = run_with_fault(cfg, ReceiveType::Json, None).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::BadJson);
+    assert_eq!(errors[0].kind, DecodeErrorKind::BadJson);
     assert_eq!(errors[0].raw, oddsfeed_sim::encode::BAD_JSON.as_bytes());
 }
 
@@ -112,7 +116,7 @@ async fn bad_messagepack_is_bad_msgpack() {
     let run = run_with_fault(cfg, ReceiveType::Binary, None).await;
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::BadMsgpack);
+    assert_eq!(errors[0].kind, DecodeErrorKind::BadMsgpack);
 }
 
 /// Outside the zstd modes the bomb is a message one byte over 4 MiB: the WebSocket layer refuses
@@ -132,8 +136,8 @@ async fn oversize_frame_is_reported_and_the_client_resumes() {
 
     let errors = decode_errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].reason, DecodeReason::FrameTooLarge);
-    assert_eq!(errors[0].reason_str(), "frame_too_large");
+    assert_eq!(errors[0].kind, DecodeErrorKind::FrameTooLarge);
+    assert_eq!(errors[0].kind.as_str(), "frame_too_large");
     assert_eq!(client.detailed_stats().frames_too_large, 1);
     // A second connection resumed.
     let connected: Vec<bool> = run

@@ -83,9 +83,6 @@ pub struct ImgSessionConfig {
     /// Least delay before reconnecting after `max connections hit` or `connection rate limit
     /// hit` (the jittered backoff is added on top). Default 10 s.
     pub rate_limit_floor: Duration,
-    /// Most bytes of an undecodable line kept in a [`DecodeError`](super::DecodeError).
-    /// Default [`RAW_CAP`](crate::common::RAW_CAP), 4 KiB.
-    pub raw_cap: usize,
     /// Run one connection only: when it ends, finish instead of reconnecting. Default `false`.
     pub once: bool,
     /// The reconnect backoff policy (500 ms ×2 up to 30 s, full jitter, reset after a
@@ -112,7 +109,6 @@ impl Default for ImgSessionConfig {
             max_line: oddsfeed_wire::DEFAULT_MAX_LINE,
             max_outstanding: DEFAULT_MAX_OUTSTANDING,
             rate_limit_floor: DEFAULT_RATE_LIMIT_FLOOR,
-            raw_cap: crate::common::RAW_CAP,
             once: false,
             backoff: BackoffConfig::default(),
             jitter_seed: 0,

@@ -5,64 +5,7 @@ use std::time::Duration;
 
 use oddsfeed_model::img::{DisconnectNotice, DisconnectReason, Push, Request, Response};
 
-/// Why a line from the server could not be decoded (docs/PROTOCOL.md "Robustness rules").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DecodeReason {
-    /// Longer than [`max_line`](super::ImgSessionConfig::max_line); discarded to the next newline.
-    LineTooLong,
-    /// Not UTF-8.
-    InvalidUtf8,
-    /// Not JSON.
-    BadJson,
-    /// JSON, but not an object.
-    WrongShape,
-}
-
-impl DecodeReason {
-    /// The docs/PROTOCOL.md name: `line_too_long`, `invalid_utf8`, `bad_json`, `wrong_shape`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LineTooLong => "line_too_long",
-            Self::InvalidUtf8 => "invalid_utf8",
-            Self::BadJson => "bad_json",
-            Self::WrongShape => "wrong_shape",
-        }
-    }
-}
-
-impl fmt::Display for DecodeReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One line that could not be decoded. It was counted and skipped; the lines after it come.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// Why.
-    pub reason: DecodeReason,
-    /// A human description of the problem.
-    pub detail: String,
-    /// The start of the offending line (at most
-    /// [`raw_cap`](super::ImgSessionConfig::raw_cap) bytes).
-    pub raw: Vec<u8>,
-}
-
-impl DecodeError {
-    /// The kept bytes as text, with invalid UTF-8 replaced (for logs).
-    #[must_use]
-    pub fn raw_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.raw).into_owned()
-    }
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.reason, self.detail)
-    }
-}
+use crate::common::DecodeError;
 
 /// Why a connection ended, as the session saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -72,12 +72,13 @@ mod event;
 mod requests;
 mod session;
 
+pub use crate::common::{DecodeError, DecodeErrorKind};
 pub use action::{Action, ExitHint, ReconnectDelay};
 pub use config::{
     DEFAULT_DEAD_AFTER, DEFAULT_HEARTBEAT_STALE_AFTER, DEFAULT_INIT_RESPONSE_TIMEOUT,
     DEFAULT_MAX_OUTSTANDING, DEFAULT_RATE_LIMIT_FLOOR, ImgSessionConfig, RequestNames,
 };
 pub use error::ImgRequestError;
-pub use event::{DecodeError, DecodeReason, DisconnectedReason, Event};
+pub use event::{DisconnectedReason, Event};
 pub use requests::RequestId;
 pub use session::{ImgSession, Stats};

@@ -14,9 +14,10 @@ use serde_json::{Map, Value};
 use super::action::{Action, ExitHint, ReconnectDelay};
 use super::config::ImgSessionConfig;
 use super::error::ImgRequestError;
-use super::event::{DecodeError, DecodeReason, DisconnectedReason, Event};
+use super::event::{DisconnectedReason, Event};
 use super::requests::{IdGen, Match, Outstanding, RequestId};
 use crate::backoff::{Backoff, ReconnectTimer, ScheduledReconnect};
+use crate::common::{DecodeError, DecodeErrorKind};
 
 /// Counters over the whole life of a session (all connections).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -540,12 +541,15 @@ impl ImgSession {
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                let reason = match error {
-                    WireError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
-                    _ => DecodeReason::LineTooLong,
+                let kind = match error {
+                    WireError::InvalidUtf8 { .. } => DecodeErrorKind::InvalidUtf8,
+                    _ => DecodeErrorKind::LineTooLong,
                 };
-                let raw = error.raw().unwrap_or_default();
-                self.decode_error(reason, error.to_string(), raw);
+                let mut decode_error = DecodeError::new(kind, error.raw().unwrap_or_default());
+                if let WireError::InvalidUtf8 { len, .. } = error {
+                    decode_error.len = len;
+                }
+                self.decode_error(decode_error.with_source(error));
                 return;
             }
         };
@@ -565,24 +569,20 @@ impl ImgSession {
                 }
             }
             Err(error) => {
-                let reason = match &error {
-                    ModelError::WrongShape { .. } => DecodeReason::WrongShape,
-                    ModelError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
-                    _ => DecodeReason::BadJson,
+                let kind = match &error {
+                    ModelError::WrongShape { .. } => DecodeErrorKind::WrongShape,
+                    ModelError::InvalidUtf8 { .. } => DecodeErrorKind::InvalidUtf8,
+                    _ => DecodeErrorKind::BadJson,
                 };
-                self.decode_error(reason, error.to_string(), error.raw());
+                let decode_error = DecodeError::new(kind, line.as_str().as_bytes());
+                self.decode_error(decode_error.with_source(error));
             }
         }
     }
 
-    fn decode_error(&mut self, reason: DecodeReason, detail: String, raw: &[u8]) {
+    fn decode_error(&mut self, error: DecodeError) {
         self.stats.decode_errors += 1;
-        let keep = raw.get(..self.config.raw_cap).unwrap_or(raw);
-        self.events.push_back(Event::DecodeError(DecodeError {
-            reason,
-            detail,
-            raw: keep.to_vec(),
-        }));
+        self.events.push_back(Event::DecodeError(error));
     }
 
     fn on_response(&mut self, response: Response, now: Instant) {

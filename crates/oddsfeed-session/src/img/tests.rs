@@ -6,7 +6,8 @@ use oddsfeed_model::img::{DisconnectReason, PushKind, Request, ResponseStatus};
 use serde_json::json;
 
 use super::*;
-use crate::img::{DecodeReason, DisconnectedReason, Event, ImgRequestError, ImgSessionConfig};
+use crate::common::RAW_CAP;
+use crate::img::{DecodeErrorKind, DisconnectedReason, Event, ImgRequestError, ImgSessionConfig};
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
@@ -769,7 +770,7 @@ fn bad_lines_are_reported_and_the_next_ones_still_arrive() {
     let summary: Vec<String> = evs
         .iter()
         .map(|e| match e {
-            Event::DecodeError(d) => format!("decode_error:{}", d.reason.as_str()),
+            Event::DecodeError(d) => format!("decode_error:{}", d.kind.as_str()),
             other => other.name().to_owned(),
         })
         .collect();
@@ -800,18 +801,15 @@ fn bad_lines_are_reported_and_the_next_ones_still_arrive() {
 
 #[test]
 fn decode_error_raw_is_capped() {
-    let config = ImgSessionConfig {
-        raw_cap: 16,
-        ..ImgSessionConfig::default()
-    };
-    let (mut s, t0) = with(config);
+    let (mut s, t0) = session();
     initialized(&mut s, t0);
-    let junk = format!("{}\n", "z".repeat(100));
+    let junk = format!("{}\n", "z".repeat(RAW_CAP + 100));
     s.handle_bytes(junk.as_bytes(), t0 + ms(1));
     match &events(&mut s)[..] {
         [Event::DecodeError(d)] => {
-            assert_eq!(d.reason, DecodeReason::BadJson);
-            assert_eq!(d.raw, b"zzzzzzzzzzzzzzzz");
+            assert_eq!(d.kind, DecodeErrorKind::BadJson);
+            assert_eq!(d.raw, &junk.as_bytes()[..RAW_CAP]);
+            assert_eq!(d.len, RAW_CAP + 100);
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -7,7 +7,7 @@ use oddsfeed_model::{ModelError, ReceiveType};
 use oddsfeed_wire::ws::{FrameKind, Sniff, check_frame_size, sniff, text_to_utf8};
 use oddsfeed_zstd::{Decompressor, DictStore, ZstdError, frame_dict_id};
 
-use super::{DecodeError, DecodeReason};
+use super::{DecodeError, DecodeErrorKind, FormatMismatch};
 
 /// Longest channel name remembered per dictionary id (to name the channel in zstd errors); longer
 /// names are not remembered, so a hostile `dict` frame cannot pin memory.
@@ -212,10 +212,10 @@ impl FrameDecoder {
     ) {
         if let Err(error) = check_frame_size(payload.len(), self.max_frame) {
             out.push(Err(DecodeError::new(
-                DecodeReason::FrameTooLarge,
-                error.to_string(),
+                DecodeErrorKind::FrameTooLarge,
                 payload,
-            )));
+            )
+            .with_source(error)));
             return;
         }
         match (kind, self.mode) {
@@ -223,24 +223,22 @@ impl FrameDecoder {
             (FrameKind::Binary, None) => self.decode_sniffed(payload, out),
             (FrameKind::Binary, Some(ReceiveType::Json)) => {
                 out.push(Err(DecodeError::new(
-                    DecodeReason::UnexpectedBinary,
-                    format!(
-                        "binary frame of {} bytes in json mode; decoded as {}",
-                        payload.len(),
-                        sniff(payload)
-                    ),
+                    DecodeErrorKind::UnexpectedBinary,
                     payload,
-                )));
+                )
+                .with_source(FormatMismatch::BinaryInJsonMode {
+                    len: payload.len(),
+                    decoded_as: sniff(payload),
+                })));
                 self.decode_sniffed(payload, out);
             }
             (FrameKind::Binary, Some(ReceiveType::Binary)) => match sniff(payload) {
                 Sniff::MsgPack => self.decode_msgpack(payload, out),
                 Sniff::Json => self.decode_json_bytes(payload, out),
-                Sniff::Zstd | Sniff::Unknown => out.push(Err(DecodeError::new(
-                    DecodeReason::BadMsgpack,
-                    "binary frame in binary mode is neither a MessagePack map nor JSON",
-                    payload,
-                ))),
+                Sniff::Zstd | Sniff::Unknown => {
+                    out.push(Err(DecodeError::new(DecodeErrorKind::BadMsgpack, payload)
+                        .with_source(FormatMismatch::NotMsgpack)))
+                }
             },
             (FrameKind::Binary, Some(ReceiveType::Zstd | ReceiveType::ZstdDict)) => {
                 self.decode_zstd(payload, out);
@@ -253,11 +251,8 @@ impl FrameDecoder {
             Sniff::Zstd => self.decode_zstd(payload, out),
             Sniff::MsgPack => self.decode_msgpack(payload, out),
             Sniff::Json => self.decode_json_bytes(payload, out),
-            Sniff::Unknown => out.push(Err(DecodeError::new(
-                DecodeReason::BadFormat,
-                "binary frame is neither zstd, MessagePack nor JSON",
-                payload,
-            ))),
+            Sniff::Unknown => out.push(Err(DecodeError::new(DecodeErrorKind::BadFormat, payload)
+                .with_source(FormatMismatch::UnknownFormat))),
         }
     }
 
@@ -266,7 +261,7 @@ impl FrameDecoder {
         out.push(
             self.fast
                 .parse_msgpack(payload)
-                .map_err(|e| from_model(&e, None, None)),
+                .map_err(|e| from_model(e, None, None)),
         );
     }
 
@@ -290,13 +285,13 @@ impl FrameDecoder {
                 // Too many nodes for the fast path is too many for the text path too: report
                 // it without parsing.
                 Err(error @ ModelError::TooComplex { .. }) => {
-                    out.push(Err(from_model(&error, None, None)));
+                    out.push(Err(from_model(error, None, None)));
                     return;
                 }
                 Err(_) => {}
             }
         } else if let Err(error) = check_json_nodes(payload, self.fast.max_nodes()) {
-            out.push(Err(from_model(&error, None, None)));
+            out.push(Err(from_model(error, None, None)));
             return;
         }
         push_text(payload, None, None, out);
@@ -307,9 +302,10 @@ impl FrameDecoder {
         let buf = match self.decompressor.decompress(frame, &self.dicts) {
             Ok(buf) => buf,
             Err(error) => {
-                out.push(Err(from_zstd(&error, frame)
+                let error_dict_id = error.dict_id().or(dict_id);
+                out.push(Err(from_zstd(error, frame)
                     .with_channel(channel_of(&self.dict_channels, dict_id))
-                    .with_dict_id(error.dict_id().or(dict_id))));
+                    .with_dict_id(error_dict_id)));
                 return;
             }
         };
@@ -319,7 +315,7 @@ impl FrameDecoder {
         // and reports bad lines one by one.
         if let Err(error) = check_json_nodes(buf, self.fast.max_nodes()) {
             out.push(Err(from_model(
-                &error,
+                error,
                 channel_of(&self.dict_channels, dict_id),
                 dict_id,
             )));
@@ -338,7 +334,7 @@ impl FrameDecoder {
         let channel = channel_of(&self.dict_channels, dict_id);
         match self.decompressor.decompress(frame, &self.dicts) {
             Ok(again) => push_text(again, channel, dict_id, out),
-            Err(error) => out.push(Err(from_zstd(&error, frame)
+            Err(error) => out.push(Err(from_zstd(error, frame)
                 .with_channel(channel)
                 .with_dict_id(dict_id))),
         }
@@ -361,20 +357,17 @@ fn push_text(
     let text = match text_to_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
-            out.push(Err(DecodeError::new(
-                DecodeReason::InvalidUtf8,
-                error.to_string(),
-                bytes,
-            )
-            .with_channel(channel)
-            .with_dict_id(dict_id)));
+            out.push(Err(DecodeError::new(DecodeErrorKind::InvalidUtf8, bytes)
+                .with_source(error)
+                .with_channel(channel)
+                .with_dict_id(dict_id)));
             return;
         }
     };
     out.extend(
         parse_ws_text(text)
             .into_iter()
-            .map(|r| r.map_err(|e| from_model(&e, channel.clone(), dict_id))),
+            .map(|r| r.map_err(|e| from_model(e, channel.clone(), dict_id))),
     );
 }
 
@@ -388,27 +381,28 @@ fn has_inner_newline(buf: &[u8]) -> bool {
     memchr::memchr(b'\n', buf.trim_ascii()).is_some()
 }
 
-fn from_model(error: &ModelError, channel: Option<String>, dict_id: Option<u32>) -> DecodeError {
+fn from_model(error: ModelError, channel: Option<String>, dict_id: Option<u32>) -> DecodeError {
     // Matched by variant, not by the reason text: a renamed text cannot change the kind.
-    let reason = match error {
-        ModelError::BadMsgpack { .. } => DecodeReason::BadMsgpack,
-        ModelError::TooComplex { .. } => DecodeReason::TooComplex,
-        ModelError::InvalidUtf8 { .. } => DecodeReason::InvalidUtf8,
-        _ => DecodeReason::BadJson,
+    let kind = match &error {
+        ModelError::BadMsgpack { .. } => DecodeErrorKind::BadMsgpack,
+        ModelError::TooComplex { .. } => DecodeErrorKind::TooComplex,
+        ModelError::InvalidUtf8 { .. } => DecodeErrorKind::InvalidUtf8,
+        _ => DecodeErrorKind::BadJson,
     };
-    DecodeError::new(reason, error.to_string(), error.raw())
+    DecodeError::new(kind, error.raw())
+        .with_source(error)
         .with_channel(channel)
         .with_dict_id(dict_id)
 }
 
-fn from_zstd(error: &ZstdError, frame: &[u8]) -> DecodeError {
-    let reason = match error {
-        ZstdError::BadMagic { .. } => DecodeReason::BadMagic,
-        ZstdError::UnknownDict { .. } => DecodeReason::UnknownDict,
-        ZstdError::OutputBoundExceeded { .. } => DecodeReason::OutputBoundExceeded,
-        ZstdError::Truncated => DecodeReason::ZstdTruncated,
-        ZstdError::TrailingBytes { .. } => DecodeReason::TrailingBytes,
-        _ => DecodeReason::ZstdError,
+fn from_zstd(error: ZstdError, frame: &[u8]) -> DecodeError {
+    let kind = match &error {
+        ZstdError::BadMagic { .. } => DecodeErrorKind::BadMagic,
+        ZstdError::UnknownDict { .. } => DecodeErrorKind::UnknownDict,
+        ZstdError::OutputBoundExceeded { .. } => DecodeErrorKind::OutputBoundExceeded,
+        ZstdError::Truncated => DecodeErrorKind::ZstdTruncated,
+        ZstdError::TrailingBytes { .. } => DecodeErrorKind::TrailingBytes,
+        _ => DecodeErrorKind::ZstdError,
     };
-    DecodeError::new(reason, error.to_string(), frame)
+    DecodeError::new(kind, frame).with_source(error)
 }

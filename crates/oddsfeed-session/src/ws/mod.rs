@@ -56,7 +56,6 @@
 
 mod config;
 mod cursor;
-mod decode_error;
 mod decoder;
 mod output;
 mod session;
@@ -65,12 +64,11 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use crate::common::RAW_CAP;
+pub use crate::common::{DecodeError, DecodeErrorKind, FormatMismatch, RAW_CAP};
 pub use config::{
     DEFAULT_DEAD_AFTER, DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_FRAME,
     DEFAULT_PING_AFTER_IDLE, DEFAULT_TOO_MANY_CONNECTIONS_FLOOR, MAX_TIMER, WsConfig, WsFilters,
 };
-pub use decode_error::{DecodeError, DecodeReason};
 pub use decoder::{DecoderStats, FrameDecoder};
 pub use output::{
     Action, CloseCode, CloseInfo, ConnId, Event, ExitHint, Fatal, FrameKind, OutFrame,

@@ -16,7 +16,7 @@ use super::output::{
     Transmit, WarningKind,
 };
 use super::stats::Stats;
-use super::{DecodeError, DecodeReason};
+use super::{DecodeError, DecodeErrorKind};
 use oddsfeed_wire::ws::CloseCode;
 
 use crate::backoff::{Backoff, ReconnectTimer, ScheduledReconnect};
@@ -572,9 +572,9 @@ impl WsSession {
     }
 
     fn on_decode_error(&mut self, error: DecodeError) {
-        self.stats.count_decode_error(error.reason);
-        if error.reason == DecodeReason::UnexpectedBinary {
-            self.warn(WarningKind::UnexpectedBinary, error.detail);
+        self.stats.count_decode_error(error.kind);
+        if error.kind == DecodeErrorKind::UnexpectedBinary {
+            self.warn(WarningKind::UnexpectedBinary, error.detail());
         } else {
             self.events.push_back(Event::DecodeError(error));
         }

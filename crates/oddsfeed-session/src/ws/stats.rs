@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::DecodeReason;
+use super::DecodeErrorKind;
 
 /// Counters of one [`WsSession`](super::WsSession), over all its connections.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,8 +19,8 @@ pub struct Stats {
     pub duplicates_dropped: u64,
     /// Data messages dropped because they arrived before `login_ok`.
     pub dropped_before_login_ok: u64,
-    /// Decode errors, by reason (`unexpected_binary` included, although those frames were decoded).
-    pub decode_errors: BTreeMap<DecodeReason, u64>,
+    /// Decode errors, by kind (`unexpected_binary` included, although those frames were decoded).
+    pub decode_errors: BTreeMap<DecodeErrorKind, u64>,
     /// Dictionaries stored.
     pub dicts_loaded: u64,
     /// Dictionaries refused.
@@ -32,7 +32,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// All decode errors that lost a frame (every reason except `unexpected_binary`).
+    /// All decode errors that lost a frame (every kind except `unexpected_binary`).
     #[must_use]
     pub fn decode_errors_total(&self) -> u64 {
         self.decode_errors
@@ -42,13 +42,13 @@ impl Stats {
             .sum()
     }
 
-    /// The count for one reason.
+    /// The count for one kind.
     #[must_use]
-    pub fn decode_errors_for(&self, reason: DecodeReason) -> u64 {
+    pub fn decode_errors_for(&self, reason: DecodeErrorKind) -> u64 {
         self.decode_errors.get(&reason).copied().unwrap_or(0)
     }
 
-    pub(crate) fn count_decode_error(&mut self, reason: DecodeReason) {
+    pub(crate) fn count_decode_error(&mut self, reason: DecodeErrorKind) {
         *self.decode_errors.entry(reason).or_insert(0) += 1;
     }
 }

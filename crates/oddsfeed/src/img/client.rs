@@ -321,7 +321,7 @@ pub(crate) fn count_event(
         Event::Unknown { .. } => metrics.record_message("unknown", None),
         Event::SessionInitialized { .. } => metrics.record_logged_in(0),
         Event::Disconnected { .. } => metrics.record_disconnected(None),
-        Event::DecodeError(error) => metrics.record_decode_error(error.reason.as_str()),
+        Event::DecodeError(error) => metrics.record_decode_error(error.kind.as_str()),
         Event::HeartbeatStale { .. } => metrics.set_heartbeat_stale(true),
         Event::HeartbeatOk { .. } => metrics.set_heartbeat_stale(false),
         _ => {}

@@ -626,8 +626,8 @@ pub(crate) fn count_event(metrics: &FeedMetrics, event: &ClientEvent, lag: impl 
             metrics.record_message(&msg.channel, msg.ts.map(lag));
         }
         ClientEvent::Session(session) => match session {
-            Event::DecodeError(error) if error.reason.drops_frame() => {
-                metrics.record_decode_error(error.reason_str());
+            Event::DecodeError(error) if error.kind.drops_frame() => {
+                metrics.record_decode_error(error.kind.as_str());
             }
             Event::Connected { .. } => metrics.record_connection(),
             Event::LoginOk { conn, .. } => metrics.record_logged_in(conn.get()),

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use oddsfeed_session::ws::{
-    Action, CloseInfo, ConnId, DecodeError, DecodeReason, Event, FrameKind, OutFrame, Transmit,
+    Action, CloseInfo, ConnId, DecodeError, DecodeErrorKind, Event, FrameKind, OutFrame, Transmit,
     WarningKind,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -49,6 +49,18 @@ const MAX_BURST: usize = 64;
 /// docs/BENCHMARKS.md "Latency"), while an application that is behind gets full batches, which
 /// cost it fewer wake-ups per message.
 const EARLY_HANDOVER: usize = 16;
+
+/// The typed cause of the decode error reported when tungstenite refused a frame itself (too
+/// large, or a text frame that is not UTF-8) and the connection was closed over it.
+#[derive(Debug, thiserror::Error)]
+enum RefusedFrame {
+    #[error(
+        "{detail}; larger than max_frame {max_frame} bytes, connection closed (reconnecting with resume)"
+    )]
+    TooLarge { detail: String, max_frame: usize },
+    #[error("text frame is not UTF-8 ({detail}); connection closed")]
+    NotUtf8 { detail: String },
+}
 
 /// One open connection.
 struct Conn {
@@ -334,23 +346,23 @@ impl Driver {
                 let close_code = match &error {
                     WsError::Capacity(capacity) => {
                         counters.frames_too_large.fetch_add(1, Ordering::Relaxed);
-                        let detail = format!(
-                            "{capacity}; larger than max_frame {} bytes, connection closed \
-                             (reconnecting with resume)",
-                            self.connect.max_frame
-                        );
+                        let refused = RefusedFrame::TooLarge {
+                            detail: capacity.to_string(),
+                            max_frame: self.connect.max_frame,
+                        };
                         self.outbox.push(ClientEvent::Session(Event::DecodeError(
-                            DecodeError::new(DecodeReason::FrameTooLarge, detail, &[]),
+                            DecodeError::new(DecodeErrorKind::FrameTooLarge, &[])
+                                .with_source(refused),
                         )));
                         CloseCode::Size
                     }
                     WsError::Utf8(detail) => {
+                        let refused = RefusedFrame::NotUtf8 {
+                            detail: detail.clone(),
+                        };
                         self.outbox.push(ClientEvent::Session(Event::DecodeError(
-                            DecodeError::new(
-                                DecodeReason::InvalidUtf8,
-                                format!("text frame is not UTF-8 ({detail}); connection closed"),
-                                &[],
-                            ),
+                            DecodeError::new(DecodeErrorKind::InvalidUtf8, &[])
+                                .with_source(refused),
                         )));
                         CloseCode::Invalid
                     }

@@ -113,10 +113,10 @@ fn session_fields(event: &Event, f: &mut Fields) {
             f.put("reason", reason.as_str());
         }
         Event::DecodeError(error) => {
-            f.put("reason", error.reason_str());
+            f.put("reason", error.kind.as_str());
             f.opt("channel", error.channel.clone());
             f.opt("dictId", error.dict_id);
-            f.put("detail", error.detail.as_str());
+            f.put("detail", error.detail());
             f.put("len", error.len);
         }
         Event::ServerError { code, message } => {
@@ -151,23 +151,24 @@ impl Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsfeed_session::ws::{DecodeError, DecodeReason};
+    use oddsfeed_session::ws::{DecodeError, DecodeErrorKind};
+    use oddsfeed_zstd::ZstdError;
     use serde_json::json;
 
     #[test]
     fn decode_error_fields_name_reason_channel_and_dict() {
-        let error = DecodeError::new(
-            DecodeReason::UnknownDict,
-            "unknown zstd dictionary id 4242",
-            b"x",
-        )
-        .with_dict_id(Some(4242));
+        let error = DecodeError::new(DecodeErrorKind::UnknownDict, b"x")
+            .with_source(ZstdError::UnknownDict {
+                id: 4242,
+                known: vec![7],
+            })
+            .with_dict_id(Some(4242));
         let event = ClientEvent::Session(Event::DecodeError(error));
         let (name, fields) = (event.name(), event.json_fields().unwrap_or_default());
         assert_eq!(name, "decode_error");
         assert_eq!(
             Value::Object(fields),
-            json!({"reason":"unknown_dict","dictId":4242,"detail":"unknown zstd dictionary id 4242","len":1})
+            json!({"reason":"unknown_dict","dictId":4242,"detail":"unknown zstd dictionary id 4242 (known: 7)","len":1})
         );
     }
 

@@ -48,8 +48,8 @@ pub use tls::TlsMode;
 
 #[doc(no_inline)]
 pub use oddsfeed_session::ws::{
-    CloseCode, CloseInfo, ConnId, DecodeError, DecodeReason, Event, Stats, WarningKind, WsConfig,
-    WsFilters,
+    CloseCode, CloseInfo, ConnId, DecodeError, DecodeErrorKind, Event, Stats, WarningKind,
+    WsConfig, WsFilters,
 };
 #[doc(no_inline)]
 /// Trust anchors for [`TlsMode::VerifyWithRoots`]: rustls' own type, re-exported so that a

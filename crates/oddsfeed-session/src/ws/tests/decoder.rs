@@ -4,7 +4,7 @@ use oddsfeed_model::ReceiveType;
 use oddsfeed_model::ws::{Control, WsMessage};
 
 use super::{DICT_ID, base64, data, dict_frame, msgpack_data, test_dict, zstd_frame};
-use crate::ws::{DecodeError, DecodeReason, FrameDecoder, FrameKind, RAW_CAP};
+use crate::ws::{DecodeError, DecodeErrorKind, FrameDecoder, FrameKind, RAW_CAP};
 
 type Out = Vec<Result<WsMessage, DecodeError>>;
 
@@ -29,7 +29,7 @@ fn summary(out: &Out) -> Vec<String> {
             ),
             Ok(WsMessage::Control(c)) => format!("control:{}", c.kind()),
             Ok(other) => format!("other:{other:?}"),
-            Err(e) => format!("err:{}", e.reason),
+            Err(e) => format!("err:{}", e.kind),
         })
         .collect()
 }
@@ -93,7 +93,7 @@ fn text_frame_that_is_not_an_object_is_bad_json() {
     let mut d = decoder(None);
     let out = run(&mut d, FrameKind::Text, b"[1,2,3]");
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::BadJson);
+    assert_eq!(e.kind, DecodeErrorKind::BadJson);
     assert_eq!(e.raw, b"[1,2,3]");
 }
 
@@ -102,7 +102,7 @@ fn text_frame_with_invalid_utf8() {
     let mut d = decoder(None);
     let out = run(&mut d, FrameKind::Text, b"{\"a\":\"\xff\xfe\"}");
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::InvalidUtf8);
+    assert_eq!(e.kind, DecodeErrorKind::InvalidUtf8);
     assert_eq!(e.raw, b"{\"a\":\"\xff\xfe\"}");
     assert_eq!(e.channel, None);
 }
@@ -125,12 +125,12 @@ fn oversize_frames_are_refused_before_looking_at_them() {
     for kind in [FrameKind::Text, FrameKind::Binary] {
         let out = run(&mut d, kind, &big);
         let e = only_error(&out);
-        assert_eq!(e.reason, DecodeReason::FrameTooLarge);
+        assert_eq!(e.kind, DecodeErrorKind::FrameTooLarge);
         assert_eq!(e.len, 65);
     }
     let exactly = vec![b' '; 64];
     let out = run(&mut d, FrameKind::Text, &exactly);
-    assert_eq!(only_error(&out).reason, DecodeReason::BadJson);
+    assert_eq!(only_error(&out).kind, DecodeErrorKind::BadJson);
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn raw_bytes_in_errors_are_capped() {
     let junk = vec![0x01; RAW_CAP * 2];
     let out = run(&mut d, FrameKind::Binary, &junk);
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::BadMsgpack);
+    assert_eq!(e.kind, DecodeErrorKind::BadMsgpack);
     assert_eq!(e.raw.len(), RAW_CAP);
     assert_eq!(e.len, RAW_CAP * 2);
 }
@@ -152,7 +152,7 @@ fn json_mode_binary_frame_warns_then_sniffs() {
     let out = run(&mut d, FrameKind::Binary, &msgpack_data("odds", "9-9"));
     assert_eq!(summary(&out), ["err:unexpected_binary", "odds 9-9"]);
     let Err(e) = &out[0] else { unreachable!() };
-    assert!(!e.reason.drops_frame());
+    assert!(!e.kind.drops_frame());
 
     let out = run(
         &mut d,
@@ -197,8 +197,8 @@ fn binary_mode_rejects_what_is_not_a_map() {
     ] {
         let out = run(&mut d, FrameKind::Binary, &frame);
         assert_eq!(
-            only_error(&out).reason,
-            DecodeReason::BadMsgpack,
+            only_error(&out).kind,
+            DecodeErrorKind::BadMsgpack,
             "{frame:?}"
         );
     }
@@ -218,7 +218,7 @@ fn sniffing_without_a_mode() {
         .collect();
     assert_eq!(got, [["scores 1-1"], ["odds 1-2"], ["clocks 1-3"]]);
     let out = run(&mut d, FrameKind::Binary, b"\x05\x06");
-    assert_eq!(only_error(&out).reason, DecodeReason::BadFormat);
+    assert_eq!(only_error(&out).kind, DecodeErrorKind::BadFormat);
 }
 
 // ----- zstd ---------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ fn bad_json_inside_a_dict_frame_names_channel_and_dict() {
         &zstd_frame(b"{\"channel\":\"odds\",", Some(test_dict())),
     );
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::BadJson);
+    assert_eq!(e.kind, DecodeErrorKind::BadJson);
     assert_eq!(e.dict_id, Some(DICT_ID));
     assert_eq!(e.channel.as_deref(), Some("odds"));
     assert_eq!(
@@ -309,7 +309,7 @@ fn invalid_utf8_inside_zstd() {
         &zstd_frame(b"{\"a\":\"\xff\"}", None),
     );
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::InvalidUtf8);
+    assert_eq!(e.kind, DecodeErrorKind::InvalidUtf8);
     assert_eq!(e.dict_id, Some(0));
 }
 
@@ -319,10 +319,10 @@ fn unknown_dictionary_id() {
     let frame = zstd_frame(data("odds", "1-1").as_bytes(), Some(test_dict()));
     let out = run(&mut d, FrameKind::Binary, &frame);
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::UnknownDict);
+    assert_eq!(e.kind, DecodeErrorKind::UnknownDict);
     assert_eq!(e.dict_id, Some(DICT_ID));
     assert_eq!(
-        e.detail,
+        e.detail(),
         format!("unknown zstd dictionary id {DICT_ID} (known: none)")
     );
     assert_eq!(e.raw, frame);
@@ -336,13 +336,13 @@ fn zstd_bomb_stops_at_the_bound() {
     assert!(frame.len() < 4096, "a small frame: {}", frame.len());
     let out = run(&mut d, FrameKind::Binary, &frame);
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::OutputBoundExceeded);
+    assert_eq!(e.kind, DecodeErrorKind::OutputBoundExceeded);
     assert_eq!(e.dict_id, Some(0));
     assert!(d.decompressor().buffer_capacity() <= 1 << 20);
     // With the content size in the header, it is refused the same way.
     let sized = zstd::bulk::compress(&vec![b' '; 3 << 20], 3).unwrap();
     let out = run(&mut d, FrameKind::Binary, &sized);
-    assert_eq!(only_error(&out).reason, DecodeReason::OutputBoundExceeded);
+    assert_eq!(only_error(&out).kind, DecodeErrorKind::OutputBoundExceeded);
 }
 
 #[test]
@@ -352,8 +352,8 @@ fn truncated_corrupt_trailing_and_bad_magic() {
 
     let cut = &good[..good.len() - 3];
     assert_eq!(
-        only_error(&run(&mut d, FrameKind::Binary, cut)).reason,
-        DecodeReason::ZstdTruncated
+        only_error(&run(&mut d, FrameKind::Binary, cut)).kind,
+        DecodeErrorKind::ZstdTruncated
     );
 
     // A frame with a checksum whose checksum is wrong.
@@ -368,9 +368,9 @@ fn truncated_corrupt_trailing_and_bad_magic() {
     corrupt[last] ^= 0xFF;
     let out = run(&mut d, FrameKind::Binary, &corrupt);
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::ZstdError);
+    assert_eq!(e.kind, DecodeErrorKind::ZstdError);
     assert_eq!(
-        e.detail,
+        e.detail(),
         "corrupt zstd frame: Restored data doesn't match checksum"
     );
 
@@ -378,11 +378,11 @@ fn truncated_corrupt_trailing_and_bad_magic() {
     trailing.extend_from_slice(b"xyz");
     let out = run(&mut d, FrameKind::Binary, &trailing);
     let e = only_error(&out);
-    assert_eq!(e.reason, DecodeReason::TrailingBytes);
-    assert_eq!(e.detail, "3 trailing bytes after the zstd frame");
+    assert_eq!(e.kind, DecodeErrorKind::TrailingBytes);
+    assert_eq!(e.detail(), "3 trailing bytes after the zstd frame");
 
     let out = run(&mut d, FrameKind::Binary, &msgpack_data("odds", "1-1"));
-    assert_eq!(only_error(&out).reason, DecodeReason::BadMagic);
+    assert_eq!(only_error(&out).kind, DecodeErrorKind::BadMagic);
 
     // After every failure the same decoder decodes the next good frame.
     assert_eq!(

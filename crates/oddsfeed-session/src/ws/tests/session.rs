@@ -12,7 +12,7 @@ use super::{
 };
 use crate::SessionError;
 use crate::ws::{
-    Action, CloseCode, CloseInfo, ConnPhase, DecodeReason, Event, ExitHint, Fatal, OutFrame,
+    Action, CloseCode, CloseInfo, ConnPhase, DecodeErrorKind, Event, ExitHint, Fatal, OutFrame,
     ReconnectDelay, WarningKind, WsConfig, WsFilters,
 };
 
@@ -262,7 +262,7 @@ fn decoder_follows_login_ok_not_the_request_and_reports_the_downgrade() {
     assert_eq!(Harness::data_of(&ev), ["scores 2-0"]);
     assert_eq!(
         h.s.stats()
-            .decode_errors_for(DecodeReason::UnexpectedBinary),
+            .decode_errors_for(DecodeErrorKind::UnexpectedBinary),
         1
     );
     assert_eq!(h.s.stats().decode_errors_total(), 0);
@@ -369,11 +369,14 @@ fn decode_errors_are_events_and_counted_and_the_stream_goes_on() {
     let Event::DecodeError(e) = &ev[0] else {
         panic!("{ev:?}")
     };
-    assert_eq!(e.reason, DecodeReason::UnknownDict);
+    assert_eq!(e.kind, DecodeErrorKind::UnknownDict);
     assert_eq!(e.dict_id, Some(super::DICT_ID));
     assert_eq!(ev[0].name(), "decode_error");
     assert_eq!(Harness::data_of(&ev), ["scores 1-1"]);
-    assert_eq!(h.s.stats().decode_errors_for(DecodeReason::UnknownDict), 1);
+    assert_eq!(
+        h.s.stats().decode_errors_for(DecodeErrorKind::UnknownDict),
+        1
+    );
     assert_eq!(h.s.stats().decode_errors_total(), 1);
 }
 

@@ -9,9 +9,9 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use oddsfeed::img::Event;
 use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
 use oddsfeed::model::img::{PushKind, Request};
-use oddsfeed::session::img::Event;
 use serde_json::{Map, Value, json};
 
 use crate::args::{ImgArgs, OpsArgs};
@@ -287,7 +287,7 @@ fn event_fields(event: &ImgEvent) -> Option<(&'static str, Map<String, Value>)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsfeed::session::img::DisconnectedReason;
+    use oddsfeed::img::DisconnectedReason;
     use std::time::Duration;
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::sync::Mutex;
 
-use oddsfeed::model::ReceiveType;
-use oddsfeed::model::ws::{Control, WsMessage, parse_ws_text};
-use oddsfeed::session::ws::{
+use oddsfeed_model::ReceiveType;
+use oddsfeed_model::ws::{Control, WsMessage, parse_ws_text};
+use oddsfeed_session::ws::{
     DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_FRAME, DecodeError, FrameDecoder, FrameKind,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -103,7 +103,7 @@ impl Decoder {
 }
 
 /// Stores a `dict` frame's dictionary.
-fn store(decoder: &mut FrameDecoder, dict: &oddsfeed::model::ws::DictFrame) -> PyResult<usize> {
+fn store(decoder: &mut FrameDecoder, dict: &oddsfeed_model::ws::DictFrame) -> PyResult<usize> {
     decoder
         .load_dict(
             dict.dict_id,

@@ -18,9 +18,9 @@
 //! cargo run -p oddsfeed --example img_tail -- HOST:PORT USER ~/.ssh/id_ed25519 ~/.ssh/known_hosts
 //! ```
 
+use oddsfeed::img::Event;
 use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
 use oddsfeed::model::img::{PushKind, Request};
-use oddsfeed::session::img::Event;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,7 +1,7 @@
 //! Tokio clients for real-time sports-odds feeds, with resume and reconnect.
 //!
 //! This is the crate application teams use. It drives the sans-IO session state machines of
-//! [`session`] over real sockets:
+//! `oddsfeed-session` over real sockets:
 //!
 //! - [`ws`]: the OddsPapi-style WebSocket feed (docs/PROTOCOL.md Part B): API-key login, channels and
 //!   filters, the four receive types (`json`, `binary` = MessagePack, `zstd`, `zstd-dict` with
@@ -16,16 +16,27 @@
 //!   `--state` file, written atomically).
 //!
 //! What it deliberately does not do: parse or decompress anything itself (that is
-//! [`session`], [`zstd`] and [`model`]), decide how to rebuild state after a
+//! `oddsfeed-session`, `oddsfeed-zstd` and `oddsfeed-model`), decide how to rebuild state after a
 //! `snapshot_required` (the application re-fetches by REST), or log secrets (API keys and key
 //! paths never appear in logs, events, errors or `Debug` output).
 //!
 //! # Layers
 //!
-//! Data flows one way: [`wire`] (framing) → [`zstd`] (decompression with a dictionary store) →
-//! [`model`] (typed messages, unknown kept raw) → [`session`] (sans-IO protocol state machines)
-//! → this crate (tokio, sockets, TLS, timers). The lower layers are re-exported so one
-//! dependency is enough.
+//! Data flows one way: `oddsfeed-wire` (framing) → `oddsfeed-zstd` (decompression with a
+//! dictionary store) → `oddsfeed-model` (typed messages, unknown kept raw) → `oddsfeed-session`
+//! (sans-IO protocol state machines) → this crate (tokio, sockets, TLS, timers).
+//!
+//! # Public surface
+//!
+//! This crate re-exports what an application needs to run either feed, so one dependency is
+//! enough: the clients and their configurations ([`ws`], [`img`]), the shared event vocabulary
+//! ([`health`], [`DecodeError`] and its [`DecodeErrorKind`], [`BackoffConfig`]), the messages
+//! ([`model`]), where cursors live ([`state`]), the counters ([`stats`]), the live book
+//! ([`book`], [`live_book`]) and recordings ([`recording`], [`replay`]). The lower layers'
+//! internals (frame decoder, parsers, zstd contexts, framing) are not re-exported; a program
+//! that needs them depends on those crates itself. [`errors`] names the lower layers' error
+//! types a [`DecodeError::source`](std::error::Error::source) can be downcast to. The foreign
+//! types in this API, and why, are listed in docs/ARCHITECTURE.md ("Public surface").
 //!
 //! # Example
 //!
@@ -70,9 +81,20 @@ pub mod state;
 pub mod stats;
 pub mod ws;
 
-pub use oddsfeed_book as book;
-pub use oddsfeed_model as model;
-pub use oddsfeed_record as recording;
-pub use oddsfeed_session as session;
-pub use oddsfeed_wire as wire;
-pub use oddsfeed_zstd as zstd;
+pub mod book;
+pub mod model;
+pub mod recording;
+
+pub use oddsfeed_session::backoff::BackoffConfig;
+pub use oddsfeed_session::common::{DecodeError, DecodeErrorKind, RAW_CAP};
+
+/// The lower layers' error types, named so that a program can downcast a
+/// [`DecodeError`]'s source (`error.source()?.downcast_ref::<ZstdError>()`) or match a
+/// [`ws::SessionError`] it got from [`ws::ClientError::Session`].
+pub mod errors {
+    pub use oddsfeed_model::ModelError;
+    pub use oddsfeed_record::RecordError;
+    pub use oddsfeed_session::common::FormatMismatch;
+    pub use oddsfeed_wire::WireError;
+    pub use oddsfeed_zstd::{DictRejection, ZstdError};
+}

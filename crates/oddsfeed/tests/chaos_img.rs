@@ -24,10 +24,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use oddsfeed::BackoffConfig;
+use oddsfeed::img::{DisconnectedReason, Event};
 use oddsfeed::img::{ImgClient, ImgClientConfig, ImgEvent, Transport};
 use oddsfeed::model::img::{DisconnectReason, PushKind, Request, SubscriptionFilter};
-use oddsfeed::session::backoff::BackoffConfig;
-use oddsfeed::session::img::{DisconnectedReason, Event};
 use oddsfeed_sim::img::{
     ImgSimConfig, MT_OUTRIGHT, SessionEnd, SessionReport, SimShared, serve_session,
 };

@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use oddsfeed::BackoffConfig;
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::session::backoff::BackoffConfig;
 use oddsfeed::ws::{ClientEvent, CloseCode, Event, WsClient, WsClientConfig};
 use oddsfeed_sim::ws::{RecordedMessage, StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
 use serde_json::Value;

@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::img::{HostKeyCheck, ImgClientConfig, SshSettings, Transport};
-use oddsfeed::model::ws::Login;
 use oddsfeed::model::{ApiKey, ReceiveType, ResumeState};
-use oddsfeed::session::ws::WsSession;
 use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClient, WsClientConfig, WsConfig};
+use oddsfeed_model::ws::Login;
+use oddsfeed_session::ws::WsSession;
 use oddsfeed_sim::ws::{WsSimConfig, WsSimHandle};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -466,7 +466,7 @@ fn a_session_holding_the_login_frame_never_debug_prints_it() {
     let shown = format!("{transmit:?} {transmit:#?}");
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("redacted"), "{shown}");
-    let oddsfeed::session::ws::OutFrame::Text(text) = &transmit.frame else {
+    let oddsfeed_session::ws::OutFrame::Text(text) = &transmit.frame else {
         panic!("the first frame is not the login: {transmit:?}");
     };
     assert!(text.contains(KEY), "the frame itself carries the key");
@@ -556,9 +556,9 @@ fn limits_section() -> String {
 
 #[test]
 fn documented_limits_and_defaults() {
-    use oddsfeed::session::{backoff, img as img_session, ws as ws_session};
-    use oddsfeed::{model, wire, zstd};
+    use oddsfeed_session::{backoff, img as img_session, ws as ws_session};
     use oddsfeed_sim::img::ImgSimConfig;
+    use {oddsfeed_model as model, oddsfeed_wire as wire, oddsfeed_zstd as zstd};
 
     const MIB: u64 = 1 << 20;
     const KIB: u64 = 1 << 10;

@@ -26,11 +26,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use oddsfeed::img::{DisconnectedReason, Event as ImgSessionEvent};
 use oddsfeed::img::{ImgClient, ImgClientConfig, ImgEvent, Transport};
 use oddsfeed::model::ReceiveType;
 use oddsfeed::model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed::model::ws::DataMessage;
-use oddsfeed::session::img::{DisconnectedReason, Event as ImgSessionEvent};
 use oddsfeed::ws::{ClientEvent, CloseCode, Event, WarningKind, WsClient};
 use oddsfeed_sim::img::{ImgSimConfig, SessionEnd, SessionReport, SimShared, serve_session};
 use oddsfeed_sim::ws_gen::WsGenerator;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt;
+use oddsfeed::BackoffConfig;
 use oddsfeed::model::ApiKey;
-use oddsfeed::session::backoff::BackoffConfig;
 use oddsfeed::ws::WsClientConfig;
 use oddsfeed_nats::{Relay, RelayConfig, RelayError};
 use oddsfeed_sim::ws::{RecordedMessage, StreamRecorder, WsSim, WsSimConfig, WsSimHandle};

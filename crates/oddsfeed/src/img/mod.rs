@@ -10,7 +10,7 @@
 //! ```no_run
 //! use oddsfeed::img::{HostKeyCheck, ImgClient, ImgClientConfig, ImgEvent, SshSettings, Transport};
 //! use oddsfeed::model::img::{Request, SubscriptionFilter};
-//! use oddsfeed::session::img::Event;
+//! use oddsfeed::img::Event;
 //!
 //! # async fn demo() -> Result<(), oddsfeed::img::ImgError> {
 //! let transport = Transport::Ssh(SshSettings {
@@ -57,3 +57,9 @@ pub use config::{
 };
 pub use error::ImgError;
 pub use event::ImgEvent;
+
+#[doc(no_inline)]
+pub use oddsfeed_session::img::{
+    DecodeError, DecodeErrorKind, DisconnectedReason, Event, ImgRequestError, ImgSessionConfig,
+    RequestId, RequestNames,
+};

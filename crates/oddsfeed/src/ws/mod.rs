@@ -47,6 +47,8 @@ pub use event::ClientEvent;
 pub use tls::TlsMode;
 
 #[doc(no_inline)]
+pub use oddsfeed_session::SessionError;
+#[doc(no_inline)]
 pub use oddsfeed_session::ws::{
     CloseCode, CloseInfo, ConnId, DecodeError, DecodeErrorKind, Event, Stats, WarningKind,
     WsConfig, WsFilters,

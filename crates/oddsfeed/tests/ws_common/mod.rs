@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oddsfeed::BackoffConfig;
 use oddsfeed::model::ws::DataMessage;
 use oddsfeed::model::{ApiKey, EntryId, ReceiveType};
-use oddsfeed::session::backoff::BackoffConfig;
 use oddsfeed::ws::{
     ClientEvent, RootCertStore, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder,
 };

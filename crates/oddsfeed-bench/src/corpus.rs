@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use oddsfeed_model::ReceiveType;
+use oddsfeed_wire::split_records;
 use oddsfeed_zstd::DictStore;
 
 /// Environment variable naming a directory with one corpus per mode (`<dir>/<mode>/frames.bin`)
@@ -169,32 +170,6 @@ impl Corpus {
     }
 }
 
-/// The byte ranges of the records of a `frames.bin`, or the offset of a truncated record.
-///
-/// # Errors
-///
-/// The offset of the first record whose length prefix or body is cut short.
-pub fn split_records(data: &[u8]) -> Result<Vec<Range<usize>>, usize> {
-    let mut frames = Vec::new();
-    let mut at = 0;
-    while at < data.len() {
-        let len = data
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_le_bytes)
-            .ok_or(at)?;
-        let start = at + 4;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|len| start.checked_add(len))
-            .filter(|&end| end <= data.len())
-            .ok_or(at)?;
-        frames.push(start..end);
-        at = end;
-    }
-    Ok(frames)
-}
-
 /// The dictId a file name `<digits>.dict` stands for (`None` for any other file).
 #[must_use]
 pub fn dict_id_of(path: &Path) -> Option<u32> {
@@ -228,14 +203,6 @@ mod tests {
             let total: u64 = corpus.frames().map(|f| f.len() as u64).sum();
             assert_eq!(total, corpus.bytes_in());
         }
-    }
-
-    #[test]
-    fn truncated_records_name_their_offset() {
-        let one: Vec<Range<usize>> = std::iter::once(4..7).collect();
-        assert_eq!(split_records(&[3, 0, 0, 0, 1, 2, 3]), Ok(one));
-        assert_eq!(split_records(&[3, 0, 0, 0, 1, 2]), Err(0));
-        assert_eq!(split_records(&[0, 0, 0, 0, 9]), Err(4));
     }
 
     #[test]

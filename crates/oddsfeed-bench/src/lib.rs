@@ -20,4 +20,7 @@
 mod corpus;
 pub mod stages;
 
-pub use corpus::{CORPUS_ENV, Corpus, CorpusError, dict_id_of, fixture_corpus_dir, split_records};
+pub use corpus::{CORPUS_ENV, Corpus, CorpusError, dict_id_of, fixture_corpus_dir};
+/// The one splitter of a corpus `frames.bin`, from `oddsfeed-wire` (the simulator writes
+/// corpora with the same framing).
+pub use oddsfeed_wire::split_records;

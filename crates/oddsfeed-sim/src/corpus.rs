@@ -152,33 +152,6 @@ pub fn write_corpus_with(dir: &Path, options: &CorpusOptions<'_>) -> io::Result<
     Ok(summary)
 }
 
-/// Splits the contents of a `frames.bin` into its frames.
-///
-/// # Errors
-///
-/// [`io::ErrorKind::InvalidData`] if a record's length or body is cut short.
-pub fn split_records(data: &[u8]) -> io::Result<Vec<&[u8]>> {
-    let mut frames = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let (len, body) = rest
-            .split_first_chunk::<4>()
-            .ok_or_else(|| invalid("truncated record length"))?;
-        let len = u32::from_le_bytes(*len) as usize;
-        if body.len() < len {
-            return Err(invalid("truncated record body"));
-        }
-        let (frame, tail) = body.split_at(len);
-        frames.push(frame);
-        rest = tail;
-    }
-    Ok(frames)
-}
-
-fn invalid(what: &'static str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,16 +256,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn truncated_records_are_invalid_data() {
-        let mut data = 3u32.to_le_bytes().to_vec();
-        data.extend_from_slice(b"abc");
-        assert_eq!(split_records(&data).expect("ok"), [b"abc"]);
-        let err = split_records(&data[..5]).expect_err("short body");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert_eq!(err.to_string(), "truncated record body");
-        let err = split_records(&data[..2]).expect_err("short length");
-        assert_eq!(err.to_string(), "truncated record length");
-        assert!(split_records(&[]).expect("empty").is_empty());
+    /// The frames of a `frames.bin`, split as its readers split it.
+    fn split_records(data: &[u8]) -> Result<Vec<&[u8]>, usize> {
+        Ok(oddsfeed_wire::split_records(data)?
+            .into_iter()
+            .map(|range| &data[range])
+            .collect())
     }
 }

@@ -13,6 +13,7 @@
 //! - [`ws`] handles whole WebSocket messages of the OddsPapi feed (Part B):
 //!   the size check, splitting text frames into JSON documents, and sniffing
 //!   binary frames (zstd, MessagePack, JSON).
+//! - [`split_records`] splits a corpus `frames.bin` (length-prefixed frames).
 //!
 //! What it deliberately does not do:
 //!
@@ -54,9 +55,11 @@ mod encode;
 mod error;
 mod line;
 mod lines;
+mod records;
 pub mod ws;
 
 pub use encode::{encode_json_line, encode_line};
 pub use error::{MAX_SEEN_PREFIX, RAW_CAP, WireError};
 pub use line::Line;
 pub use lines::{DEFAULT_MAX_LINE, Drain, LineDecoder, Stats};
+pub use records::split_records;

@@ -8,7 +8,6 @@
 
 use std::io;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
@@ -16,15 +15,11 @@ use oddsfeed::ws::{
     ClientEvent, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder, WsFilters,
 };
 use serde_json::{Map, Value};
-use tokio::time::Instant;
 
 use crate::args::{FeedArgs, ReceiveTypeArg, WsArgs};
 use crate::ops::{Ops, Signals, sleep_until_opt};
 use crate::output::{DataOut, EventLog};
 use crate::runtime::{self, Shutdown};
-
-/// Least time between two saves of the `--state` file (docs/CLI.md).
-const SAVE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Runs the subcommand.
 pub fn run(args: WsArgs) -> ExitCode {
@@ -77,8 +72,10 @@ pub(crate) fn feed_builder(feed: &FeedArgs) -> Result<WsClientConfigBuilder, Str
 fn build_config(args: &WsArgs) -> Result<WsClientConfig, String> {
     let mut builder = feed_builder(&args.feed)?
         .once(args.once)
-        // This command saves by itself, right after flushing stdout.
-        .save_interval(None)
+        // The client's own cadence (docs/CLI.md: at most every 200 ms): `next()` saves when
+        // due, and `pump` flushes stdout before it calls `next()` or, while the feed is busy,
+        // before it saves on `save_due()`, so that what is saved was printed.
+        .save_interval(Some(oddsfeed::ws::DEFAULT_SAVE_INTERVAL))
         // The book is applied as events are taken, so it holds exactly what was printed.
         .keep_book(args.book_out.is_some());
     if let Some(path) = &args.state {
@@ -165,7 +162,6 @@ async fn pump(
     if limit == Some(0) {
         return End::Clean(0);
     }
-    let mut saver = Saver::new();
     loop {
         if signals.received() {
             Signals::report(log);
@@ -175,21 +171,13 @@ async fn pump(
         let event = match client.try_next() {
             Some(event) => event,
             None => {
-                // The feed is idle: flush what is buffered, then wait for more.
+                // The feed is idle: flush what is buffered, then wait for more (`next` saves
+                // the cursors when due, everything taken so far having been flushed).
                 if let Err(e) = out.flush() {
                     return stdout_failed(log, &e);
                 }
-                if let Err(end) = saver.save_if_due(client, log).await {
-                    return end;
-                }
                 let next = tokio::select! {
                     event = client.next() => event,
-                    () = sleep_until_opt(saver.due_at()) => {
-                        if let Err(end) = saver.save_if_due(client, log).await {
-                            return end;
-                        }
-                        continue;
-                    }
                     () = signals.wait() => continue,
                     () = sleep_until_opt(ops.due_at()) => continue,
                 };
@@ -204,16 +192,16 @@ async fn pump(
                 if let Err(e) = print_event(out, log, &event) {
                     return stdout_failed(log, &e);
                 }
-                saver.touch();
                 if limit.is_some_and(|n| out.lines() >= n) {
                     return End::Clean(0);
                 }
-                if saver.is_due() {
+                if client.save_due() {
                     if let Err(e) = out.flush() {
                         return stdout_failed(log, &e);
                     }
-                    if let Err(end) = saver.save_if_due(client, log).await {
-                        return end;
+                    if let Err(e) = client.save_state().await {
+                        log.fatal(&e.to_string());
+                        return End::Unsaved(1);
                     }
                 }
             }
@@ -226,7 +214,6 @@ async fn pump(
                 return End::Clean(0);
             }
             other => {
-                saver.touch();
                 emit_event(log, &other);
             }
         }
@@ -245,46 +232,6 @@ fn stdout_failed(log: &EventLog, e: &io::Error) -> End {
 fn ended_without_reason(log: &EventLog) -> End {
     log.fatal("the connection driver stopped unexpectedly");
     End::Clean(1)
-}
-
-/// The `--state` cadence: at most one save per [`SAVE_INTERVAL`], only when something changed.
-struct Saver {
-    last: Instant,
-    dirty: bool,
-}
-
-impl Saver {
-    fn new() -> Self {
-        Self {
-            last: Instant::now(),
-            dirty: false,
-        }
-    }
-
-    fn touch(&mut self) {
-        self.dirty = true;
-    }
-
-    fn due_at(&self) -> Option<Instant> {
-        self.dirty.then_some(self.last + SAVE_INTERVAL)
-    }
-
-    fn is_due(&self) -> bool {
-        self.due_at().is_some_and(|at| Instant::now() >= at)
-    }
-
-    /// Saves when due. The caller has flushed stdout first.
-    async fn save_if_due(&mut self, client: &mut WsClient, log: &EventLog) -> Result<(), End> {
-        if !self.is_due() {
-            return Ok(());
-        }
-        self.last = Instant::now();
-        self.dirty = false;
-        client.save_state().await.map_err(|e| {
-            log.fatal(&e.to_string());
-            End::Unsaved(1)
-        })
-    }
 }
 
 /// Prints one event as `oddsfeed ws` does: a data message's JSON, as received, as one stdout
@@ -340,6 +287,7 @@ mod tests {
     use oddsfeed::ws::{DecodeError, DecodeErrorKind};
     use oddsfeed_zstd::ZstdError;
     use serde_json::json;
+    use std::time::Duration;
 
     #[test]
     fn decode_error_fields_name_reason_channel_and_dict() {

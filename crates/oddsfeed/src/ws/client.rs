@@ -575,6 +575,17 @@ impl WsClient {
         }
     }
 
+    /// Whether the cursors are due for a save: something was taken since the last save and
+    /// `save_interval` has passed. [`next`](Self::next) saves by itself when this holds; a
+    /// program that must do something first (the CLI flushes stdout, so that what is saved was
+    /// printed) checks it after taking events with [`try_next`](Self::try_next) and calls
+    /// [`save_state`](Self::save_state).
+    #[must_use]
+    pub fn save_due(&self) -> bool {
+        self.next_save_at()
+            .is_some_and(|at| clock::tokio_now() >= at)
+    }
+
     fn next_save_at(&self) -> Option<Instant> {
         match self.save_interval {
             Some(interval) if self.dirty => Some(self.last_save + interval),
@@ -583,10 +594,7 @@ impl WsClient {
     }
 
     async fn autosave_if_due(&mut self) -> Option<ClientEvent> {
-        let due = self
-            .next_save_at()
-            .is_some_and(|at| clock::tokio_now() >= at);
-        if !due {
+        if !self.save_due() {
             return None;
         }
         match self.save_state().await {

@@ -21,6 +21,20 @@ use std::time::{Duration, Instant};
 
 use crate::common::ReconnectDelay;
 
+// `resolve` lives here, beside the `Backoff` it draws from, so that `common` (the plain
+// shared types) does not import this module.
+impl ReconnectDelay {
+    /// The delay to wait, drawn from `backoff` (which counts the attempt) unless immediate.
+    /// `rand_unit` is a uniform random number in `[0, 1]` (full jitter).
+    pub fn resolve(self, backoff: &mut Backoff, rand_unit: f64) -> Duration {
+        match self {
+            Self::Immediate => Duration::ZERO,
+            Self::Backoff => backoff.next_delay(rand_unit),
+            Self::BackoffAtLeast(floor) => backoff.next_delay_with_floor(rand_unit, floor),
+        }
+    }
+}
+
 /// Default first ceiling: 500 ms.
 pub const DEFAULT_INITIAL: Duration = Duration::from_millis(500);
 /// Default cap on the ceiling: 30 s.
@@ -445,5 +459,23 @@ mod tests {
         timer.schedule(ReconnectDelay::Immediate, now);
         timer.cancel();
         assert_eq!(timer.deadline(), None);
+    }
+
+    #[test]
+    fn delays_resolve_through_the_backoff() {
+        let mut backoff = Backoff::default();
+        assert_eq!(
+            ReconnectDelay::Immediate.resolve(&mut backoff, 1.0),
+            Duration::ZERO
+        );
+        assert_eq!(
+            ReconnectDelay::Backoff.resolve(&mut backoff, 1.0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            ReconnectDelay::BackoffAtLeast(Duration::from_secs(10)).resolve(&mut backoff, 0.5),
+            Duration::from_millis(10_500)
+        );
+        assert_eq!(backoff.attempt(), 2);
     }
 }

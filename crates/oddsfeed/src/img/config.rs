@@ -8,6 +8,8 @@ use oddsfeed_model::img::Request;
 use oddsfeed_session::backoff::BackoffConfig;
 use oddsfeed_session::img::ImgSessionConfig;
 
+use super::error::ImgError;
+
 /// Default [`ImgClientConfig::event_queue`]: 1024 events.
 pub const DEFAULT_EVENT_QUEUE: usize = 1024;
 /// Default [`ImgClientConfig::connect_timeout`]: 10 s.
@@ -235,7 +237,7 @@ impl ImgClientConfig {
         {
             return bad("the SSH user name is empty");
         }
-        super::transport::split_host_port(self.transport.addr())?;
+        split_host_port(self.transport.addr())?;
         Ok(())
     }
 }
@@ -343,6 +345,22 @@ impl ImgClientConfigBuilder {
     }
 }
 
+/// Splits `HOST:PORT` (`[v6]:PORT` too) into its parts (here, beside the address it
+/// checks, so that the configuration does not import the transport).
+pub(crate) fn split_host_port(addr: &str) -> Result<(String, u16), ImgError> {
+    let bad = || ImgError::Config(format!("address {addr:?} is not HOST:PORT"));
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    Ok((host.to_owned(), port))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +399,24 @@ mod tests {
             tcp("no-port").build(),
             Err(super::super::ImgError::Config(_))
         ));
+    }
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(
+            split_host_port("127.0.0.1:2093").ok(),
+            Some(("127.0.0.1".into(), 2093))
+        );
+        assert_eq!(split_host_port("[::1]:22").ok(), Some(("::1".into(), 22)));
+        assert_eq!(
+            split_host_port("golf-odds-distribution.services.imgarena.com:2093").ok(),
+            Some(("golf-odds-distribution.services.imgarena.com".into(), 2093))
+        );
+        for bad in ["nohost", ":22", "h:", "h:70000", "h:x"] {
+            assert!(
+                matches!(split_host_port(bad), Err(ImgError::Config(_))),
+                "{bad} should be refused"
+            );
+        }
     }
 }

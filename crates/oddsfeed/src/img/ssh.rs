@@ -11,9 +11,19 @@ use russh::client::{self, Handle};
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect};
 
+use super::config::split_host_port;
 use super::config::{HostKeyCheck, SshSettings};
 use super::error::ImgError;
-use super::transport::{Recv, split_host_port};
+
+/// What one read of a [`Link`](super::transport::Link) produced, TCP or SSH (defined here so
+/// that this module does not import the transport, which opens SSH links through it).
+#[derive(Debug)]
+pub(crate) enum Recv<'a> {
+    /// Bytes from the server.
+    Data(&'a [u8]),
+    /// The server closed the stream.
+    Eof,
+}
 
 /// Loads an OpenSSH private key. Errors name neither the path nor the contents.
 pub(crate) fn load_identity(path: &Path) -> Result<Arc<PrivateKey>, ImgError> {

@@ -9,16 +9,8 @@ use tokio::net::TcpStream;
 
 use super::config::Transport;
 use super::error::ImgError;
+pub(crate) use super::ssh::Recv;
 use super::ssh::SshLink;
-
-/// What one read produced.
-#[derive(Debug)]
-pub(crate) enum Recv<'a> {
-    /// Bytes from the server.
-    Data(&'a [u8]),
-    /// The server closed the stream.
-    Eof,
-}
 
 /// An open connection.
 pub(crate) enum Link {
@@ -72,21 +64,6 @@ impl Link {
     }
 }
 
-/// Splits `HOST:PORT` (`[v6]:PORT` too) into its parts.
-pub(crate) fn split_host_port(addr: &str) -> Result<(String, u16), ImgError> {
-    let bad = || ImgError::Config(format!("address {addr:?} is not HOST:PORT"));
-    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if host.is_empty() {
-        return Err(bad());
-    }
-    let port = port.parse::<u16>().map_err(|_| bad())?;
-    Ok((host.to_owned(), port))
-}
-
 /// Opens a connection. `key` caches the SSH identity across attempts (loaded on first use).
 pub(crate) async fn connect(
     transport: &Transport,
@@ -119,30 +96,6 @@ pub(crate) async fn connect(
             };
             let link = super::ssh::connect(settings, identity).await?;
             Ok(Link::Ssh(Box::new(link)))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_port_forms() {
-        assert_eq!(
-            split_host_port("127.0.0.1:2093").ok(),
-            Some(("127.0.0.1".into(), 2093))
-        );
-        assert_eq!(split_host_port("[::1]:22").ok(), Some(("::1".into(), 22)));
-        assert_eq!(
-            split_host_port("golf-odds-distribution.services.imgarena.com:2093").ok(),
-            Some(("golf-odds-distribution.services.imgarena.com".into(), 2093))
-        );
-        for bad in ["nohost", ":22", "h:", "h:70000", "h:x"] {
-            assert!(
-                matches!(split_host_port(bad), Err(ImgError::Config(_))),
-                "{bad} should be refused"
-            );
         }
     }
 }

@@ -1,8 +1,8 @@
 //! [`WsClient`]: the application's handle on a running WebSocket feed.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::config::WsClientConfig;
-use super::driver::{Batch, Driver};
+use super::driver::{Batch, Driver, Shared};
 use super::error::ClientError;
 use super::event::ClientEvent;
 use super::tls;
@@ -44,33 +44,6 @@ const CONSUMED_CHANNELS: usize = 64;
 pub(crate) fn queue_shape(events: usize) -> (usize, usize) {
     let batch = events.clamp(1, MAX_BATCH);
     (batch, (events / batch).max(1))
-}
-
-/// Counters only the driver knows.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub wire_bytes: AtomicU64,
-    pub frames_too_large: AtomicU64,
-    pub connect_attempts: AtomicU64,
-}
-
-/// What the driver task and the application handle share: the session (behind a mutex held only
-/// for one input or one drain, never across an `.await`) and the driver's counters.
-pub(crate) struct Shared {
-    session: Mutex<WsSession>,
-    pub counters: Counters,
-    /// What [`WsClient::stats`] and the metrics show.
-    pub metrics: Arc<FeedMetrics>,
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, WsSession> {
-        // A panic while holding the lock cannot leave the session half-updated in a way that
-        // matters more than stopping would; carry on with its state.
-        self.session
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
 /// Counters of a client run: the session's, plus the transport's.
@@ -259,14 +232,13 @@ impl WsClient {
         // The session draws its backoff jitter from this seed; one per client, so that clients
         // that lost the same server do not retry in lock-step.
         session_config.jitter_seed = clock::seed();
-        let shared = Arc::new(Shared {
-            session: Mutex::new(WsSession::new(session_config, resume.clone())),
-            counters: Counters::default(),
-            metrics: config
+        let shared = Arc::new(Shared::new(
+            WsSession::new(session_config, resume.clone()),
+            config
                 .metrics
                 .clone()
                 .unwrap_or_else(|| Arc::new(FeedMetrics::new(FeedKind::Ws))),
-        });
+        ));
         let (batch_max, slots) = queue_shape(config.event_queue);
         let (tx, rx) = mpsc::channel(slots);
         if config.is_tls() && !config.tls.verifies() {

@@ -11,15 +11,16 @@
 use std::future::poll_fn;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use oddsfeed_session::ws::{
     Action, CloseInfo, ConnId, DecodeError, DecodeErrorKind, Event, FrameKind, OutFrame, Transmit,
-    WarningKind,
+    WarningKind, WsSession,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -31,12 +32,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use oddsfeed_record::RecordKind;
 
-use super::client::Shared;
 use super::error::ClientError;
 use super::event::ClientEvent;
 use super::transport::{Connect, ConnectFailure, WsStream};
 use crate::clock;
 use crate::record::Tee;
+use crate::stats::FeedMetrics;
 
 /// How long a closing connection may take to finish its close handshake in the background.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -49,6 +50,42 @@ const MAX_BURST: usize = 64;
 /// docs/BENCHMARKS.md "Latency"), while an application that is behind gets full batches, which
 /// cost it fewer wake-ups per message.
 const EARLY_HANDOVER: usize = 16;
+
+/// Counters only the driver knows.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub wire_bytes: AtomicU64,
+    pub frames_too_large: AtomicU64,
+    pub connect_attempts: AtomicU64,
+}
+
+/// What the driver task and the application handle share (defined here, beside the driver
+/// that fills it, so that the driver does not import the client module): the session (behind a mutex held only
+/// for one input or one drain, never across an `.await`) and the driver's counters.
+pub(crate) struct Shared {
+    session: Mutex<WsSession>,
+    pub counters: Counters,
+    /// What [`WsClient::stats`] and the metrics show.
+    pub metrics: Arc<FeedMetrics>,
+}
+
+impl Shared {
+    pub(crate) fn new(session: WsSession, metrics: Arc<FeedMetrics>) -> Self {
+        Self {
+            session: Mutex::new(session),
+            counters: Counters::default(),
+            metrics,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WsSession> {
+        // A panic while holding the lock cannot leave the session half-updated in a way that
+        // matters more than stopping would; carry on with its state.
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// The typed cause of the decode error reported when tungstenite refused a frame itself (too
 /// large, or a text frame that is not UTF-8) and the connection was closed over it.

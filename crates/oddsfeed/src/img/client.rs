@@ -235,7 +235,7 @@ impl ImgClient {
     /// reconnects): the keys of the CLI's `stats` event, as for
     /// [`WsClient::stats`](crate::ws::WsClient::stats). Messages, decode errors and reconnects
     /// count what the application has taken from [`next`](Self::next); heartbeats count only
-    /// with [`ImgClientConfig::count_heartbeats`].
+    /// with [`ImgClientConfigBuilder::count_heartbeats`](super::ImgClientConfigBuilder::count_heartbeats).
     #[must_use]
     pub fn stats(&self) -> FeedStats {
         self.metrics.stats()
@@ -249,7 +249,7 @@ impl ImgClient {
     }
 
     /// The live book of everything taken so far, when the configuration's
-    /// [`keep_book`](ImgClientConfig::keep_book) was set.
+    /// [`keep_book`](super::ImgClientConfigBuilder::keep_book) was set.
     ///
     /// It is applied on the application's side as each item is taken from
     /// [`next`](Self::next) or [`try_next`](Self::try_next) (pushes, `session_initialized`,

@@ -221,7 +221,139 @@ fn envelope() -> impl Strategy<Value = (Value, bool)> {
         .prop_map(|(fields, typed)| (Value::Object(fields.into_iter().collect()), typed))
 }
 
+/// Writes a JSON value the way another producer might: numbers, strings and separators
+/// spelled differently, chosen by a seeded generator (SplitMix64). With `keep_values`
+/// every spelling reads back as the same value (exponents, trailing zeros, `\/` and
+/// `\uXXXX` escapes, spaces); without it integers may also become floats (`7.0`, `7e0`)
+/// and zero may be written `-0`.
+struct Respell {
+    state: u64,
+    keep_values: bool,
+    out: String,
+}
+
+impl Respell {
+    fn text(value: &Value, seed: u64, keep_values: bool) -> String {
+        let mut r = Respell {
+            state: seed,
+            keep_values,
+            out: String::new(),
+        };
+        r.value(value);
+        r.out
+    }
+
+    fn roll(&mut self, n: u64) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    }
+
+    fn separator(&mut self, c: char) {
+        self.out.push(c);
+        if self.roll(4) == 0 {
+            self.out.push(' ');
+        }
+    }
+
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                self.out.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        self.separator(',');
+                    }
+                    self.string(k);
+                    self.separator(':');
+                    self.value(v);
+                }
+                self.out.push('}');
+            }
+            Value::Array(items) => {
+                self.out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.separator(',');
+                    }
+                    self.value(v);
+                }
+                self.out.push(']');
+            }
+            Value::String(s) => self.string(s),
+            Value::Number(n) => self.number(n),
+            other => self.out.push_str(&other.to_string()),
+        }
+    }
+
+    fn number(&mut self, n: &serde_json::Number) {
+        let plain = n.to_string();
+        let text = match (n.as_f64(), n.is_f64(), self.roll(5)) {
+            (Some(f), true, 0) => format!("{f:e}"),
+            (Some(f), true, 1) => format!("{f:E}"),
+            (Some(_), true, 2) if plain.contains('.') && !plain.contains('e') => {
+                format!("{plain}000")
+            }
+            (_, false, 3) if !self.keep_values && n.as_u64() == Some(0) => "-0".to_owned(),
+            (_, false, 4) if !self.keep_values => format!("{plain}.0"),
+            (_, false, 0) if !self.keep_values && plain.len() < 15 => format!("{plain}e0"),
+            _ => plain,
+        };
+        self.out.push_str(&text);
+    }
+
+    fn string(&mut self, s: &str) {
+        let style = self.roll(3);
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '/' if style == 1 => self.out.push_str("\\/"),
+                c if (c as u32) < 0x20 || (style == 2 && !c.is_ascii()) => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        self.out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+}
+
 proptest! {
+    #[test]
+    fn other_spellings_agree_and_keep_raw(
+        (message, typed) in envelope(),
+        seed in any::<u64>(),
+        keep_values in any::<bool>(),
+    ) {
+        let text = Respell::text(&message, seed, keep_values);
+        let plain = parse_ws_json(text.as_bytes());
+        let fast = parse_ws_fast(&mut text.clone().into_bytes());
+        prop_assert_eq!(&fast, &plain);
+        let Ok(WsMessage::Data(data)) = plain else {
+            return Err(TestCaseError::fail(format!("not a data message: {plain:?}")));
+        };
+        // raw is the text as received: it is on one line
+        prop_assert_eq!(&data.raw, &text);
+        if keep_values {
+            let want = parse_ws_json(message.to_string().as_bytes());
+            let Ok(WsMessage::Data(want)) = want else {
+                return Err(TestCaseError::fail(format!("not a data message: {want:?}")));
+            };
+            prop_assert_eq!(&data.payload, &want.payload);
+            prop_assert_eq!((&data.ts, &data.entry_id, &data.kind), (&want.ts, &want.entry_id, &want.kind));
+            if typed {
+                prop_assert_eq!(data.typed_error.as_deref(), None);
+            }
+        }
+    }
+
     #[test]
     fn fast_and_plain_paths_agree((message, typed) in envelope(), pretty in any::<bool>()) {
         let text = if pretty {

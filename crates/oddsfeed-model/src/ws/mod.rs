@@ -161,6 +161,10 @@ pub struct FastParser {
     /// The JSON text the MessagePack walk writes; each message's `raw` is an exact-size
     /// copy, so this keeps its capacity between messages.
     msgpack_text: String,
+    /// A copy of a document with its `-0` numbers spelled `-0.0` (see [`negative_zeros`]).
+    respelled: Vec<u8>,
+    /// Offsets of the `-0` numbers of the current document.
+    zeros: Vec<usize>,
     max_nodes: usize,
 }
 
@@ -191,6 +195,8 @@ impl FastParser {
             tape: Vec::new(),
             keys: Vec::new(),
             msgpack_text: String::new(),
+            respelled: Vec::new(),
+            zeros: Vec::new(),
             max_nodes: DEFAULT_MAX_NODES,
         }
     }
@@ -235,6 +241,12 @@ impl FastParser {
         if self.msgpack_text.capacity() > PARSER_RETAINED_INPUT {
             self.msgpack_text = String::new();
         }
+        if self.respelled.capacity() > PARSER_RETAINED_INPUT {
+            self.respelled = Vec::new();
+        }
+        if self.zeros.capacity() > PARSER_RETAINED_NODES {
+            self.zeros = Vec::new();
+        }
     }
 
     /// Parses one JSON document, rewriting `buf` in place (as [`parse_ws_fast`]).
@@ -258,12 +270,19 @@ impl FastParser {
             Err(_) => return Err(ModelError::invalid_utf8(buf)),
         };
         let scan = Scan::of(text.as_bytes());
-        if scan.negative_zero {
-            // simd-json reads `-0` as the integer 0, serde_json as the float -0.0: take the
-            // plain path so both agree.
-            return parse_ws_json(text.as_bytes());
-        }
-        match self.read_data(buf) {
+        let parts = if scan.negative_zero && negative_zeros(text.as_bytes(), &mut self.zeros) {
+            // simd-json reads the number `-0` as the integer 0, serde_json as the float -0.0,
+            // as it reads `-0.0`: parse a copy that spells each `-0` as `-0.0` (the text,
+            // and so `raw`, stays as received).
+            let mut respelled = std::mem::take(&mut self.respelled);
+            respell_zeros(text.as_bytes(), &self.zeros, &mut respelled);
+            let parts = self.read_data(&mut respelled);
+            self.respelled = respelled;
+            parts
+        } else {
+            self.read_data(buf)
+        };
+        match parts {
             Some(parts) => finish_data_owned(text, parts, scan.line_break),
             None => parse_generic(&text),
         }
@@ -388,35 +407,96 @@ fn parse_msgpack_converting(bytes: &[u8], max_nodes: usize) -> Result<WsMessage,
     classify_value(value, raw)
 }
 
-/// What one pass over a document's bytes tells the fast path.
+/// What a quick look at a document's bytes tells the fast path.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Scan {
     /// The text may hold the number `-0` (no fraction, no exponent). False positives
-    /// (inside strings) only cost speed.
+    /// (inside strings) are sorted out by [`negative_zeros`].
     negative_zero: bool,
     /// A raw `\n` or `\r` appears somewhere in the text.
     line_break: bool,
 }
 
 impl Scan {
-    /// Scans `bytes` once for `-`, `\n` and `\r`. Stops at the first possible `-0`, which
-    /// decides the path on its own.
+    /// Looks for `\n` or `\r`, and for `-0` not followed by a digit, `.`, `e` or `E`. Two
+    /// searches for rare bytes: a search for every `-` stopped at each date, negative
+    /// price and entryId of the feed.
     fn of(bytes: &[u8]) -> Self {
-        let mut scan = Self::default();
-        for at in memchr::memchr3_iter(b'-', b'\n', b'\r', bytes) {
-            if bytes.get(at) == Some(&b'-') {
-                if bytes.get(at + 1) == Some(&b'0')
-                    && !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
-                {
-                    scan.negative_zero = true;
-                    return scan;
-                }
-            } else {
-                scan.line_break = true;
-            }
+        Self {
+            negative_zero: MINUS_ZERO
+                .find_iter(bytes)
+                .any(|at| is_negative_zero(bytes, at)),
+            line_break: memchr::memchr2(b'\n', b'\r', bytes).is_some(),
         }
-        scan
     }
+}
+
+/// The searcher for `-0`, built once (building one costs more than a search of a message).
+static MINUS_ZERO: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"-0"));
+
+/// Whether the `-` at `at` starts the number `-0` exactly, assuming it is outside a string:
+/// not an exponent's sign, followed by `0` and then by no digit, `.`, `e` or `E`.
+fn is_negative_zero(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at + 1) == Some(&b'0')
+        && !matches!(bytes.get(at + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+        && !matches!(
+            at.checked_sub(1).and_then(|p| bytes.get(p)),
+            Some(b'e' | b'E')
+        )
+}
+
+/// Collects into `zeros` the offsets of the numbers spelled `-0` in the JSON text `bytes`
+/// (outside strings, not exponents); whether there is any. One search for `-0`, and for
+/// each hit the strings that open before it are stepped over.
+fn negative_zeros(bytes: &[u8], zeros: &mut Vec<usize>) -> bool {
+    zeros.clear();
+    // An offset known to be outside any string.
+    let mut at = 0;
+    for minus in MINUS_ZERO.find_iter(bytes) {
+        if minus < at || !is_negative_zero(bytes, minus) {
+            continue;
+        }
+        while let Some(quote) = bytes
+            .get(at..minus)
+            .and_then(|between| memchr::memchr(b'"', between))
+        {
+            at = string_end(bytes, at + quote + 1);
+        }
+        if minus >= at {
+            zeros.push(minus);
+        }
+    }
+    !zeros.is_empty()
+}
+
+/// The offset just past the closing quote of the string whose contents start at `from`
+/// (escapes stepped over), or the end of `bytes` if it is not closed.
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(off) = bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        if bytes.get(from + off) == Some(&b'"') {
+            return from + off + 1;
+        }
+        from += off + 2;
+    }
+    bytes.len()
+}
+
+/// Writes `bytes` into `out` with `.0` after each `-0` at the offsets `zeros`.
+fn respell_zeros(bytes: &[u8], zeros: &[usize], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(bytes.len() + 2 * zeros.len());
+    let mut from = 0;
+    for &minus in zeros {
+        let to = (minus + 2).min(bytes.len());
+        out.extend_from_slice(bytes.get(from..to).unwrap_or_default());
+        out.extend_from_slice(b".0");
+        from = to;
+    }
+    out.extend_from_slice(bytes.get(from..).unwrap_or_default());
 }
 
 /// [`finish_data`] for a text the caller owns and has scanned: when it is already the

@@ -159,8 +159,9 @@ fn to_value(nodes: &[Node<'_>], at: usize) -> Option<Value> {
             }
             Value::Array(items)
         }
-        Node::Object { .. } => {
-            let mut map = Map::new();
+        Node::Object { len, .. } => {
+            // `len` keys are on the tape, so this is bounded by the input's size.
+            let mut map = Map::with_capacity(len);
             each_entry(nodes, at, |key, v| {
                 map.insert(key.to_owned(), to_value(nodes, v)?);
                 Some(())

@@ -417,6 +417,56 @@ fn scan_finds_negative_zero_and_line_breaks() {
     assert_eq!(scan("{\n}"), (false, true));
     assert_eq!(scan("{\r}"), (false, true));
     assert_eq!(scan("-05\r\n"), (false, true));
+    assert_eq!(scan("1e-0"), (false, false));
+    assert_eq!(scan("[1E-0,2]"), (false, false));
+}
+
+#[test]
+fn negative_zeros_outside_strings_are_respelled() {
+    let respelled = |text: &str| {
+        let mut zeros = Vec::new();
+        let any = negative_zeros(text.as_bytes(), &mut zeros);
+        assert_eq!(any, !zeros.is_empty());
+        let mut out = Vec::new();
+        respell_zeros(text.as_bytes(), &zeros, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    };
+    for (text, want) in [
+        ("-0", "-0.0"),
+        (r#"{"a":-0}"#, r#"{"a":-0.0}"#),
+        (r#"[-0, -0 ,-0]"#, r#"[-0.0, -0.0 ,-0.0]"#),
+        (
+            r#"{"x-0":"a:-0,","b":[1e-0,-0.0,-0e1,-01,-0],"c":"\"-0\\"}"#,
+            r#"{"x-0":"a:-0,","b":[1e-0,-0.0,-0e1,-01,-0.0],"c":"\"-0\\"}"#,
+        ),
+        (r#"{"s":"\\","t":-0}"#, r#"{"s":"\\","t":-0.0}"#),
+        (r#"{"s":"-0"}"#, r#"{"s":"-0"}"#),
+        (r#""unterminated -0"#, r#""unterminated -0"#),
+        ("", ""),
+    ] {
+        assert_eq!(respelled(text), want, "{text}");
+    }
+}
+
+#[test]
+fn negative_zero_stays_on_the_fast_path_and_agrees() {
+    // Typed fields and JSON kept as values, with `-0` among other spellings; each message
+    // must give what serde_json gives (a float -0.0 wherever `-0` is written).
+    for text in [
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{"b":{"k":{"bookmaker":"b","outcomeId":1,"marketId":1,"price":-0,"active":true,"limit":-0,"meta":{"shift":-0,"s":"-0"}}}}},"ts":5,"entryId":"5-1"}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{"b":{"k":{"bookmaker":"b","outcomeId":-0,"marketId":1,"price":1.5,"active":true}}}}}"#,
+        r#"{"channel":"x","payload":{"a":[-0,1e-0,"-0"],"b":-0}}"#,
+        r#"{"channel":"scores","payload":{"fixtureId":"f","scores":{"p":{"participant1Score":-0}}}}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f"},"ts":-0,"entryId":-0}"#,
+    ] {
+        let plain = parse_ws_json(text.as_bytes());
+        let fast = FastParser::new().parse(&mut text.as_bytes().to_vec());
+        assert_eq!(fast, plain, "{text}");
+        let Ok(WsMessage::Data(d)) = fast else {
+            panic!("{text}")
+        };
+        assert_eq!(d.raw, text);
+    }
 }
 
 #[test]

@@ -14,8 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use oddsfeed_sim::corpus::{CorpusOptions, FRAMES_FILE, write_corpus_with};
+use oddsfeed_sim::corpus::other::OtherGenerator;
+use oddsfeed_sim::corpus::{
+    CorpusOptions, CorpusShape, CorpusSummary, FRAMES_FILE, write_corpus_with,
+};
+use oddsfeed_sim::dicts::{SimDict, builtin_dicts};
 use oddsfeed_sim::encode::SimReceiveType;
+use oddsfeed_sim::ws_gen::WsGenerator;
 use serde_json::Value;
 
 mod decode;
@@ -41,6 +46,8 @@ pub struct BenchOptions {
     pub mode: SimReceiveType,
     /// Generator seed.
     pub seed: u64,
+    /// How the generated corpus' messages are written (`--shape ours|other`).
+    pub shape: CorpusShape,
     /// Use this corpus directory instead of generating one.
     pub corpus: Option<PathBuf>,
     /// Where to write the Markdown report (default `target/bench/decode.md`).
@@ -59,6 +66,7 @@ impl Default for BenchOptions {
             passes: 3,
             mode: SimReceiveType::ZstdDict,
             seed: 1,
+            shape: CorpusShape::Ours,
             corpus: None,
             out: None,
             python: true,
@@ -126,6 +134,7 @@ pub fn parse_bench(args: &[String]) -> Result<BenchOptions, String> {
             "--passes" => o.passes = positive(flag, value()?)?,
             "--mode" => o.mode = value()?.parse().map_err(|e| format!("bench: {e}"))?,
             "--seed" => o.seed = positive_or_zero(flag, value()?)?,
+            "--shape" => o.shape = value()?.parse().map_err(|e| format!("bench: {e}"))?,
             "--corpus" => o.corpus = Some(PathBuf::from(value()?)),
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "--no-python" => o.python = false,
@@ -228,6 +237,41 @@ fn run_capture(cmd: &mut Command) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|e| format!("{cmd:?}: stdout is not UTF-8: {e}"))
 }
 
+/// Messages per channel the `other` corpus' dictionaries are trained on.
+const OTHER_TRAINING_MESSAGES: u64 = 1000;
+
+/// Writes a corpus; the `other` shape in `zstd-dict` mode gets dictionaries of its own,
+/// trained here on another sample than the one served (another seed, fewer messages, other
+/// dictIds), as a feed's dictionaries are trained on its past traffic, not on the frames a
+/// client receives.
+pub(crate) fn write_shaped_corpus(
+    dir: &Path,
+    options: &CorpusOptions<'static>,
+) -> Result<CorpusSummary, String> {
+    let mut options = *options;
+    if options.shape == CorpusShape::Other && options.mode == SimReceiveType::ZstdDict {
+        let mut dicts = Vec::new();
+        for (k, like) in (0u32..).zip(builtin_dicts()) {
+            let seed = options.seed.wrapping_add(7919);
+            let inner = WsGenerator::new(seed)
+                .with_channels(&[like.channel])
+                .map_err(|e| e.to_string())?;
+            let mut generator = OtherGenerator::wrap(inner, seed);
+            let samples: Vec<String> = (0..OTHER_TRAINING_MESSAGES)
+                .map(|i| generator.next(1_766_200_000_000 + i * 11).json)
+                .collect();
+            let like = SimDict {
+                id: 1_179_000_001 + k,
+                ..*like
+            };
+            dicts.push(crate::fixtures::train_on(&like, &samples)?);
+        }
+        // A short-lived tool: leaking ~100 KB per corpus keeps the options 'static.
+        options.dicts = Box::leak(dicts.into_boxed_slice());
+    }
+    write_corpus_with(dir, &options).map_err(|e| format!("writing {}: {e}", dir.display()))
+}
+
 /// Machine facts for the report.
 fn machine_description() -> Vec<(String, String)> {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -286,7 +330,7 @@ mod tests {
     fn bench_flags() {
         assert_eq!(parse_bench(&[]), Ok(BenchOptions::default()));
         let o = parse_bench(&args(
-            "--messages 500 --rounds 2 --passes 1 --mode zstd --seed 4 --no-python --no-build --out r.md --corpus c",
+            "--messages 500 --rounds 2 --passes 1 --mode zstd --seed 4 --no-python --no-build --out r.md --corpus c --shape other",
         ))
         .expect("ok");
         assert_eq!(
@@ -297,6 +341,7 @@ mod tests {
                 passes: 1,
                 mode: SimReceiveType::Zstd,
                 seed: 4,
+                shape: CorpusShape::Other,
                 corpus: Some(PathBuf::from("c")),
                 out: Some(PathBuf::from("r.md")),
                 python: false,

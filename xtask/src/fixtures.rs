@@ -180,7 +180,12 @@ fn train(like: &SimDict, seed: u64) -> Result<SimDict, String> {
     let samples: Vec<String> = (0..TRAINING_MESSAGES)
         .map(|i| generator.next(TRAINING_BASE_MS + i * 7).json)
         .collect();
-    let mut bytes = zstd::dict::from_samples(&samples, DICT_MAX_BYTES)
+    train_on(like, &samples)
+}
+
+/// Trains a dictionary on `samples` and gives it the channel, version and id of `like`.
+pub(crate) fn train_on(like: &SimDict, samples: &[String]) -> Result<SimDict, String> {
+    let mut bytes = zstd::dict::from_samples(samples, DICT_MAX_BYTES)
         .map_err(|e| format!("training the {} dictionary: {e}", like.channel))?;
     force_dict_id(&mut bytes, like.id).map_err(|e| e.to_string())?;
     Ok(SimDict {

@@ -21,7 +21,7 @@ mod ws_fixtures;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use oddsfeed_sim::corpus::{CorpusOptions, write_corpus_with};
+use oddsfeed_sim::corpus::{CorpusOptions, CorpusShape};
 use oddsfeed_sim::encode::{DEFAULT_LEVEL, SimReceiveType};
 
 const USAGE: &str = "\
@@ -30,9 +30,11 @@ usage: cargo xtask <command>
 commands:
   fixtures [--check]     regenerate fixtures/ (--check: fail if it is stale)
   corpus --messages N --out DIR [--mode json|binary|zstd|zstd-dict] [--seed S] [--level L]
-                         write a decode-benchmark corpus (default mode zstd-dict)
-  bench [--messages N] [--rounds R] [--passes P] [--mode M] [--seed S] [--corpus DIR]
-        [--out FILE] [--no-python] [--no-build]
+         [--shape ours|other]
+                         write a decode-benchmark corpus (default mode zstd-dict;
+                         --shape other: another producer's spellings, own dictionaries)
+  bench [--messages N] [--rounds R] [--passes P] [--mode M] [--seed S] [--shape S]
+        [--corpus DIR] [--out FILE] [--no-python] [--no-build]
                          decode throughput: Rust, the ceiling and the Python loops,
                          interleaved; writes target/bench/decode.md
   e2e [--messages N | --seconds S] [--mode M] [--rate MSG_PER_S] [--record FILE] [--pin]
@@ -55,6 +57,7 @@ enum Command {
         mode: SimReceiveType,
         seed: u64,
         level: i32,
+        shape: CorpusShape,
     },
     Bench(bench::BenchOptions),
     E2e(bench::E2eOptions),
@@ -83,6 +86,7 @@ fn parse_corpus(args: &[String]) -> Result<Command, String> {
     let mut mode = SimReceiveType::ZstdDict;
     let mut seed = 1;
     let mut level = DEFAULT_LEVEL;
+    let mut shape = CorpusShape::Ours;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -95,6 +99,7 @@ fn parse_corpus(args: &[String]) -> Result<Command, String> {
             "--mode" => mode = value()?.parse().map_err(|e| format!("corpus: {e}"))?,
             "--seed" => seed = number(flag, value()?)?,
             "--level" => level = number(flag, value()?)?,
+            "--shape" => shape = value()?.parse().map_err(|e| format!("corpus: {e}"))?,
             other => return Err(format!("corpus: unknown flag {other:?}")),
         }
     }
@@ -104,6 +109,7 @@ fn parse_corpus(args: &[String]) -> Result<Command, String> {
         mode,
         seed,
         level,
+        shape,
     })
 }
 
@@ -135,7 +141,8 @@ fn main() -> ExitCode {
             mode,
             seed,
             level,
-        } => corpus(messages, &out, mode, seed, level),
+            shape,
+        } => corpus(messages, &out, mode, seed, level, shape),
         Command::Bench(options) => bench::bench(&options),
         Command::E2e(options) => bench::e2e(&options),
     };
@@ -154,13 +161,14 @@ fn corpus(
     mode: SimReceiveType,
     seed: u64,
     level: i32,
+    shape: CorpusShape,
 ) -> Result<(), String> {
     let options = CorpusOptions {
         level,
+        shape,
         ..CorpusOptions::new(mode, messages, seed)
     };
-    let summary =
-        write_corpus_with(out, &options).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    let summary = bench::write_shaped_corpus(out, &options)?;
     let ratio = summary.bytes_json as f64 / summary.bytes_in.max(1) as f64;
     println!(
         "wrote {} frames ({mode}) to {}: {} bytes of frames for {} bytes of JSON (ratio {ratio:.2})",
@@ -212,11 +220,12 @@ mod tests {
                 mode: SimReceiveType::ZstdDict,
                 seed: 1,
                 level: 3,
+                shape: CorpusShape::Ours,
             })
         );
         assert_eq!(
             parse(&args(
-                "corpus --out d --mode binary --seed 9 --messages 5 --level 7"
+                "corpus --out d --mode binary --seed 9 --messages 5 --level 7 --shape other"
             )),
             Ok(Command::Corpus {
                 messages: 5,
@@ -224,6 +233,7 @@ mod tests {
                 mode: SimReceiveType::Binary,
                 seed: 9,
                 level: 7,
+                shape: CorpusShape::Other,
             })
         );
     }

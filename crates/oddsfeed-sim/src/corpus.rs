@@ -13,7 +13,10 @@
 //!
 //! Messages come from [`WsGenerator`] on a fixed virtual clock
 //! ([`CORPUS_BASE_MS`] + i × [`CORPUS_STEP_MS`]), so the same arguments give
-//! the same bytes.
+//! the same bytes. [`CorpusShape::Other`] writes them as another producer
+//! would (see [`other`]): a second corpus whose shapes differ from ours.
+
+pub mod other;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -23,7 +26,8 @@ use std::path::Path;
 use crate::SimError;
 use crate::dicts::{self, SimDict};
 use crate::encode::{DEFAULT_LEVEL, FrameEncoder, SimReceiveType};
-use crate::ws_gen::WsGenerator;
+use crate::ws_gen::{GeneratedMessage, WsGenerator};
+use other::OtherGenerator;
 
 /// Virtual time of the first message (2025-12-22T10:40:00Z).
 pub const CORPUS_BASE_MS: u64 = 1_766_400_000_000;
@@ -54,6 +58,48 @@ pub struct CorpusSummary {
     pub dict_ids: Vec<u32>,
 }
 
+/// How the corpus' messages are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CorpusShape {
+    /// As the simulator sends them ([`WsGenerator`]).
+    #[default]
+    Ours,
+    /// As another producer might write the same feed ([`OtherGenerator`]): other key
+    /// orders, extra keys, escapes, number spellings, an untyped channel.
+    Other,
+}
+
+impl CorpusShape {
+    /// `ours` or `other`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorpusShape::Ours => "ours",
+            CorpusShape::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for CorpusShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CorpusShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ours" => Ok(CorpusShape::Ours),
+            "other" => Ok(CorpusShape::Other),
+            _ => Err(format!(
+                "unknown corpus shape {s:?} (expected ours or other)"
+            )),
+        }
+    }
+}
+
 /// Everything [`write_corpus_with`] needs.
 #[derive(Debug, Clone, Copy)]
 pub struct CorpusOptions<'a> {
@@ -67,6 +113,8 @@ pub struct CorpusOptions<'a> {
     pub level: i32,
     /// Dictionaries for `zstd-dict` mode.
     pub dicts: &'a [SimDict],
+    /// How the messages are written.
+    pub shape: CorpusShape,
 }
 
 impl CorpusOptions<'static> {
@@ -79,6 +127,7 @@ impl CorpusOptions<'static> {
             seed,
             level: DEFAULT_LEVEL,
             dicts: dicts::builtin_dicts(),
+            shape: CorpusShape::Ours,
         }
     }
 }
@@ -108,7 +157,7 @@ pub fn write_corpus_with(dir: &Path, options: &CorpusOptions<'_>) -> io::Result<
     fs::create_dir_all(dir)?;
     let mut encoder = FrameEncoder::with_dicts(options.mode, options.level, options.dicts)
         .map_err(io::Error::other)?;
-    let mut generator = WsGenerator::new(options.seed);
+    let mut generator = Source::new(options.shape, options.seed);
     let mut frames = BufWriter::with_capacity(1 << 20, File::create(dir.join(FRAMES_FILE))?);
     let mut jsonl = BufWriter::with_capacity(1 << 20, File::create(dir.join(MESSAGES_FILE))?);
     let mut summary = CorpusSummary {
@@ -150,6 +199,28 @@ pub fn write_corpus_with(dir: &Path, options: &CorpusOptions<'_>) -> io::Result<
         }
     }
     Ok(summary)
+}
+
+/// The generator of a shape.
+enum Source {
+    Ours(WsGenerator),
+    Other(OtherGenerator),
+}
+
+impl Source {
+    fn new(shape: CorpusShape, seed: u64) -> Self {
+        match shape {
+            CorpusShape::Ours => Source::Ours(WsGenerator::new(seed)),
+            CorpusShape::Other => Source::Other(OtherGenerator::new(seed)),
+        }
+    }
+
+    fn next(&mut self, now_ms: u64) -> GeneratedMessage {
+        match self {
+            Source::Ours(g) => g.next(now_ms),
+            Source::Other(g) => g.next(now_ms),
+        }
+    }
 }
 
 #[cfg(test)]

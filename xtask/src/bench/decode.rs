@@ -34,6 +34,8 @@ pub(super) const RUST_2: &str = "Rust `oddsfeed bench decode`, 2 threads";
 pub(super) const PY_VENDOR: &str = "Python vendor loop";
 pub(super) const PY_TUNED: &str = "Python tuned loop";
 pub(super) const CEILING: &str = "ceiling: decompress + parse";
+pub(super) const PIPELINE_CPU: &str = "client pipeline, per CPU-second (`oddsfeed-bench stages`)";
+pub(super) const CEILING_CPU: &str = "ceiling, per CPU-second (`oddsfeed-bench stages`)";
 
 /// Runs `cargo xtask bench`.
 pub fn bench(o: &BenchOptions) -> Result<(), String> {
@@ -56,16 +58,21 @@ pub fn bench(o: &BenchOptions) -> Result<(), String> {
     let corpus = match &o.corpus {
         Some(dir) => dir.clone(),
         None => {
-            let dir = root
-                .join("target/bench/corpus")
-                .join(format!("{}-{}-seed{}", o.mode, o.messages, o.seed));
+            let name = match o.shape {
+                CorpusShape::Ours => format!("{}-{}-seed{}", o.mode, o.messages, o.seed),
+                shape => format!("{}-{}-seed{}-{shape}", o.mode, o.messages, o.seed),
+            };
+            let dir = root.join("target/bench/corpus").join(name);
             if !dir.join(FRAMES_FILE).is_file() {
                 eprintln!(
-                    "xtask: writing a {} corpus of {} messages",
-                    o.mode, o.messages
+                    "xtask: writing a {} corpus of {} messages ({} shape)",
+                    o.mode, o.messages, o.shape
                 );
-                write_corpus_with(&dir, &CorpusOptions::new(o.mode, o.messages, o.seed))
-                    .map_err(|e| format!("writing {}: {e}", dir.display()))?;
+                let options = CorpusOptions {
+                    shape: o.shape,
+                    ..CorpusOptions::new(o.mode, o.messages, o.seed)
+                };
+                write_shaped_corpus(&dir, &options)?;
             }
             dir
         }

@@ -11,13 +11,18 @@
 //!   kind or data), for data on the channel, the entry id and the raw text
 //!   read as a JSON value, and in fact on the whole value (as documented);
 //! - a data message's `raw` is JSON;
+//! - the envelope-only mode (`PayloadMode::Envelope`) gives the typed mode's
+//!   result with the payload dropped: the same errors, control frames and
+//!   envelope fields;
 //! - a frame one plain parse accepts is, as a text frame, that one message;
 //! - MessagePack: the converted value survives a JSON text round trip, and
 //!   `parse_ws_msgpack` succeeds exactly on maps.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oddsfeed_model::ws::{Control, WsMessage, parse_ws_fast, parse_ws_json, parse_ws_text};
+use oddsfeed_model::ws::{
+    Control, FastParser, PayloadMode, WsMessage, parse_ws_fast, parse_ws_json, parse_ws_text,
+};
 use oddsfeed_model::{ModelError, RAW_CAP, msgpack_to_json, parse_ws_msgpack};
 use serde_json::Value;
 
@@ -79,6 +84,15 @@ fuzz_target!(|data: &[u8]| {
         (Err(f), Err(p)) => assert_eq!(f.reason(), p.reason(), "fast and plain fail differently"),
         _ => panic!("one path accepts, the other refuses: fast {fast:?}, plain {plain:?}"),
     }
+    let envelope = FastParser::new()
+        .with_payload_mode(PayloadMode::Envelope)
+        .parse(&mut data.to_vec());
+    assert_eq!(
+        envelope,
+        fast.clone()
+            .map(|message| message.with_payload_mode(PayloadMode::Envelope)),
+        "envelope-only and typed modes disagree"
+    );
 
     if let Ok(text) = std::str::from_utf8(data) {
         let messages = parse_ws_text(text);

@@ -1,7 +1,11 @@
-//! Property tests: the fast and plain JSON paths agree on generated data messages, and
-//! MessagePack encodings of JSON envelopes decode back to the same value.
+//! Property tests: the fast and plain JSON paths agree on generated data messages,
+//! MessagePack encodings of JSON envelopes decode back to the same value, and the
+//! envelope-only mode accepts, refuses and reads envelopes exactly as the typed mode does.
 
-use oddsfeed_model::ws::{Payload, WsMessage, parse_ws_fast, parse_ws_json, parse_ws_msgpack};
+use oddsfeed_model::ModelError;
+use oddsfeed_model::ws::{
+    FastParser, Payload, PayloadMode, WsMessage, parse_ws_fast, parse_ws_json, parse_ws_msgpack,
+};
 use oddsfeed_model::{EntryId, msgpack_to_json};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -400,5 +404,111 @@ proptest! {
         prop_assert_eq!(fast, plain);
         let _ = msgpack_to_json(&bytes);
         let _ = oddsfeed_model::parse_ws_text(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+/// Parses `bytes` typed and envelope-only (each on its own copy, with a fresh parser and one
+/// reused across calls) and checks that envelope mode is the typed result without the payload.
+fn check_envelope_mode(
+    bytes: &[u8],
+    reused: &mut FastParser,
+) -> Result<Result<WsMessage, ModelError>, TestCaseError> {
+    let typed = FastParser::new().parse(&mut bytes.to_vec());
+    let envelope = FastParser::new()
+        .with_payload_mode(PayloadMode::Envelope)
+        .parse(&mut bytes.to_vec());
+    let again = reused.parse(&mut bytes.to_vec());
+    let expected = typed
+        .clone()
+        .map(|m| m.with_payload_mode(PayloadMode::Envelope));
+    prop_assert_eq!(
+        &envelope,
+        &expected,
+        "input {:?}",
+        String::from_utf8_lossy(bytes)
+    );
+    prop_assert_eq!(&again, &expected);
+    if let Ok(WsMessage::Data(data)) = &envelope {
+        prop_assert_eq!(&data.payload, &Payload::Unparsed);
+    }
+    // The node limit is checked before either mode parses (`too_complex` alike).
+    let tight = FastParser::new()
+        .with_max_nodes(8)
+        .parse(&mut bytes.to_vec());
+    let tight_envelope = FastParser::new()
+        .with_max_nodes(8)
+        .with_payload_mode(PayloadMode::Envelope)
+        .parse(&mut bytes.to_vec());
+    prop_assert_eq!(
+        tight_envelope,
+        tight.map(|m| m.with_payload_mode(PayloadMode::Envelope))
+    );
+    Ok(typed)
+}
+
+/// A few control frames and near-misses of data messages, for the envelope-mode comparison.
+fn odd_documents() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        r#"{"type":"reconnect","reason":"server_upgrade"}"#,
+        r#"{"channel":"odds","type":"login_ok","payload":{}}"#,
+        r#"{"channel":"odds","channel":"odds","payload":{}}"#,
+        r#"{"channel":"odds","payload":{},"payload":{"fixtureId":"a"}}"#,
+        r#"{"channel":"odds","payload":{},"entryId":"1-1","entryId":"2-2"}"#,
+        r#"{"channel":7,"payload":{}}"#,
+        r#"{"channel":"odds"}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{}},"ts":-0,"entryId":"1-1"}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{}},"ts":1.5,"entryId":[1,{"a":-0.0}]}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{}},"ts":18446744073709551616}"#,
+        r#"{"channel":"odds","payload":{"odds":7},"type":null,"entryId":"x"}"#,
+        "{\"channel\":\"odds\",\n\"payload\":{}}",
+        r#"[{"channel":"odds","payload":{}}]"#,
+        r#"{"channel":"odds","payload":{}} {"channel":"odds","payload":{}}"#,
+    ])
+    .prop_map(str::to_owned)
+}
+
+proptest! {
+    #[test]
+    fn envelope_mode_reads_generated_messages_as_typed((message, _typed) in envelope(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&message).unwrap_or_default()
+        } else {
+            message.to_string()
+        };
+        let mut reused = FastParser::new().with_payload_mode(PayloadMode::Envelope);
+        let typed = check_envelope_mode(text.as_bytes(), &mut reused)?;
+        prop_assert!(matches!(typed, Ok(WsMessage::Data(_))));
+    }
+
+    #[test]
+    fn envelope_mode_refuses_exactly_what_typed_mode_refuses(
+        (message, _typed) in envelope(),
+        odd in odd_documents(),
+        which in any::<bool>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..4),
+    ) {
+        let mut bytes = if which { message.to_string().into_bytes() } else { odd.into_bytes() };
+        // Damage the document: overwrite, insert or remove bytes (bad JSON, bad UTF-8, ...).
+        for (at, byte, op) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = at.index(bytes.len());
+            match op {
+                0 => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        let mut reused = FastParser::new().with_payload_mode(PayloadMode::Envelope);
+        let _typed = check_envelope_mode(&bytes, &mut reused)?;
+    }
+
+    #[test]
+    fn envelope_mode_agrees_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let mut reused = FastParser::new().with_payload_mode(PayloadMode::Envelope);
+        let _typed = check_envelope_mode(&bytes, &mut reused)?;
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Only the message vocabulary is here: the values inside [`ws::ClientEvent`](crate::ws::ClientEvent)
 //! and [`img::ImgEvent`](crate::img::ImgEvent), the requests an IMG client sends, and the few
-//! value types the configurations take ([`ApiKey`], [`ReceiveType`], [`ResumeState`],
-//! [`EntryId`]), and the parsers that read a message back from the text a client handed out
+//! value types the configurations take ([`ApiKey`], [`ReceiveType`], [`ws::PayloadMode`],
+//! [`ResumeState`], [`EntryId`]), and the parsers that read a message back from the text a client handed out
 //! (its `raw`, stored in a log, a recording's output or a NATS stream): [`ws::parse_ws_json`],
 //! [`ws::parse_ws_text`], [`img::parse_img_line`]. The fast in-place parser, the MessagePack
 //! walk and the parser limits are the clients' business; a program that decodes frames itself depends on `oddsfeed-model` and
@@ -17,9 +17,9 @@ pub mod ws {
     pub use oddsfeed_model::ws::{
         Access, BookmakerState, BookmakersPayload, ClockState, ClocksPayload, Control, DataMessage,
         DictFrame, ErrorFrame, FixturePayload, FixtureStatus, LoginOk, OddsPayload, Outcome,
-        Payload, PeriodScore, ReceiveType, Reconnect, ResumeComplete, ResumeInfo, ScoresPayload,
-        ServerEntryIds, SmallStr, SnapshotRequired, VecMap, WsMessage, parse_ws_json,
-        parse_ws_text,
+        Payload, PayloadMode, PeriodScore, ReceiveType, Reconnect, ResumeComplete, ResumeInfo,
+        ScoresPayload, ServerEntryIds, SmallStr, SnapshotRequired, VecMap, WsMessage,
+        parse_ws_json, parse_ws_text,
     };
 }
 

@@ -27,7 +27,8 @@ pub struct DataMessage {
     /// The `entryId` text when it is present but unparsable (a JSON non-string is kept as
     /// its JSON text), so the caller can warn. `None` when the id parsed or is absent.
     pub entry_id_raw: Option<String>,
-    /// The payload, typed by channel, or [`Payload::Other`].
+    /// The payload, typed by channel, or [`Payload::Other`]; [`Payload::Unparsed`] when the
+    /// message was decoded in [`PayloadMode::Envelope`](super::PayloadMode).
     pub payload: Payload,
     /// Why the payload did not fit its typed view, when it did not. The message is
     /// delivered all the same.

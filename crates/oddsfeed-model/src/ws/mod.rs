@@ -16,6 +16,7 @@
 
 mod control;
 mod data;
+mod envelope;
 mod login;
 mod payload;
 mod small_str;
@@ -31,6 +32,7 @@ pub use control::{
     ResumeInfo, ServerEntryIds, SnapshotRequired, is_control_type,
 };
 pub use data::DataMessage;
+pub use envelope::PayloadMode;
 pub use login::{Login, ReceiveType};
 pub use payload::{
     BookmakerState, BookmakersPayload, ClockState, ClocksPayload, FixturePayload, FixtureStatus,
@@ -139,6 +141,24 @@ pub enum WsMessage {
     Data(DataMessage),
 }
 
+impl WsMessage {
+    /// The message as decoded in `mode`: with [`PayloadMode::Envelope`] a data message's
+    /// payload becomes [`Payload::Unparsed`] (and its `typed_error` `None`); anything else is
+    /// returned as is. For messages a typed path produced (the text path, say) where the
+    /// caller asked for envelope mode.
+    #[must_use]
+    pub fn with_payload_mode(self, mode: PayloadMode) -> Self {
+        match (self, mode) {
+            (Self::Data(mut data), PayloadMode::Envelope) => {
+                data.payload = Payload::Unparsed;
+                data.typed_error = None;
+                Self::Data(data)
+            }
+            (message, _) => message,
+        }
+    }
+}
+
 /// Reuses simd-json's scratch buffers across messages (the fast path).
 ///
 /// ```
@@ -166,6 +186,7 @@ pub struct FastParser {
     /// Offsets of the `-0` numbers of the current document.
     zeros: Vec<usize>,
     max_nodes: usize,
+    payload_mode: PayloadMode,
 }
 
 impl Default for FastParser {
@@ -198,6 +219,7 @@ impl FastParser {
             respelled: Vec::new(),
             zeros: Vec::new(),
             max_nodes: DEFAULT_MAX_NODES,
+            payload_mode: PayloadMode::Typed,
         }
     }
 
@@ -211,6 +233,37 @@ impl FastParser {
     /// The node limit.
     pub fn max_nodes(&self) -> usize {
         self.max_nodes
+    }
+
+    /// Sets how much of a data message is decoded (default [`PayloadMode::Typed`]).
+    ///
+    /// With [`PayloadMode::Envelope`], [`parse`](Self::parse) checks the document as in the
+    /// typed mode (node limit, UTF-8, one JSON document) and reads the envelope's fields, but
+    /// does not build the typed payload: a data message's `payload` is
+    /// [`Payload::Unparsed`] and its `typed_error` is `None`. Everything else (errors,
+    /// control frames, `channel`, `kind`, `ts`, `entryId`, `raw`) is what the typed mode
+    /// gives for the same input. MessagePack ([`parse_msgpack`](Self::parse_msgpack)) is
+    /// decoded typed and the payload dropped: only JSON has the cheaper path.
+    ///
+    /// ```
+    /// use oddsfeed_model::ws::{FastParser, Payload, PayloadMode, WsMessage};
+    /// let mut parser = FastParser::new().with_payload_mode(PayloadMode::Envelope);
+    /// let mut frame = br#"{"channel":"scores","type":"UPDATE","payload":{"fixtureId":"f1","scores":{}},"ts":1766939805321,"entryId":"1766939805321-3077"}"#.to_vec();
+    /// let WsMessage::Data(msg) = parser.parse(&mut frame)? else { unreachable!() };
+    /// assert_eq!((msg.channel.as_str(), msg.ts), ("scores", Some(1766939805321)));
+    /// assert_eq!(msg.payload, Payload::Unparsed);
+    /// assert!(parser.parse(&mut br#"{"channel":"scores","payload":{]"#.to_vec()).is_err());
+    /// # Ok::<(), oddsfeed_model::ModelError>(())
+    /// ```
+    #[must_use]
+    pub fn with_payload_mode(mut self, mode: PayloadMode) -> Self {
+        self.payload_mode = mode;
+        self
+    }
+
+    /// How much of a data message is decoded.
+    pub fn payload_mode(&self) -> PayloadMode {
+        self.payload_mode
     }
 
     /// The input length simd-json's buffers are sized for now (memory held between
@@ -260,7 +313,7 @@ impl FastParser {
         check_json_nodes(buf, self.max_nodes)?;
         let parsed = self.parse_checked(buf);
         self.trim(buf.len());
-        parsed
+        parsed.map(|message| message.with_payload_mode(self.payload_mode))
     }
 
     fn parse_checked(&mut self, buf: &mut [u8]) -> Result<WsMessage, ModelError> {
@@ -296,7 +349,14 @@ impl FastParser {
     fn read_data(&mut self, buf: &mut [u8]) -> Option<DataParts> {
         let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
         let parts = if simd_json::fill_tape(buf, &mut self.buffers, &mut tape).is_ok() {
-            let (parts, back) = data_from_tape(tape);
+            let envelope = match self.payload_mode {
+                PayloadMode::Envelope => envelope::read_envelope(&tape.0),
+                _ => None,
+            };
+            let (parts, back) = match envelope {
+                Some(parts) => (Some(parts), tape),
+                None => data_from_tape(tape),
+            };
             tape = back;
             parts
         } else {
@@ -334,7 +394,7 @@ impl FastParser {
             None => parse_msgpack_converting(bytes, self.max_nodes),
         };
         self.trim(0);
-        parsed
+        parsed.map(|message| message.with_payload_mode(self.payload_mode))
     }
 }
 

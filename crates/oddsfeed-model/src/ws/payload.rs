@@ -30,12 +30,20 @@ pub enum Payload {
     Clocks(Box<ClocksPayload>),
     /// Any other channel, or a payload that did not fit its typed view.
     Other(Value),
+    /// Not decoded: the message was read in [`PayloadMode::Envelope`](super::PayloadMode),
+    /// which reads only the envelope's fields. The payload is in the message's `raw` text.
+    Unparsed,
 }
 
 impl Payload {
     /// Whether this is the untyped fallback.
     pub fn is_other(&self) -> bool {
         matches!(self, Self::Other(_))
+    }
+
+    /// Whether the payload was left undecoded ([`PayloadMode::Envelope`](super::PayloadMode)).
+    pub fn is_unparsed(&self) -> bool {
+        matches!(self, Self::Unparsed)
     }
 }
 

@@ -39,7 +39,7 @@ fn span(node: &Node<'_>) -> usize {
 
 /// Calls `f` with each key of the object at `nodes[at]` and the index of its value, in
 /// document order. `None` if that node is not an object or `f` gives up.
-fn each_entry<'i>(
+pub(super) fn each_entry<'i>(
     nodes: &[Node<'i>],
     at: usize,
     mut f: impl FnMut(&'i str, usize) -> Option<()>,
@@ -62,7 +62,7 @@ fn each_entry<'i>(
 /// Fills an empty slot; `None` (give up) if the key was already seen. serde's derive
 /// refuses duplicate fields, so the serde reader fails too and the generic reading
 /// (last value wins) decides.
-fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+pub(super) fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {
         return None;
     }
@@ -141,7 +141,7 @@ fn read_payload(channel: &str, nodes: &[Node<'_>], at: usize) -> Option<Payload>
 /// from text (non-negative integers as unsigned, negative ones as signed, the rest as
 /// floats), objects in document order with the last of repeated keys winning at the first
 /// one's place. `None` for a non-finite float, which serde_json never reads.
-fn to_value(nodes: &[Node<'_>], at: usize) -> Option<Value> {
+pub(super) fn to_value(nodes: &[Node<'_>], at: usize) -> Option<Value> {
     Some(match *nodes.get(at)? {
         Node::String(s) => Value::String(s.to_owned()),
         Node::Static(StaticNode::Null) => Value::Null,
@@ -407,7 +407,7 @@ fn read_clock_state(nodes: &[Node<'_>], at: usize) -> Option<ClockState> {
 }
 
 /// `serde_json::Value::as_u64` of the node.
-fn as_u64(node: &Node<'_>) -> Option<u64> {
+pub(super) fn as_u64(node: &Node<'_>) -> Option<u64> {
     match *node {
         Node::Static(StaticNode::U64(n)) => Some(n),
         Node::Static(StaticNode::I64(n)) => u64::try_from(n).ok(),

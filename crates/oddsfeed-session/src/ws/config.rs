@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use oddsfeed_model::ws::PayloadMode;
 use oddsfeed_model::{ApiKey, ReceiveType};
 
 use crate::backoff::BackoffConfig;
@@ -77,6 +78,13 @@ pub struct WsConfig {
     /// number of nodes, so this is what bounds it for a dense document that is small enough to
     /// pass `max_decompressed`.
     pub max_nodes: usize,
+    /// How much of each data message is decoded (default [`PayloadMode::Typed`]: the payload
+    /// is typed by channel). [`PayloadMode::Envelope`] reads only the envelope (`channel`,
+    /// `type`, `ts`, `entryId`, `raw`: all the session needs for deduplication, resume and
+    /// its counts) and leaves the payload [`Unparsed`](oddsfeed_model::ws::Payload::Unparsed),
+    /// for front ends that use only `raw`; documents are checked and refused exactly as in the
+    /// typed mode.
+    pub payload_mode: PayloadMode,
     /// How long to wait for `login_ok` after connecting (default 10 s); then the connection is
     /// dropped and the session reconnects with backoff.
     pub login_timeout: Duration,
@@ -110,6 +118,7 @@ impl WsConfig {
             max_frame: DEFAULT_MAX_FRAME,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             max_nodes: oddsfeed_model::ws::DEFAULT_MAX_NODES,
+            payload_mode: PayloadMode::Typed,
             login_timeout: DEFAULT_LOGIN_TIMEOUT,
             ping_after_idle: DEFAULT_PING_AFTER_IDLE,
             dead_after: DEFAULT_DEAD_AFTER,

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use oddsfeed_model::ws::{FastParser, WsMessage, check_json_nodes, parse_ws_text};
+use oddsfeed_model::ws::{
+    FastParser, Payload, PayloadMode, WsMessage, check_json_nodes, parse_ws_text,
+};
 use oddsfeed_model::{ModelError, ReceiveType};
 use oddsfeed_wire::ws::{FrameKind, Sniff, check_frame_size, sniff, text_to_utf8};
 use oddsfeed_zstd::{Decompressor, DictStore, ZstdError, frame_dict_id};
@@ -104,6 +106,16 @@ impl FrameDecoder {
         self
     }
 
+    /// Sets how much of a data message is decoded (default [`PayloadMode::Typed`]; see
+    /// [`FastParser::with_payload_mode`]). In [`PayloadMode::Envelope`] every data message
+    /// this decoder yields has [`Payload::Unparsed`], whichever path decoded it; errors are
+    /// the same in both modes.
+    #[must_use]
+    pub fn with_payload_mode(mut self, mode: PayloadMode) -> Self {
+        self.fast = std::mem::take(&mut self.fast).with_payload_mode(mode);
+        self
+    }
+
     /// The JSON/MessagePack parser (its node limit and retained scratch space).
     #[must_use]
     pub fn parser(&self) -> &FastParser {
@@ -196,9 +208,17 @@ impl FrameDecoder {
         self.stats.frames += 1;
         self.stats.bytes_in += payload.len() as u64;
         self.decode_inner(kind, payload, out);
-        for item in out.iter().skip(before) {
+        let envelope = self.fast.payload_mode() == PayloadMode::Envelope;
+        for item in out.iter_mut().skip(before) {
             match item {
-                Ok(_) => self.stats.messages += 1,
+                Ok(message) => {
+                    self.stats.messages += 1;
+                    // The text path (several documents, a refused fast parse) decodes typed.
+                    if envelope && let WsMessage::Data(data) = message {
+                        data.payload = Payload::Unparsed;
+                        data.typed_error = None;
+                    }
+                }
                 Err(_) => self.stats.errors += 1,
             }
         }

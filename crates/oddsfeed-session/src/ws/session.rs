@@ -165,7 +165,8 @@ impl WsSession {
     #[must_use]
     pub fn new(config: WsConfig, resume: ResumeState) -> Self {
         let decoder = FrameDecoder::new(config.max_frame, config.max_decompressed)
-            .with_max_nodes(config.max_nodes);
+            .with_max_nodes(config.max_nodes)
+            .with_payload_mode(config.payload_mode);
         let touched = resume.last_seen_id.keys().cloned().collect();
         let reconnect = ReconnectTimer::new(config.backoff, config.jitter_seed);
         let mut session = Self {

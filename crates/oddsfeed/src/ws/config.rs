@@ -305,6 +305,20 @@ impl WsClientConfigBuilder {
         self
     }
 
+    /// How much of each data message is decoded (default
+    /// [`PayloadMode::Typed`](oddsfeed_model::ws::PayloadMode::Typed)).
+    /// [`PayloadMode::Envelope`](oddsfeed_model::ws::PayloadMode::Envelope) reads only the
+    /// envelope (`channel`, `type`, `ts`, `entryId`) and keeps `raw`, leaving the payload
+    /// [`Unparsed`](oddsfeed_model::ws::Payload::Unparsed): less work per message for an
+    /// application that uses only `raw` (a relay, a binding that builds its own objects).
+    /// Invalid documents are refused exactly as in the typed mode; deduplication, resume and
+    /// the counts are unchanged. Not with [`keep_book`](Self::keep_book), which needs typed
+    /// payloads.
+    pub fn payload_mode(mut self, mode: oddsfeed_model::ws::PayloadMode) -> Self {
+        self.session.payload_mode = mode;
+        self
+    }
+
     /// Counts into `metrics` instead of a recorder of the client's own, so that the counts
     /// (and a metrics endpoint serving them) continue across clients: a relay that starts a new
     /// client after every NATS outage keeps one set of figures. The recorder must be of
@@ -346,6 +360,11 @@ impl WsClientConfigBuilder {
         }
         if self.event_queue == 0 {
             problems.push("event_queue is 0".to_owned());
+        }
+        if self.keep_book && self.session.payload_mode != oddsfeed_model::ws::PayloadMode::Typed {
+            problems.push(
+                "keep_book needs payload_mode Typed (the book reads typed payloads)".to_owned(),
+            );
         }
         if self.connect_timeout.is_zero() {
             problems.push("connect_timeout is 0".to_owned());

@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use oddsfeed::model::ws::PayloadMode;
 use oddsfeed::model::{EntryId, ResumeState};
 use oddsfeed::state::{CursorStore, StateError};
 use oddsfeed::ws::{
@@ -78,10 +79,14 @@ pub(crate) struct FeedSettings {
 
 impl FeedSettings {
     /// Takes the application's client settings; the cursor store is replaced by the relay's.
+    /// Payloads are not decoded (`PayloadMode::Envelope`): the relay publishes `raw` and takes
+    /// the subject token from it, so a typed payload would be built only to be dropped.
     pub(crate) fn new(builder: WsClientConfigBuilder) -> Result<Self, ClientError> {
         let cursors = Arc::new(StartCursors::default());
         let store: Arc<dyn CursorStore> = cursors.clone();
         let config = builder
+            .payload_mode(PayloadMode::Envelope)
+            .keep_book(false)
             .shared_store(store)
             .save_interval(None)
             .once(false)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use oddsfeed::model::ws::PayloadMode;
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::state::FileStore;
 use oddsfeed::stats::FeedStats;
@@ -213,7 +214,9 @@ impl WsClient {
         if event_queue == 0 {
             return Err(PyValueError::new_err("event_queue must be at least 1"));
         }
+        // Python gets `raw` as a dict, never the typed payload: decode only the envelope.
         let mut builder = WsClientConfig::builder(url, ApiKey::new(api_key))
+            .payload_mode(PayloadMode::Envelope)
             .receive_type(receive_type)
             .filters(filters_from(filters)?)
             .once(once)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# CPU per message (user + system, /usr/bin/time) of `oddsfeed ws > /dev/null` and of
+# `oddsfeed relay` into a local JetStream (file storage), each from its own unpaced
+# `oddsfeed sim ws --messages N`; nats-server's and the simulators' CPU from /proc/<pid>/stat.
+# Less sensitive to a loaded machine than msg/s (docs/BENCHMARKS.md, "NATS relay").
+#
+#   scripts/cpu-per-message.sh [MESSAGES] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${1:-100000}"
+ROUNDS="${2:-3}"
+BIN="${ODDSFEED_BIN:-${CARGO_TARGET_DIR:-target}/release/oddsfeed}"
+NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# user + system clock ticks of a live process
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+us_per() { python3 -c "print(f'{$1 * 1e6 / $2:.1f}')"; }
+start_sim() { # port
+  "$BIN" sim ws --port "$1" --messages "$N" 2>"$WORK/sim.log" & SIM=$!; PIDS+=($SIM)
+  for _ in $(seq 100); do grep -q "listening" "$WORK/sim.log" 2>/dev/null && return; sleep 0.05; done
+}
+timed() { # command...: prints user+system seconds
+  /usr/bin/time -f "%U %S" -o "$WORK/time" "$@" > /dev/null 2>/dev/null
+  awk '{print $1 + $2}' "$WORK/time"
+}
+
+NPORT="$(free_port)"
+"$NATS" -js -sd "$WORK/js" -a 127.0.0.1 -p "$NPORT" >/dev/null 2>&1 & NATS_PID=$!; PIDS+=($NATS_PID)
+sleep 0.5
+HZ="$(getconf CLK_TCK)"
+
+echo "messages per run: $N; rounds: $ROUNDS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$ROUNDS"); do
+  P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"
+  cpu="$(timed "$BIN" ws --url "ws://127.0.0.1:$P/ws" --api-key k --limit "$N")"
+  s1="$(ticks "$SIM")"; kill "$SIM" 2>/dev/null || true
+  echo "round $r ws:    $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"))"
+
+  P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"; n0="$(ticks "$NATS_PID")"
+  cpu="$(timed "$BIN" relay --url "ws://127.0.0.1:$P/ws" --api-key k --nats "nats://127.0.0.1:$NPORT" \
+    --stream "CPU$r" --subject-prefix "cpu$r" --limit "$N")"
+  s1="$(ticks "$SIM")"; n1="$(ticks "$NATS_PID")"; kill "$SIM" 2>/dev/null || true
+  echo "round $r relay: $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"), nats-server $(us_per "($n1-$n0)/$HZ" "$N"))"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -421,6 +421,26 @@ mod tests {
     }
 
     #[test]
+    fn payload_mode_defaults_to_typed_and_the_envelope_mode_refuses_a_book() {
+        use oddsfeed_model::ws::PayloadMode;
+        let url = "ws://127.0.0.1:9000/ws";
+        let typed = WsClientConfig::builder(url, key()).build();
+        assert!(matches!(typed, Ok(c) if c.session().payload_mode == PayloadMode::Typed));
+        let envelope = WsClientConfig::builder(url, key())
+            .payload_mode(PayloadMode::Envelope)
+            .build();
+        assert!(matches!(envelope, Ok(c) if c.session().payload_mode == PayloadMode::Envelope));
+        let with_book = WsClientConfig::builder(url, key())
+            .payload_mode(PayloadMode::Envelope)
+            .keep_book(true)
+            .build();
+        assert!(
+            matches!(&with_book, Err(ClientError::Config(text)) if text.contains("keep_book")),
+            "{with_book:?}"
+        );
+    }
+
+    #[test]
     fn logged_url_drops_credentials_and_query() {
         let config =
             WsClientConfig::builder("wss://user:pw@feed.example:8443/ws?apiKey=abc#x", key())

@@ -68,6 +68,7 @@
 //! `close`); [`health`] says what a trading system should do in each health state.
 
 mod clock;
+mod cpu;
 pub mod health;
 pub mod img;
 pub mod jsonl;

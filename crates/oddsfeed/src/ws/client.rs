@@ -317,6 +317,10 @@ impl WsClient {
             }
             self.apply_consumed();
             let save_at = self.next_save_at();
+            // Where this thread will sleep, for the driver's hand-over (ws/driver.rs).
+            self.shared
+                .app_cpu
+                .store(crate::cpu::current(), std::sync::atomic::Ordering::Relaxed);
             let received = tokio::select! {
                 batch = self.rx.recv() => batch,
                 () = sleep_until_opt(save_at) => continue,

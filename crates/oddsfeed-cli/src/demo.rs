@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oddsfeed::model::ApiKey;
-use oddsfeed::ws::{ClientEvent, ClientStats, Event, WsClient, WsClientConfig};
+use oddsfeed::ws::{ClientStats, Event, WsClient, WsClientConfig, WsEvent};
 use oddsfeed_sim::ws::{PRODUCED_CHANNELS, WsSim, WsSimConfig};
 use tokio::time::Instant;
 
@@ -200,17 +200,17 @@ async fn demo(args: &DemoArgs) -> Result<Summary, String> {
             () = signals.wait() => break Ok(()),
         };
         match event {
-            Some(ClientEvent::Data(msg)) => {
+            Some(WsEvent::Data(msg)) => {
                 summary.messages += 1;
                 summary.json_bytes += msg.raw.len() as u64;
                 *summary.per_channel.entry(msg.channel).or_insert(0) += 1;
             }
-            Some(ClientEvent::Session(Event::LoginOk {
+            Some(WsEvent::Session(Event::LoginOk {
                 receive_type: Some(negotiated),
                 ..
             })) => summary.mode = negotiated.as_str().to_owned(),
-            Some(ClientEvent::Fatal(error)) => break Err(error.to_string()),
-            Some(ClientEvent::Finished) | None => break Ok(()),
+            Some(WsEvent::Fatal(error)) => break Err(error.to_string()),
+            Some(WsEvent::Finished) | None => break Ok(()),
             Some(_) => {}
         }
         let now = Instant::now();

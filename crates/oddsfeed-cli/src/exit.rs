@@ -5,7 +5,7 @@
 //! credentials.
 
 use oddsfeed::img::ImgError;
-use oddsfeed::ws::ClientError;
+use oddsfeed::ws::WsError;
 
 /// Refused credentials.
 pub(crate) const AUTH_REFUSED: u8 = 3;
@@ -13,7 +13,7 @@ pub(crate) const AUTH_REFUSED: u8 = 3;
 pub(crate) const FAILURE: u8 = 1;
 
 /// The exit code for a WebSocket client error.
-pub(crate) fn ws_code(error: &ClientError) -> u8 {
+pub(crate) fn ws_code(error: &WsError) -> u8 {
     if error.is_auth_refused() {
         AUTH_REFUSED
     } else {

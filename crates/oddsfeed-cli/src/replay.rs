@@ -163,7 +163,7 @@ impl Source {
             Self::Ws(replay) => match replay.next().map_err(Failed::Read)? {
                 None => Ok(Step::End),
                 Some(event) => {
-                    let data = matches!(event, oddsfeed::ws::ClientEvent::Data(_));
+                    let data = matches!(event, oddsfeed::ws::WsEvent::Data(_));
                     crate::ws::print_event(out, log, &event).map_err(Failed::Stdout)?;
                     if let Some(Book::Ws(book)) = book {
                         oddsfeed::live_book::apply_ws_event(book, &event, now);

@@ -11,9 +11,7 @@ use std::process::ExitCode;
 
 use oddsfeed::model::ReceiveType;
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{
-    ClientEvent, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder, WsFilters,
-};
+use oddsfeed::ws::{TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder, WsEvent, WsFilters};
 use serde_json::{Map, Value};
 
 use crate::args::{FeedArgs, ReceiveTypeArg, WsArgs};
@@ -188,7 +186,7 @@ async fn pump(
             }
         };
         match event {
-            ClientEvent::Data(_) => {
+            WsEvent::Data(_) => {
                 if let Err(e) = print_event(out, log, &event) {
                     return stdout_failed(log, &e);
                 }
@@ -205,12 +203,12 @@ async fn pump(
                     }
                 }
             }
-            ClientEvent::Fatal(error) => {
+            WsEvent::Fatal(error) => {
                 log.fatal(&error.to_string());
                 return End::Clean(crate::exit::ws_code(&error));
             }
-            ClientEvent::Finished => {
-                emit_event(log, &ClientEvent::Finished);
+            WsEvent::Finished => {
+                emit_event(log, &WsEvent::Finished);
                 return End::Clean(0);
             }
             other => {
@@ -236,13 +234,9 @@ fn ended_without_reason(log: &EventLog) -> End {
 
 /// Prints one event as `oddsfeed ws` does: a data message's JSON, as received, as one stdout
 /// line; anything else as one stderr event line. Used by `ws` and `replay`.
-pub(crate) fn print_event(
-    out: &mut DataOut,
-    log: &EventLog,
-    event: &ClientEvent,
-) -> io::Result<()> {
+pub(crate) fn print_event(out: &mut DataOut, log: &EventLog, event: &WsEvent) -> io::Result<()> {
     match event {
-        ClientEvent::Data(msg) => out.line(&msg.raw),
+        WsEvent::Data(msg) => out.line(&msg.raw),
         other => {
             emit_event(log, other);
             Ok(())
@@ -251,22 +245,22 @@ pub(crate) fn print_event(
 }
 
 /// Writes one event line to stderr (data events are not events: they go to stdout).
-pub(crate) fn emit_event(log: &EventLog, event: &ClientEvent) {
+pub(crate) fn emit_event(log: &EventLog, event: &WsEvent) {
     if let Some((name, fields)) = event_fields(event) {
         log.emit(name, Value::Object(fields));
     }
 }
 
 /// The docs/CLI.md name and fields of an event; `None` for data.
-pub(crate) fn event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
+pub(crate) fn event_fields(event: &WsEvent) -> Option<(&'static str, Map<String, Value>)> {
     // The facade's mapping (shared with the relay and the Python package), plus what only the
     // command line knows: the exit code of a fatal error and the details of a torn recording.
     let mut fields = event.json_fields()?;
     match event {
-        ClientEvent::Fatal(error) => {
+        WsEvent::Fatal(error) => {
             fields.insert("exitCode".to_owned(), crate::exit::ws_code(error).into());
         }
-        ClientEvent::RecordingTruncated(t) => truncation_fields(t, &mut fields),
+        WsEvent::RecordingTruncated(t) => truncation_fields(t, &mut fields),
         _ => {}
     }
     Some((event.name(), fields))
@@ -297,7 +291,7 @@ mod tests {
                 known: Vec::new(),
             })
             .with_dict_id(Some(4242));
-        let event = ClientEvent::Session(Event::DecodeError(error));
+        let event = WsEvent::Session(Event::DecodeError(error));
         let (name, fields) = event_fields(&event).unwrap_or(("none", Map::new()));
         assert_eq!(name, "decode_error");
         assert_eq!(
@@ -308,7 +302,7 @@ mod tests {
 
     #[test]
     fn snapshot_required_says_who_raised_it() {
-        let event = ClientEvent::Session(Event::SnapshotRequired {
+        let event = WsEvent::Session(Event::SnapshotRequired {
             reason: "not_replayable".into(),
             channels: vec!["odds".into(), "clocks".into()],
             raised_by_client: true,
@@ -323,7 +317,7 @@ mod tests {
 
     #[test]
     fn backoff_and_data() {
-        let event = ClientEvent::Backoff {
+        let event = WsEvent::Backoff {
             delay: Duration::from_millis(420),
             attempt: 2,
         };

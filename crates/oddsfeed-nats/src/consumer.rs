@@ -4,7 +4,7 @@
 //! durable when named, optionally filtered by subject
 //! (`oddsfeed.odds.>`, `oddsfeed.*.id1000`, `oddsfeed._events.>`). Data messages come back as the
 //! same [`DataMessage`] the WebSocket client yields, so an application that reads
-//! `ClientEvent::Data` from a `WsClient` can read [`NatsItem::Data`] instead:
+//! `WsEvent::Data` from a `WsClient` can read [`NatsItem::Data`] instead:
 //!
 //! ```no_run
 //! use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};

@@ -1,6 +1,6 @@
 //! [`RelayError`]: why a relay or a consumer stopped.
 
-use oddsfeed::ws::ClientError;
+use oddsfeed::ws::WsError;
 
 /// Why a relay run or a consumer ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -11,7 +11,7 @@ pub enum RelayError {
     Config(String),
     /// The feed client ended the run (a refused key, a bad configuration).
     #[error(transparent)]
-    Feed(#[from] ClientError),
+    Feed(#[from] WsError),
     /// A NATS or JetStream operation failed where no retry makes sense (the stream cannot be
     /// created, a consumer cannot be made).
     #[error("NATS: {context}: {detail}")]

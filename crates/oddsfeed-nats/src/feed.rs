@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use oddsfeed::model::ws::PayloadMode;
 use oddsfeed::model::{EntryId, ResumeState};
 use oddsfeed::state::{CursorStore, StateError};
-use oddsfeed::ws::{
-    ClientError, ClientEvent, Event, WsClient, WsClientConfig, WsClientConfigBuilder,
-};
+use oddsfeed::ws::{Event, WsClient, WsClientConfig, WsClientConfigBuilder, WsError, WsEvent};
 use serde_json::{Map, Value};
 
 /// What a feed connection hands the relay, in feed order.
@@ -38,7 +36,7 @@ pub(crate) enum FeedItem {
         epoch: Option<String>,
     },
     /// The feed client ended with an error (a refused key): the relay stops.
-    Fatal(ClientError),
+    Fatal(WsError),
 }
 
 /// The cursors the next feed connection starts from. The relay sets them before each start; the
@@ -81,7 +79,7 @@ impl FeedSettings {
     /// Takes the application's client settings; the cursor store is replaced by the relay's.
     /// Payloads are not decoded (`PayloadMode::Envelope`): the relay publishes `raw` and takes
     /// the subject token from it, so a typed payload would be built only to be dropped.
-    pub(crate) fn new(builder: WsClientConfigBuilder) -> Result<Self, ClientError> {
+    pub(crate) fn new(builder: WsClientConfigBuilder) -> Result<Self, WsError> {
         let cursors = Arc::new(StartCursors::default());
         let store: Arc<dyn CursorStore> = cursors.clone();
         let config = builder
@@ -103,10 +101,7 @@ pub(crate) struct Feed {
 
 impl Feed {
     /// Starts a client that logs in with `cursors`. Must run within a tokio runtime.
-    pub(crate) fn start(
-        settings: &FeedSettings,
-        cursors: ResumeState,
-    ) -> Result<Self, ClientError> {
+    pub(crate) fn start(settings: &FeedSettings, cursors: ResumeState) -> Result<Self, WsError> {
         settings.cursors.set(cursors);
         let client = WsClient::start(settings.config.clone())?;
         Ok(Self { client })
@@ -133,9 +128,9 @@ impl Feed {
     }
 
     /// What the relay does with a client event (`None`: nothing, e.g. a stats tick).
-    fn item(event: ClientEvent) -> Option<FeedItem> {
+    fn item(event: WsEvent) -> Option<FeedItem> {
         match event {
-            ClientEvent::Data(msg) => {
+            WsEvent::Data(msg) => {
                 let token = crate::subject::token_of(&msg.channel, &msg.payload, &msg.raw);
                 Some(FeedItem::Data {
                     channel: msg.channel,
@@ -144,13 +139,11 @@ impl Feed {
                     token,
                 })
             }
-            ClientEvent::Fatal(error) => Some(FeedItem::Fatal(error)),
+            WsEvent::Fatal(error) => Some(FeedItem::Fatal(error)),
             other => {
                 let fields = other.json_fields()?;
                 let epoch = match &other {
-                    ClientEvent::Session(Event::LoginOk { server_epoch, .. }) => {
-                        server_epoch.clone()
-                    }
+                    WsEvent::Session(Event::LoginOk { server_epoch, .. }) => server_epoch.clone(),
                     _ => None,
                 };
                 Some(FeedItem::Event {

@@ -8,7 +8,7 @@ use oddsfeed::model::ws::PayloadMode;
 use oddsfeed::model::{ApiKey, ReceiveType};
 use oddsfeed::state::FileStore;
 use oddsfeed::stats::FeedStats;
-use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClientConfig, WsFilters};
+use oddsfeed::ws::{TlsMode, WsClientConfig, WsError, WsEvent, WsFilters};
 use pyo3::exceptions::{PyStopAsyncIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -42,7 +42,7 @@ struct Inner {
     client: Option<oddsfeed::ws::WsClient>,
     include_events: bool,
     /// An event taken by `_wait` for the next `_try_next` (async iteration).
-    pending: Option<ClientEvent>,
+    pending: Option<WsEvent>,
     /// The run has ended (no more items).
     ended: bool,
     /// The client's counts when `close()` took it.
@@ -65,7 +65,7 @@ impl Inner {
     /// The next event without waiting: the pending one, or one from the queue.
     /// `None` when nothing is ready now, or when the run is over: the wait that follows tells
     /// them apart (`next` gives `None` only when over).
-    fn try_take(&mut self) -> Option<ClientEvent> {
+    fn try_take(&mut self) -> Option<WsEvent> {
         if let Some(event) = self.pending.take() {
             return Some(event);
         }
@@ -112,16 +112,16 @@ impl Inner {
         self.convert(py, event)
     }
 
-    fn convert(&mut self, py: Python<'_>, event: ClientEvent) -> PyResult<Step> {
+    fn convert(&mut self, py: Python<'_>, event: WsEvent) -> PyResult<Step> {
         if let Some(line) = oddsfeed::jsonl::ws_data_line(&event) {
             return Ok(Step::Item(json::loads(py, line)?.unbind()));
         }
         match event {
-            ClientEvent::Fatal(error) => {
+            WsEvent::Fatal(error) => {
                 self.ended = true;
                 Err(client_error(&error))
             }
-            ClientEvent::Finished => {
+            WsEvent::Finished => {
                 self.ended = true;
                 Ok(Step::End)
             }
@@ -135,7 +135,7 @@ impl Inner {
 }
 
 /// The Python exception for a fatal client error.
-fn client_error(error: &ClientError) -> PyErr {
+fn client_error(error: &WsError) -> PyErr {
     let text = error.to_string();
     if error.is_auth_refused() {
         AuthError::new_err(text)

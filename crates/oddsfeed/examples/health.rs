@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use oddsfeed::health::Health;
 use oddsfeed::model::ApiKey;
-use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig};
+use oddsfeed::ws::{WsClient, WsClientConfig, WsEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ = tokio::signal::ctrl_c() => break,
         };
         match event {
-            Some(ClientEvent::Health(health)) => {
+            Some(WsEvent::Health(health)) => {
                 match &health {
                     Health::Up | Health::Recovered => trading = true,
                     Health::Stale | Health::Down => trading = false,
@@ -53,14 +53,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     health.name()
                 );
             }
-            Some(ClientEvent::Data(msg)) => {
+            Some(WsEvent::Data(msg)) => {
                 messages += 1;
                 if messages.is_multiple_of(1000) {
                     eprintln!("{messages} messages; last on {}", msg.channel);
                 }
             }
-            Some(ClientEvent::Fatal(error)) => return Err(error.into()),
-            Some(ClientEvent::Finished) | None => break,
+            Some(WsEvent::Fatal(error)) => return Err(error.into()),
+            Some(WsEvent::Finished) | None => break,
             Some(_) => {}
         }
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use oddsfeed::model::ApiKey;
 use oddsfeed::state::FileStore;
-use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig};
+use oddsfeed::ws::{WsClient, WsClientConfig, WsEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,9 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ = tokio::signal::ctrl_c() => break,
         };
         match event {
-            Some(ClientEvent::Data(msg)) => println!("{}", msg.raw),
-            Some(ClientEvent::Fatal(error)) => return Err(error.into()),
-            Some(ClientEvent::Finished) | None => break,
+            Some(WsEvent::Data(msg)) => println!("{}", msg.raw),
+            Some(WsEvent::Fatal(error)) => return Err(error.into()),
+            Some(WsEvent::Finished) | None => break,
             Some(other) => eprintln!("event: {}", other.name()),
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Both clients follow the events they hand out and, right after an event that changes the
 //! feed's health, yield a [`Health`] event of their own
-//! ([`ClientEvent::Health`](crate::ws::ClientEvent::Health),
+//! ([`WsEvent::Health`](crate::ws::WsEvent::Health),
 //! [`ImgEvent::Health`](crate::img::ImgEvent::Health)). An application that only wants to know
 //! when to suspend and reopen its markets can watch these and ignore the protocol details.
 //!

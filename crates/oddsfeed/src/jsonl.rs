@@ -15,7 +15,7 @@ use oddsfeed_session::img::Event as ImgSessionEvent;
 use serde_json::{Map, Value, json};
 
 use crate::img::ImgEvent;
-use crate::ws::ClientEvent;
+use crate::ws::WsEvent;
 
 /// Most characters of an undecodable IMG line quoted in a `decode_error` event.
 const RAW_IN_EVENT: usize = 256;
@@ -23,9 +23,9 @@ const RAW_IN_EVENT: usize = 256;
 /// The text the CLI prints on stdout for a WebSocket event: the message's JSON as received for
 /// data, `None` for everything else.
 #[must_use]
-pub fn ws_data_line(event: &ClientEvent) -> Option<&str> {
+pub fn ws_data_line(event: &WsEvent) -> Option<&str> {
     match event {
-        ClientEvent::Data(msg) => Some(&msg.raw),
+        WsEvent::Data(msg) => Some(&msg.raw),
         _ => None,
     }
 }
@@ -66,7 +66,7 @@ pub fn img_request(text: &str) -> Result<Request, String> {
 
 /// A whole `--events jsonl` object for a WebSocket event: `{"event": name, ...fields}`.
 #[must_use]
-pub fn ws_event_object(event: &ClientEvent) -> Option<Map<String, Value>> {
+pub fn ws_event_object(event: &WsEvent) -> Option<Map<String, Value>> {
     ws_event_fields(event).map(|(name, fields)| with_name(name, fields))
 }
 
@@ -86,8 +86,8 @@ fn with_name(name: &str, fields: Map<String, Value>) -> Map<String, Value> {
 /// The CLI.md name and fields of a WebSocket client event (the `--events jsonl` object without
 /// its `event` key); `None` for data, which is not an event.
 #[must_use]
-pub fn ws_event_fields(event: &ClientEvent) -> Option<(&'static str, Map<String, Value>)> {
-    // One mapping for the relay, the Python package and this module: `ClientEvent::json_fields`.
+pub fn ws_event_fields(event: &WsEvent) -> Option<(&'static str, Map<String, Value>)> {
+    // One mapping for the relay, the Python package and this module: `WsEvent::json_fields`.
     event.json_fields().map(|fields| (event.name(), fields))
 }
 

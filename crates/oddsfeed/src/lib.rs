@@ -42,10 +42,10 @@
 //!
 //! ```no_run
 //! use oddsfeed::state::FileStore;
-//! use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig};
+//! use oddsfeed::ws::{WsEvent, WsClient, WsClientConfig};
 //! use oddsfeed::model::ApiKey;
 //!
-//! # async fn run() -> Result<(), oddsfeed::ws::ClientError> {
+//! # async fn run() -> Result<(), oddsfeed::ws::WsError> {
 //! let config = WsClientConfig::builder("wss://v5.oddspapi.io/ws", ApiKey::new("KEY"))
 //!     .channels(["odds", "fixtures", "scores"])
 //!     .store(FileStore::new("oddsfeed-state.json"))
@@ -54,9 +54,9 @@
 //! let mut client = WsClient::connect(config).await?;
 //! while let Some(event) = client.next().await {
 //!     match event {
-//!         ClientEvent::Data(msg) => println!("{}", msg.raw),
-//!         ClientEvent::Health(health) => eprintln!("feed health: {}", health.name()),
-//!         ClientEvent::Fatal(error) => return Err(error),
+//!         WsEvent::Data(msg) => println!("{}", msg.raw),
+//!         WsEvent::Health(health) => eprintln!("feed health: {}", health.name()),
+//!         WsEvent::Fatal(error) => return Err(error),
 //!         other => eprintln!("event: {}", other.name()),
 //!     }
 //! }
@@ -91,7 +91,7 @@ pub use oddsfeed_session::common::{DecodeError, DecodeErrorKind, RAW_CAP};
 
 /// The lower layers' error types, named so that a program can downcast a
 /// [`DecodeError`]'s source (`error.source()?.downcast_ref::<ZstdError>()`) or match a
-/// [`ws::SessionError`] it got from [`ws::ClientError::Session`].
+/// [`ws::SessionError`] it got from [`ws::WsError::Session`].
 pub mod errors {
     pub use oddsfeed_model::ModelError;
     pub use oddsfeed_record::RecordError;

@@ -11,14 +11,14 @@ use oddsfeed_session::img::Event as ImgSessionEvent;
 use oddsfeed_session::ws::Event as WsSessionEvent;
 
 use crate::img::ImgEvent;
-use crate::ws::ClientEvent;
+use crate::ws::WsEvent;
 
 /// Applies a WebSocket client event to `book`: data messages, and `snapshot_required` for
 /// channel staleness. `now` is the message's arrival time (for ages).
-pub fn apply_ws_event(book: &mut WsBook, event: &ClientEvent, now: Instant) {
+pub fn apply_ws_event(book: &mut WsBook, event: &WsEvent, now: Instant) {
     match event {
-        ClientEvent::Data(msg) => book.apply(msg, now),
-        ClientEvent::Session(WsSessionEvent::SnapshotRequired {
+        WsEvent::Data(msg) => book.apply(msg, now),
+        WsEvent::Session(WsSessionEvent::SnapshotRequired {
             reason, channels, ..
         }) => book.snapshot_required(reason, channels),
         _ => {}

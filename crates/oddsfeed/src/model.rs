@@ -1,6 +1,6 @@
 //! The typed messages an application matches on, from `oddsfeed-model`.
 //!
-//! Only the message vocabulary is here: the values inside [`ws::ClientEvent`](crate::ws::ClientEvent)
+//! Only the message vocabulary is here: the values inside [`ws::WsEvent`](crate::ws::WsEvent)
 //! and [`img::ImgEvent`](crate::img::ImgEvent), the requests an IMG client sends, and the few
 //! value types the configurations take ([`ApiKey`], [`ReceiveType`], [`ws::PayloadMode`],
 //! [`ResumeState`], [`EntryId`]), and the parsers that read a message back from the text a client handed out

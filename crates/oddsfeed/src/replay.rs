@@ -5,12 +5,12 @@
 //! [`ImgClientConfigBuilder::record`](crate::img::ImgClientConfigBuilder::record) and feed its
 //! frames or lines, connection by connection, to the same sans-IO session the live client runs
 //! ([`WsSession`], [`ImgSession`]), with the recorded arrival times as `now`. They yield the
-//! session's events as the live client does ([`ClientEvent`], [`ImgEvent`]): the same data
+//! session's events as the live client does ([`WsEvent`], [`ImgEvent`]): the same data
 //! messages in the same order, the same decode errors, dictionaries applied per connection,
 //! and timers (IMG heartbeat staleness, dead connections) fired by the recorded clock, not the
 //! replay's. What only the live driver knows (connecting, backoff) is not replayed.
 //!
-//! A torn or corrupt tail ends the replay with one [`ClientEvent::RecordingTruncated`] /
+//! A torn or corrupt tail ends the replay with one [`WsEvent::RecordingTruncated`] /
 //! [`ImgEvent::RecordingTruncated`]; a file that is not a recording is refused when opening.
 //!
 //! Each keeps a [`FeedMetrics`] ([`WsReplay::metrics`], [`ImgReplay::metrics`]) counted as the
@@ -24,11 +24,11 @@
 //!
 //! ```no_run
 //! use oddsfeed::replay::{Pace, WsReplay};
-//! use oddsfeed::ws::ClientEvent;
+//! use oddsfeed::ws::WsEvent;
 //!
 //! let mut replay = WsReplay::open("feed.rec", Pace::AsFastAsPossible)?;
 //! while let Some(event) = replay.next()? {
-//!     if let ClientEvent::Data(msg) = event {
+//!     if let WsEvent::Data(msg) = event {
 //!         println!("{}", msg.raw);
 //!     }
 //! }
@@ -53,7 +53,7 @@ use serde_json::Value;
 use crate::clock;
 use crate::img::ImgEvent;
 use crate::stats::{FeedKind, FeedMetrics};
-use crate::ws::ClientEvent;
+use crate::ws::WsEvent;
 
 /// Seconds from a message's own time (`ms` since the epoch) to its recorded arrival.
 fn lag_ms(arrival_ns: i64, ms: u64) -> f64 {
@@ -145,7 +145,7 @@ fn wrong_feed(expected: Feed, header: &Header) -> RecordError {
     }
 }
 
-/// Replays a WebSocket recording into the [`ClientEvent`] stream the live
+/// Replays a WebSocket recording into the [`WsEvent`] stream the live
 /// [`WsClient`](crate::ws::WsClient) yielded.
 #[derive(Debug)]
 pub struct WsReplay<R = File> {
@@ -153,7 +153,7 @@ pub struct WsReplay<R = File> {
     session: WsSession,
     clock: Clock,
     conns: HashMap<u64, ConnId>,
-    pending: VecDeque<ClientEvent>,
+    pending: VecDeque<WsEvent>,
     records: u64,
     ended: bool,
     metrics: Arc<FeedMetrics>,
@@ -251,7 +251,7 @@ impl<R: Read> WsReplay<R> {
     ///
     /// [`RecordError::Io`] when reading the file fails.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<ClientEvent>, RecordError> {
+    pub fn next(&mut self) -> Result<Option<WsEvent>, RecordError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 let arrival = self.arrival_ns;
@@ -266,7 +266,7 @@ impl<R: Read> WsReplay<R> {
                 Some(Item::Truncated(truncation)) => {
                     self.ended = true;
                     self.pending
-                        .push_back(ClientEvent::RecordingTruncated(truncation));
+                        .push_back(WsEvent::RecordingTruncated(truncation));
                 }
                 Some(Item::Record(record)) => {
                     self.records += 1;
@@ -287,7 +287,7 @@ impl<R: Read> WsReplay<R> {
         while session.poll_transmit().is_some() {}
         while session.poll_action().is_some() {}
         self.pending
-            .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+            .extend(std::iter::from_fn(|| session.poll_event()).map(WsEvent::from_session));
         self.metrics
             .set_decoded_bytes(session.decoder().stats().bytes_out);
     }
@@ -564,7 +564,7 @@ mod tests {
         let metrics = replay.metrics();
         let mut data = 0;
         while let Some(event) = replay.next().expect("read") {
-            if matches!(event, ClientEvent::Data(_)) {
+            if matches!(event, WsEvent::Data(_)) {
                 data += 1;
             }
         }

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use oddsfeed::BackoffConfig;
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientEvent, CloseCode, Event, WsClient, WsClientConfig};
+use oddsfeed::ws::{CloseCode, Event, WsClient, WsClientConfig, WsEvent};
 use oddsfeed_sim::ws::{RecordedMessage, StreamRecorder, WsSim, WsSimConfig, WsSimHandle};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -580,7 +580,7 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
             }
         };
         match event {
-            ClientEvent::Data(msg) => {
+            WsEvent::Data(msg) => {
                 let Some(id) = msg.entry_id else {
                     panic!("data without entryId: {}", msg.raw);
                 };
@@ -592,17 +592,17 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
                     raw: msg.raw,
                 });
             }
-            ClientEvent::Session(Event::LoginOk { .. }) => {
+            WsEvent::Session(Event::LoginOk { .. }) => {
                 first_live.get_or_insert_with(|| recorder.len());
                 since_login = 0;
                 awaiting_login = false;
             }
-            ClientEvent::Session(Event::Connected { resuming, .. }) => {
+            WsEvent::Session(Event::Connected { resuming, .. }) => {
                 counts.connected += 1;
                 counts.resuming_logins += u64::from(resuming);
             }
-            ClientEvent::Session(Event::ResumeComplete { .. }) => counts.resume_complete += 1,
-            ClientEvent::Session(Event::SnapshotRequired {
+            WsEvent::Session(Event::ResumeComplete { .. }) => counts.resume_complete += 1,
+            WsEvent::Session(Event::SnapshotRequired {
                 reason,
                 channels,
                 raised_by_client,
@@ -611,7 +611,7 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
                 *counts.snapshots.entry((reason, by)).or_insert(0) += 1;
                 seen.push(Seen::Snapshot { channels });
             }
-            ClientEvent::Session(Event::ReconnectRequested { .. }) => {
+            WsEvent::Session(Event::ReconnectRequested { .. }) => {
                 counts.reconnect_frames += 1;
                 if awaiting_reconnect {
                     awaiting_reconnect = false;
@@ -619,17 +619,17 @@ async fn seeded_chaos_loses_nothing_silently_and_duplicates_nothing() {
                     step += 1;
                 }
             }
-            ClientEvent::Session(Event::DecodeError(error)) => {
+            WsEvent::Session(Event::DecodeError(error)) => {
                 counts.decode_errors += 1;
                 eprintln!("decode error: {error:?}");
             }
             // The final simulator's end of stream: everything has been delivered.
-            ClientEvent::Session(Event::Disconnected {
+            WsEvent::Session(Event::Disconnected {
                 code: Some(CloseCode::Normal),
                 ..
             }) if step == plan.steps.len() && background.is_none() => break,
-            ClientEvent::Fatal(error) => panic!("the client stopped: {error}"),
-            ClientEvent::Finished => panic!("a client without `once` finished"),
+            WsEvent::Fatal(error) => panic!("the client stopped: {error}"),
+            WsEvent::Finished => panic!("a client without `once` finished"),
             _ => {}
         }
 

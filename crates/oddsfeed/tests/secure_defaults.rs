@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::img::{HostKeyCheck, ImgClientConfig, SshSettings, Transport};
 use oddsfeed::model::{ApiKey, ReceiveType, ResumeState};
-use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClient, WsClientConfig, WsConfig};
+use oddsfeed::ws::{TlsMode, WsClient, WsClientConfig, WsConfig, WsError, WsEvent};
 use oddsfeed_model::ws::Login;
 use oddsfeed_session::ws::WsSession;
 use oddsfeed_sim::ws::{WsSimConfig, WsSimHandle};
@@ -245,7 +245,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The client's whole run against a front that must refuse it: the fatal TLS error.
-async fn refused_run(config: WsClientConfig) -> ClientError {
+async fn refused_run(config: WsClientConfig) -> WsError {
     let mut client = WsClient::start(config).unwrap_or_else(|e| panic!("connect: {e}"));
     let run = collect_all(&mut client, HANG_GUARD).await;
     assert!(
@@ -258,7 +258,7 @@ async fn refused_run(config: WsClientConfig) -> ClientError {
         run.names()
     );
     match run.events.into_iter().last() {
-        Some(ClientEvent::Fatal(error)) => error,
+        Some(WsEvent::Fatal(error)) => error,
         other => panic!("expected a fatal TLS error, got {other:?}"),
     }
 }
@@ -342,7 +342,7 @@ async fn default_tls_refuses_a_self_signed_certificate_before_any_login() {
         Ok(mut client) => {
             let run = collect_all(&mut client, HANG_GUARD).await;
             match run.events.into_iter().last() {
-                Some(ClientEvent::Fatal(error)) => error,
+                Some(WsEvent::Fatal(error)) => error,
                 other => panic!("expected a fatal TLS error, got {other:?}"),
             }
         }
@@ -356,7 +356,7 @@ async fn default_tls_refuses_a_self_signed_certificate_before_any_login() {
             return;
         }
     };
-    assert!(matches!(error, ClientError::Tls(_)), "{error:?}");
+    assert!(matches!(error, WsError::Tls(_)), "{error:?}");
     let text = error.to_string();
     assert!(text.contains("server certificate rejected"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
@@ -392,7 +392,7 @@ async fn trusted_roots_still_check_the_host_name() {
     let front = start_front(cert, key).await;
     // The certificate names `localhost`, not `127.0.0.1`.
     let error = refused_run(wss_config(&wss_url("127.0.0.1", &front), Some(tls))).await;
-    assert!(matches!(error, ClientError::Tls(_)), "{error:?}");
+    assert!(matches!(error, WsError::Tls(_)), "{error:?}");
     let text = error.to_string();
     assert!(text.contains("server certificate rejected"), "{text}");
     assert!(text.contains("not valid for name \"127.0.0.1\""), "{text}");
@@ -405,7 +405,7 @@ async fn trusted_roots_still_check_the_validity_period() {
     let tls = roots_with(&cert);
     let front = start_front(cert, key).await;
     let error = refused_run(wss_config(&wss_url("localhost", &front), Some(tls))).await;
-    assert!(matches!(error, ClientError::Tls(_)), "{error:?}");
+    assert!(matches!(error, WsError::Tls(_)), "{error:?}");
     let text = error.to_string();
     assert!(text.contains("server certificate rejected"), "{text}");
     assert!(text.to_lowercase().contains("expired"), "{text}");
@@ -517,11 +517,11 @@ async fn events_and_errors_of_a_failing_connection_never_show_the_key() {
     let builder = client(&url, ReceiveType::Json).with_session(|s| s.api_key = ApiKey::new(KEY));
     let mut client = connect(builder);
     let (done, events) = events_until(&mut client, HANG_GUARD, |event| {
-        matches!(event, ClientEvent::Backoff { attempt: 2, .. })
+        matches!(event, WsEvent::Backoff { attempt: 2, .. })
     })
     .await;
     assert!(done.is_ok(), "{events:?}");
-    let names: Vec<&str> = events.iter().map(ClientEvent::name).collect();
+    let names: Vec<&str> = events.iter().map(WsEvent::name).collect();
     assert_eq!(
         names,
         [
@@ -533,7 +533,7 @@ async fn events_and_errors_of_a_failing_connection_never_show_the_key() {
             "backoff"
         ]
     );
-    let Some(ClientEvent::Connecting { url: shown }) = events.first() else {
+    let Some(WsEvent::Connecting { url: shown }) = events.first() else {
         panic!("{events:?}");
     };
     assert_eq!(shown, "ws://127.0.0.1:9/ws");

@@ -31,7 +31,7 @@ use oddsfeed::img::{ImgClient, ImgClientConfig, ImgEvent, Transport};
 use oddsfeed::model::ReceiveType;
 use oddsfeed::model::img::{DisconnectReason, PushKind, Request};
 use oddsfeed::model::ws::DataMessage;
-use oddsfeed::ws::{ClientEvent, CloseCode, Event, WarningKind, WsClient};
+use oddsfeed::ws::{CloseCode, Event, WarningKind, WsClient, WsEvent};
 use oddsfeed_sim::img::{ImgSimConfig, SessionEnd, SessionReport, SimShared, serve_session};
 use oddsfeed_sim::ws_gen::WsGenerator;
 use tokio::net::TcpSocket;
@@ -88,7 +88,7 @@ async fn stall(duration: Duration, base: Option<u64>, mut probe: impl FnMut(Dura
 }
 
 /// The next WebSocket event, within the hang guard.
-async fn next_ws(client: &mut WsClient) -> ClientEvent {
+async fn next_ws(client: &mut WsClient) -> WsEvent {
     match tokio::time::timeout(HANG_GUARD, client.next()).await {
         Ok(Some(event)) => event,
         Ok(None) => panic!("the client ended"),
@@ -100,7 +100,7 @@ async fn next_ws(client: &mut WsClient) -> ClientEvent {
 async fn read_data(client: &mut WsClient, run: &mut Run, count: usize) {
     while run.data.len() < count {
         match next_ws(client).await {
-            ClientEvent::Data(msg) => run.data.push(msg),
+            WsEvent::Data(msg) => run.data.push(msg),
             other => {
                 assert!(!other.is_terminal(), "the run ended: {other:?}");
                 run.events.push(other);
@@ -271,11 +271,11 @@ async fn ws_application_too_slow_for_a_paced_server_gets_4002_then_resumes_witho
     loop {
         assert!(started.elapsed() < HANG_GUARD, "{:?}", run.names());
         match next_ws(&mut client).await {
-            ClientEvent::Data(msg) => run.data.push(msg),
+            WsEvent::Data(msg) => run.data.push(msg),
             other => {
                 let end = matches!(
                     &other,
-                    ClientEvent::Session(Event::Disconnected {
+                    WsEvent::Session(Event::Disconnected {
                         code: Some(CloseCode::Normal),
                         ..
                     })
@@ -311,19 +311,17 @@ async fn ws_application_too_slow_for_a_paced_server_gets_4002_then_resumes_witho
     let warned = run.events.iter().any(|e| {
         matches!(
             e,
-            ClientEvent::Session(Event::Warning {
+            WsEvent::Session(Event::Warning {
                 kind: WarningKind::SlowConsumer,
                 ..
             })
         )
     });
     assert!(warned, "no slow_consumer warning: {:?}", run.names());
-    let resumed = run.events.iter().any(|e| {
-        matches!(
-            e,
-            ClientEvent::Session(Event::Connected { resuming: true, .. })
-        )
-    });
+    let resumed = run
+        .events
+        .iter()
+        .any(|e| matches!(e, WsEvent::Session(Event::Connected { resuming: true, .. })));
     assert!(resumed, "no resuming reconnect: {:?}", run.names());
     let backpressure = run.session_events("snapshot_required").into_iter().any(|e| {
         matches!(e, Event::SnapshotRequired { reason, raised_by_client: false, .. } if reason == "client_backpressure")

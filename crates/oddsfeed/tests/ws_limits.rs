@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientError, ClientEvent, CloseCode, Event, WsClient};
+use oddsfeed::ws::{CloseCode, Event, WsClient, WsError, WsEvent};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
@@ -65,10 +65,10 @@ async fn refused_key_is_fatal_with_exit_3_and_never_shown() {
     let mut client = connect(builder);
     let run = collect_all(&mut client, Duration::from_secs(10)).await;
 
-    let Some(ClientEvent::Fatal(error)) = run.events.last() else {
+    let Some(WsEvent::Fatal(error)) = run.events.last() else {
         panic!("no fatal event: {:?}", run.names());
     };
-    assert!(matches!(error, ClientError::Session(_)), "{error:?}");
+    assert!(matches!(error, WsError::Session(_)), "{error:?}");
     assert!(error.is_auth_refused());
     assert_eq!(
         error.to_string(),
@@ -128,11 +128,11 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
         .receive_type(ReceiveType::Json);
     let mut client = connect(builder);
     let (deadline, events) = events_until(&mut client, Duration::from_secs(10), |event| {
-        matches!(event, ClientEvent::Backoff { .. })
+        matches!(event, WsEvent::Backoff { .. })
     })
     .await;
     assert!(deadline.is_ok(), "no backoff: {events:?}");
-    let names: Vec<&str> = events.iter().map(ClientEvent::name).collect();
+    let names: Vec<&str> = events.iter().map(WsEvent::name).collect();
     assert_eq!(
         names,
         [
@@ -144,14 +144,14 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
         ]
     );
     assert!(
-        matches!(&events[2], ClientEvent::Session(Event::ServerError { code: Some(c), .. }) if c == "too_many_connections"),
+        matches!(&events[2], WsEvent::Session(Event::ServerError { code: Some(c), .. }) if c == "too_many_connections"),
         "{:?}",
         events[2]
     );
     assert!(
         matches!(
             &events[3],
-            ClientEvent::Session(Event::Disconnected {
+            WsEvent::Session(Event::Disconnected {
                 code: Some(CloseCode::TooManyConnections),
                 ..
             })
@@ -159,7 +159,7 @@ async fn sixth_connection_of_a_key_backs_off_at_least_ten_seconds() {
         "{:?}",
         events[3]
     );
-    let ClientEvent::Backoff { delay, .. } = events[4] else {
+    let WsEvent::Backoff { delay, .. } = events[4] else {
         panic!("{:?}", events[4]);
     };
     assert!(
@@ -234,12 +234,14 @@ async fn no_login_ok_in_time_drops_and_reconnects() {
     let builder = client(&format!("ws://{addr}/ws"), ReceiveType::Json)
         .login_timeout(Duration::from_millis(300));
     let mut client = connect(builder);
-    let (done, events) = events_until(&mut client, Duration::from_secs(10), |event| {
-        matches!(event, ClientEvent::Session(Event::Connected { conn, .. }) if conn.get() == 2)
-    })
+    let (done, events) = events_until(
+        &mut client,
+        Duration::from_secs(10),
+        |event| matches!(event, WsEvent::Session(Event::Connected { conn, .. }) if conn.get() == 2),
+    )
     .await;
     assert!(done.is_ok(), "{events:?}");
-    let names: Vec<&str> = events.iter().map(ClientEvent::name).collect();
+    let names: Vec<&str> = events.iter().map(WsEvent::name).collect();
     assert_eq!(
         names,
         [
@@ -251,7 +253,7 @@ async fn no_login_ok_in_time_drops_and_reconnects() {
             "connected"
         ]
     );
-    let ClientEvent::Session(Event::Disconnected { reason, .. }) = &events[2] else {
+    let WsEvent::Session(Event::Disconnected { reason, .. }) = &events[2] else {
         panic!("{:?}", events[2]);
     };
     assert_eq!(reason, "no login_ok within 300 ms of connecting");
@@ -266,11 +268,11 @@ async fn silent_connection_is_pinged_then_declared_dead() {
     });
     let mut client = connect(builder);
     let (done, events) = events_until(&mut client, Duration::from_secs(10), |event| {
-        matches!(event, ClientEvent::Backoff { .. })
+        matches!(event, WsEvent::Backoff { .. })
     })
     .await;
     assert!(done.is_ok(), "{events:?}");
-    let names: Vec<&str> = events.iter().map(ClientEvent::name).collect();
+    let names: Vec<&str> = events.iter().map(WsEvent::name).collect();
     assert_eq!(
         names,
         [
@@ -281,7 +283,7 @@ async fn silent_connection_is_pinged_then_declared_dead() {
             "backoff"
         ]
     );
-    let ClientEvent::Session(Event::Disconnected { reason, .. }) = &events[3] else {
+    let WsEvent::Session(Event::Disconnected { reason, .. }) = &events[3] else {
         panic!("{:?}", events[3]);
     };
     assert!(reason.ends_with("connection considered dead"), "{reason}");
@@ -302,13 +304,13 @@ async fn slow_application_with_a_tiny_queue_loses_nothing() {
     let done = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(event) = client.next().await {
             match event {
-                ClientEvent::Data(msg) => {
+                WsEvent::Data(msg) => {
                     run.data.push(msg);
                     if run.data.len() % 50 == 0 {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
-                ClientEvent::Finished => {
+                WsEvent::Finished => {
                     run.finished = true;
                     break;
                 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use oddsfeed::health::Health;
 use oddsfeed::model::{EntryId, ReceiveType};
 use oddsfeed::state::{CursorStore, FileStore};
-use oddsfeed::ws::{ClientEvent, Event};
+use oddsfeed::ws::{Event, WsEvent};
 use oddsfeed_sim::ws::{WsSimConfig, WsSimHandle};
 use ws_common::*;
 
@@ -120,7 +120,7 @@ async fn channels_without_replay_get_a_client_raised_snapshot_required() {
         .events
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::Health(h) => Some(h),
+            WsEvent::Health(h) => Some(h),
             _ => None,
         })
         .collect();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oddsfeed::model::{ApiKey, ReceiveType};
-use oddsfeed::ws::{ClientError, ClientEvent, TlsMode, WsClient, WsClientConfig};
+use oddsfeed::ws::{TlsMode, WsClient, WsClientConfig, WsError, WsEvent};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_tungstenite::tungstenite::Message;
 use ws_common::*;
@@ -61,17 +61,17 @@ async fn self_signed_certificate_is_refused_by_default() {
         Ok(client) => client,
         // A machine without any system root certificate refuses before connecting: also a
         // refusal, with its own message.
-        Err(ClientError::Tls(message)) => {
+        Err(WsError::Tls(message)) => {
             assert!(message.contains("no system root certificates"), "{message}");
             return;
         }
         Err(e) => panic!("unexpected error: {e}"),
     };
     let run = collect_all(&mut client, Duration::from_secs(10)).await;
-    let Some(ClientEvent::Fatal(error)) = run.events.last() else {
+    let Some(WsEvent::Fatal(error)) = run.events.last() else {
         panic!("expected a fatal TLS error: {:?}", run.names());
     };
-    assert!(matches!(error, ClientError::Tls(_)), "{error:?}");
+    assert!(matches!(error, WsError::Tls(_)), "{error:?}");
     assert!(
         error.to_string().contains("server certificate rejected"),
         "{error}"

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use super::config::WsClientConfig;
 use super::driver::{Batch, Driver, Shared};
-use super::error::ClientError;
-use super::event::ClientEvent;
+use super::error::WsError;
+use super::event::WsEvent;
 use super::tls;
 use super::transport::Connect;
 use crate::clock;
@@ -95,23 +95,23 @@ impl ClientStats {
 ///
 /// # Cursors
 ///
-/// Receiving a [`ClientEvent::Data`] from [`next`](Self::next) marks that message as consumed: its
+/// Receiving a [`WsEvent::Data`] from [`next`](Self::next) marks that message as consumed: its
 /// entryId becomes the channel's persisted cursor ([`resume_state`](Self::resume_state)). With a
 /// [`CursorStore`] configured, the cursors are loaded when connecting and saved at most every
 /// `save_interval` from [`next`](Self::next) (everything taken *before* that call counts as
 /// handled), by [`save_state`](Self::save_state), and by [`close`](Self::close).
 ///
 /// ```no_run
-/// use oddsfeed::ws::{ClientEvent, WsClient, WsClientConfig};
+/// use oddsfeed::ws::{WsEvent, WsClient, WsClientConfig};
 /// use oddsfeed_model::ApiKey;
 ///
-/// # async fn run() -> Result<(), oddsfeed::ws::ClientError> {
+/// # async fn run() -> Result<(), oddsfeed::ws::WsError> {
 /// let config = WsClientConfig::builder("wss://v5.oddspapi.io/ws", ApiKey::new("KEY")).build()?;
 /// let mut client = WsClient::connect(config).await?;
 /// while let Some(event) = client.next().await {
 ///     match event {
-///         ClientEvent::Data(msg) => println!("{}", msg.raw),
-///         ClientEvent::Fatal(error) => return Err(error),
+///         WsEvent::Data(msg) => println!("{}", msg.raw),
+///         WsEvent::Fatal(error) => return Err(error),
 ///         other => eprintln!("{}", other.name()),
 ///     }
 /// }
@@ -126,10 +126,10 @@ pub struct WsClient {
     latency: DeliveryLatency,
     /// Events to hand out before the next batch: health changes, and what
     /// [`connect`](Self::connect) read while waiting for the login.
-    pending: VecDeque<ClientEvent>,
+    pending: VecDeque<WsEvent>,
     health: WsHealth,
     /// The rest of the batch being read.
-    batch: std::vec::IntoIter<ClientEvent>,
+    batch: std::vec::IntoIter<WsEvent>,
     /// Data taken since the session last heard of it: per channel seen, the newest entryId taken
     /// since (`None`: nothing new). Applied to the session (one lock) before the next batch is
     /// fetched and whenever the cursors are read, so taking a message never waits for the driver,
@@ -173,18 +173,18 @@ impl WsClient {
     /// # Errors
     ///
     /// What [`start`](Self::start) returns, and the run's fatal error when it ends before the
-    /// login succeeds (a refused key: [`ClientError::is_auth_refused`]; a `once` run whose
+    /// login succeeds (a refused key: [`WsError::is_auth_refused`]; a `once` run whose
     /// connection failed).
-    pub async fn connect(config: WsClientConfig) -> Result<Self, ClientError> {
+    pub async fn connect(config: WsClientConfig) -> Result<Self, WsError> {
         let mut client = Self::start(config)?;
         let mut waiting = VecDeque::new();
         loop {
             let Some(event) = client.next().await else {
-                return Err(ClientError::Closed);
+                return Err(WsError::Closed);
             };
-            let up = matches!(event, ClientEvent::Health(_) | ClientEvent::Finished);
+            let up = matches!(event, WsEvent::Health(_) | WsEvent::Finished);
             match event {
-                ClientEvent::Fatal(error) => return Err(error),
+                WsEvent::Fatal(error) => return Err(error),
                 event => waiting.push_back(event),
             }
             if up {
@@ -196,24 +196,24 @@ impl WsClient {
 
     /// A [`Stream`] of the client's events, for code that composes streams. The stream ends
     /// where [`next`](Self::next) returns `None`.
-    pub fn into_stream(self) -> impl Stream<Item = ClientEvent> + Send {
+    pub fn into_stream(self) -> impl Stream<Item = WsEvent> + Send {
         futures_util::stream::unfold(self, |mut client| async move {
             client.next().await.map(|event| (event, client))
         })
     }
 
     /// Loads the cursors from the configured store and starts the driver task, without waiting
-    /// for a connection. Must be called within a tokio runtime. The first events are [`ClientEvent::Connecting`] and then the
+    /// for a connection. Must be called within a tokio runtime. The first events are [`WsEvent::Connecting`] and then the
     /// session's `connected` and `login_ok` (preceded by an `insecure_tls` warning when a
     /// `wss://` URL is used with [`TlsMode::InsecureNoVerify`](super::TlsMode::InsecureNoVerify)).
     ///
     /// # Errors
     ///
-    /// [`ClientError::State`] when the store cannot be read, [`ClientError::Tls`] when TLS cannot
-    /// be set up for a `wss://` URL, [`ClientError::Config`] outside a tokio runtime.
-    pub fn start(config: WsClientConfig) -> Result<Self, ClientError> {
+    /// [`WsError::State`] when the store cannot be read, [`WsError::Tls`] when TLS cannot
+    /// be set up for a `wss://` URL, [`WsError::Config`] outside a tokio runtime.
+    pub fn start(config: WsClientConfig) -> Result<Self, WsError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            ClientError::Config("WsClient::start must be called within a tokio runtime".into())
+            WsError::Config("WsClient::start must be called within a tokio runtime".into())
         })?;
         let resume = config.store.load()?.unwrap_or_default();
         let tls = if config.is_tls() {
@@ -246,7 +246,7 @@ impl WsClient {
             // The queue is empty and at least one slot large: this cannot fail.
             let _ = tx.try_send(Batch {
                 read_at: None,
-                events: vec![ClientEvent::Warning {
+                events: vec![WsEvent::Warning {
                     kind: WarningKind::InsecureTls,
                     detail:
                         "TLS certificate verification is disabled: anyone on the path can read \
@@ -259,7 +259,7 @@ impl WsClient {
             Some(path) => {
                 let header = ws_header(&config, &resume);
                 let (tee, finished) = Tee::create(path, &header).map_err(|e| {
-                    ClientError::Record(format!("cannot create {}: {e}", path.display()))
+                    WsError::Record(format!("cannot create {}: {e}", path.display()))
                 })?;
                 (Some(tee), Some(finished))
             }
@@ -299,12 +299,12 @@ impl WsClient {
     }
 
     /// The next event, waiting for one; `None` once the run has ended (after
-    /// [`ClientEvent::Fatal`] or [`ClientEvent::Finished`], or after [`close`](Self::close)).
+    /// [`WsEvent::Fatal`] or [`WsEvent::Finished`], or after [`close`](Self::close)).
     ///
-    /// Cancel-safe: dropping the future loses no event. Receiving a [`ClientEvent::Data`] marks it
+    /// Cancel-safe: dropping the future loses no event. Receiving a [`WsEvent::Data`] marks it
     /// consumed. While waiting, cursors are saved to the store when `save_interval` has passed
-    /// since the last save; a failed save ends the run with [`ClientEvent::Fatal`].
-    pub async fn next(&mut self) -> Option<ClientEvent> {
+    /// since the last save; a failed save ends the run with [`WsEvent::Fatal`].
+    pub async fn next(&mut self) -> Option<WsEvent> {
         loop {
             if let Some(fatal) = self.autosave_if_due().await {
                 return Some(fatal);
@@ -338,7 +338,7 @@ impl WsClient {
     /// [`next`](Self::next) returns `None` at once). The same shape as
     /// [`ImgClient::try_next`](crate::img::ImgClient::try_next). Unlike `next` it never saves
     /// the cursors (a save waits on the disk); the next call of `next` catches up.
-    pub fn try_next(&mut self) -> Option<ClientEvent> {
+    pub fn try_next(&mut self) -> Option<WsEvent> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
@@ -428,12 +428,12 @@ impl WsClient {
     ///
     /// # Errors
     ///
-    /// [`ClientError::State`] when the store cannot write.
+    /// [`WsError::State`] when the store cannot write.
     ///
     /// The store's write (for [`FileStore`](crate::state::FileStore): write, fsync, rename,
     /// directory fsync) runs on tokio's blocking pool, never on the runtime thread that drives
     /// connections.
-    pub async fn save_state(&mut self) -> Result<(), ClientError> {
+    pub async fn save_state(&mut self) -> Result<(), WsError> {
         self.apply_consumed();
         let state = self.resume_state();
         self.last_save = clock::tokio_now();
@@ -447,7 +447,7 @@ impl WsClient {
             Ok(result) => result?,
             Err(join) => {
                 self.dirty = true;
-                return Err(ClientError::State(crate::state::StateError::Io {
+                return Err(WsError::State(crate::state::StateError::Io {
                     path: "<cursor store>".into(),
                     source: std::io::Error::other(format!("the save task failed: {join}")),
                 }));
@@ -463,13 +463,13 @@ impl WsClient {
     ///
     /// # Errors
     ///
-    /// [`ClientError::State`] when the final save fails, [`ClientError::Record`] when the
+    /// [`WsError::State`] when the final save fails, [`WsError::Record`] when the
     /// recording could not be finished.
-    pub async fn close(mut self) -> Result<(), ClientError> {
+    pub async fn close(mut self) -> Result<(), WsError> {
         self.stop_driver().await;
         let saved = self.save_state().await;
         if let Some(recording) = self.recording.take() {
-            recording.wait().await.map_err(ClientError::Record)?;
+            recording.wait().await.map_err(WsError::Record)?;
         }
         saved
     }
@@ -492,12 +492,12 @@ impl WsClient {
         self.batch_read_at = batch.read_at;
     }
 
-    fn take(&mut self, received: Option<ClientEvent>) -> Option<ClientEvent> {
+    fn take(&mut self, received: Option<WsEvent>) -> Option<WsEvent> {
         let Some(event) = received else {
             self.ended = true;
             return None;
         };
-        if let ClientEvent::Data(msg) = &event {
+        if let WsEvent::Data(msg) = &event {
             if let Some(read_at) = self.batch_read_at {
                 self.latency
                     .record(clock::now().saturating_duration_since(read_at));
@@ -516,10 +516,10 @@ impl WsClient {
         if event.is_terminal() {
             self.ended = true;
         }
-        if let ClientEvent::Session(session) = &event
+        if let WsEvent::Session(session) = &event
             && let Some(change) = self.health.observe(session)
         {
-            self.pending.push_back(ClientEvent::Health(change));
+            self.pending.push_back(WsEvent::Health(change));
         }
         Some(event)
     }
@@ -569,7 +569,7 @@ impl WsClient {
         }
     }
 
-    async fn autosave_if_due(&mut self) -> Option<ClientEvent> {
+    async fn autosave_if_due(&mut self) -> Option<WsEvent> {
         if !self.save_due() {
             return None;
         }
@@ -581,7 +581,7 @@ impl WsClient {
                 }
                 self.rx.close();
                 self.ended = true;
-                Some(ClientEvent::Fatal(error))
+                Some(WsEvent::Fatal(error))
             }
         }
     }
@@ -597,19 +597,19 @@ impl Drop for WsClient {
 }
 
 /// Counts an event the application has taken (see [`crate::stats`] for what is counted where).
-fn count_taken(metrics: &FeedMetrics, event: &ClientEvent) {
+fn count_taken(metrics: &FeedMetrics, event: &WsEvent) {
     count_event(metrics, event, crate::stats::lag_since_millis);
 }
 
 /// Counts one event of the client's stream, the lag of a data message being `lag(ts)` (seconds;
 /// the live client measures it against the wall clock, a replay against the recorded arrival).
-pub(crate) fn count_event(metrics: &FeedMetrics, event: &ClientEvent, lag: impl Fn(u64) -> f64) {
+pub(crate) fn count_event(metrics: &FeedMetrics, event: &WsEvent, lag: impl Fn(u64) -> f64) {
     use oddsfeed_session::ws::Event;
     match event {
-        ClientEvent::Data(msg) => {
+        WsEvent::Data(msg) => {
             metrics.record_message(&msg.channel, msg.ts.map(lag));
         }
-        ClientEvent::Session(session) => match session {
+        WsEvent::Session(session) => match session {
             Event::DecodeError(error) if error.kind.drops_frame() => {
                 metrics.record_decode_error(error.kind.as_str());
             }
@@ -627,7 +627,7 @@ pub(crate) fn count_event(metrics: &FeedMetrics, event: &ClientEvent, lag: impl 
             }
             _ => {}
         },
-        ClientEvent::Fatal(_) | ClientEvent::Finished => metrics.record_disconnected(None),
+        WsEvent::Fatal(_) | WsEvent::Finished => metrics.record_disconnected(None),
         _ => {}
     }
 }

@@ -9,7 +9,7 @@ use oddsfeed_model::{ApiKey, ReceiveType};
 use oddsfeed_session::ws::{WsConfig, WsFilters};
 use tokio_tungstenite::tungstenite::http::Uri;
 
-use super::error::ClientError;
+use super::error::WsError;
 use super::tls::TlsMode;
 use crate::state::{CursorStore, MemoryStore};
 use crate::stats::FeedMetrics;
@@ -39,7 +39,7 @@ pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_millis(200);
 ///     .build()?;
 /// assert_eq!(config.url_for_logs(), "wss://v5.oddspapi.io/ws");
 /// assert!(!format!("{config:?}").contains("KEY"));
-/// # Ok::<(), oddsfeed::ws::ClientError>(())
+/// # Ok::<(), oddsfeed::ws::WsError>(())
 /// ```
 #[derive(Clone)]
 pub struct WsClientConfig {
@@ -82,7 +82,7 @@ impl WsClientConfig {
     }
 
     /// The URL without user information, query or fragment: what logs and
-    /// [`ClientEvent::Connecting`](super::ClientEvent::Connecting) show, so a credential put in the
+    /// [`WsEvent::Connecting`](super::WsEvent::Connecting) show, so a credential put in the
     /// URL never reaches a log.
     #[must_use]
     pub fn url_for_logs(&self) -> String {
@@ -332,9 +332,9 @@ impl WsClientConfigBuilder {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Config`] listing every problem: a URL that does not parse or is not `ws://`
+    /// [`WsError::Config`] listing every problem: a URL that does not parse or is not `ws://`
     /// or `wss://`, an invalid session setting, a zero queue bound or connect timeout.
-    pub fn build(self) -> Result<WsClientConfig, ClientError> {
+    pub fn build(self) -> Result<WsClientConfig, WsError> {
         let mut problems = Vec::new();
         let uri = match self.url.parse::<Uri>() {
             Ok(uri) => {
@@ -383,7 +383,7 @@ impl WsClientConfigBuilder {
                 keep_book: self.keep_book,
                 metrics: self.metrics,
             }),
-            _ => Err(ClientError::Config(problems.join("; "))),
+            _ => Err(WsError::Config(problems.join("; "))),
         }
     }
 }
@@ -435,7 +435,7 @@ mod tests {
             .keep_book(true)
             .build();
         assert!(
-            matches!(&with_book, Err(ClientError::Config(text)) if text.contains("keep_book")),
+            matches!(&with_book, Err(WsError::Config(text)) if text.contains("keep_book")),
             "{with_book:?}"
         );
     }
@@ -463,7 +463,7 @@ mod tests {
             .max_frame(0)
             .build();
         match err {
-            Err(ClientError::Config(text)) => {
+            Err(WsError::Config(text)) => {
                 assert!(text.contains("url: unsupported scheme \"http\""), "{text}");
                 assert!(text.contains("api_key is empty"), "{text}");
                 assert!(text.contains("max_frame is 0"), "{text}");
@@ -472,7 +472,7 @@ mod tests {
             other => panic!("expected Config, got {other:?}"),
         }
         match WsClientConfig::builder("not a url", key()).build() {
-            Err(ClientError::Config(text)) => assert!(text.starts_with("url: "), "{text}"),
+            Err(WsError::Config(text)) => assert!(text.starts_with("url: "), "{text}"),
             other => panic!("expected Config, got {other:?}"),
         }
     }

@@ -25,15 +25,15 @@ use oddsfeed_session::ws::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::Error as TungsteniteError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use oddsfeed_record::RecordKind;
 
-use super::error::ClientError;
-use super::event::ClientEvent;
+use super::error::WsError;
+use super::event::WsEvent;
 use super::transport::{Connect, ConnectFailure, WsStream};
 use crate::clock;
 use crate::cpu;
@@ -112,7 +112,7 @@ struct Conn {
 
 /// What woke the driver up.
 enum Input {
-    Frame(usize, Option<Result<Message, WsError>>),
+    Frame(usize, Option<Result<Message, TungsteniteError>>),
     Connected(Result<Box<WsStream>, ConnectFailure>),
     SessionTimer,
     Shutdown,
@@ -121,7 +121,7 @@ enum Input {
 /// Events handed to the application at once.
 pub(crate) struct Batch {
     /// The events, in order (never empty).
-    pub(crate) events: Vec<ClientEvent>,
+    pub(crate) events: Vec<WsEvent>,
     /// When the driver read the first frame whose events are in this batch (`None`: no frame,
     /// e.g. only timer or connection events), for [`crate::latency`].
     pub(crate) read_at: Option<std::time::Instant>,
@@ -133,7 +133,7 @@ pub(crate) struct Driver {
     /// The most events in one batch.
     batch_max: usize,
     /// Events for the application, in order, not yet sent: the facade's own and the session's.
-    outbox: Vec<ClientEvent>,
+    outbox: Vec<WsEvent>,
     /// When the first frame behind the outbox's events was read.
     read_at: Option<std::time::Instant>,
     /// The session's timer, re-armed only when its deadline moves earlier or after it fired (the
@@ -232,10 +232,10 @@ impl Driver {
             .extend(std::iter::from_fn(|| session.poll_transmit()));
         let first = self.outbox.len();
         self.outbox
-            .extend(std::iter::from_fn(|| session.poll_event()).map(ClientEvent::from_session));
+            .extend(std::iter::from_fn(|| session.poll_event()).map(WsEvent::from_session));
         if let Some(tee) = &mut self.tee {
             for event in &self.outbox[first..] {
-                if let ClientEvent::Session(Event::LoginOk {
+                if let WsEvent::Session(Event::LoginOk {
                     conn,
                     receive_type: Some(receive_type),
                     ..
@@ -314,12 +314,12 @@ impl Driver {
             }
             Input::Connected(Err(failure)) => {
                 if failure.certificate_rejected {
-                    let error = ClientError::Tls(format!(
+                    let error = WsError::Tls(format!(
                         "server certificate rejected ({}); use --insecure only for test servers",
                         failure.detail
                     ));
                     tracing::error!(error = %error, "giving up");
-                    self.outbox.push(ClientEvent::Fatal(error));
+                    self.outbox.push(WsEvent::Fatal(error));
                     self.send_outbox().await;
                     return ControlFlow::Break(());
                 }
@@ -335,7 +335,7 @@ impl Driver {
     fn on_frame(
         &mut self,
         index: usize,
-        item: Option<Result<Message, WsError>>,
+        item: Option<Result<Message, TungsteniteError>>,
         now: std::time::Instant,
     ) {
         let Some(id) = self.conns.get(index).map(|c| c.id) else {
@@ -386,23 +386,23 @@ impl Driver {
             Some(Err(error)) => {
                 let conn = self.conns.swap_remove(index);
                 let close_code = match &error {
-                    WsError::Capacity(capacity) => {
+                    TungsteniteError::Capacity(capacity) => {
                         counters.frames_too_large.fetch_add(1, Ordering::Relaxed);
                         let refused = RefusedFrame::TooLarge {
                             detail: capacity.to_string(),
                             max_frame: self.connect.max_frame,
                         };
-                        self.outbox.push(ClientEvent::Session(Event::DecodeError(
+                        self.outbox.push(WsEvent::Session(Event::DecodeError(
                             DecodeError::new(DecodeErrorKind::FrameTooLarge, &[])
                                 .with_source(refused),
                         )));
                         CloseCode::Size
                     }
-                    WsError::Utf8(detail) => {
+                    TungsteniteError::Utf8(detail) => {
                         let refused = RefusedFrame::NotUtf8 {
                             detail: detail.clone(),
                         };
-                        self.outbox.push(ClientEvent::Session(Event::DecodeError(
+                        self.outbox.push(WsEvent::Session(Event::DecodeError(
                             DecodeError::new(DecodeErrorKind::InvalidUtf8, &[])
                                 .with_source(refused),
                         )));
@@ -410,7 +410,7 @@ impl Driver {
                     }
                     _ => CloseCode::Protocol,
                 };
-                self.outbox.push(ClientEvent::Warning {
+                self.outbox.push(WsEvent::Warning {
                     kind: WarningKind::TransportError,
                     detail: format!("connection {id}: {error}"),
                 });
@@ -428,7 +428,7 @@ impl Driver {
             .counters
             .connect_attempts
             .fetch_add(1, Ordering::Relaxed);
-        self.outbox.push(ClientEvent::Connecting {
+        self.outbox.push(WsEvent::Connecting {
             url: self.url_for_logs.clone(),
         });
         self.connecting = Some(tokio::spawn(self.connect.clone().open()));
@@ -497,7 +497,7 @@ impl Driver {
         if let Some(tee) = &mut self.tee
             && let Some(detail) = tee.send().await
         {
-            self.outbox.push(ClientEvent::Warning {
+            self.outbox.push(WsEvent::Warning {
                 kind: WarningKind::RecordFailed,
                 detail,
             });
@@ -529,7 +529,7 @@ impl Driver {
             if let Some(tee) = &mut self.tee {
                 tee.conn_end(conn.id.get(), None);
             }
-            self.outbox.push(ClientEvent::Warning {
+            self.outbox.push(WsEvent::Warning {
                 kind: WarningKind::TransportError,
                 detail: format!("connection {}: sending failed: {error}", conn.id),
             });
@@ -545,7 +545,7 @@ impl Driver {
                 // The session drew the delay and owns the deadline; its `poll_timeout` wakes the
                 // driver, and `handle_timeout` then asks for the connection.
                 if let Some(next) = self.shared.lock().scheduled_reconnect() {
-                    self.outbox.push(ClientEvent::Backoff {
+                    self.outbox.push(WsEvent::Backoff {
                         delay: next.delay,
                         attempt: next.attempt,
                     });
@@ -562,12 +562,12 @@ impl Driver {
             }
             Action::Stop(fatal) => {
                 self.outbox
-                    .push(ClientEvent::Fatal(ClientError::Session(fatal.error)));
+                    .push(WsEvent::Fatal(WsError::Session(fatal.error)));
                 self.send_outbox().await;
                 return ControlFlow::Break(());
             }
             Action::Finished => {
-                self.outbox.push(ClientEvent::Finished);
+                self.outbox.push(WsEvent::Finished);
                 self.send_outbox().await;
                 return ControlFlow::Break(());
             }
@@ -592,7 +592,7 @@ impl Driver {
 }
 
 /// Records one item read from connection `conn`, as it was read.
-fn tee_frame(tee: &mut Tee, conn: u64, item: Option<&Result<Message, WsError>>) {
+fn tee_frame(tee: &mut Tee, conn: u64, item: Option<&Result<Message, TungsteniteError>>) {
     match item {
         Some(Ok(Message::Text(text))) => tee.record(RecordKind::Text, conn, text.as_bytes()),
         Some(Ok(Message::Binary(bytes))) => tee.record(RecordKind::Binary, conn, bytes),
@@ -613,7 +613,7 @@ fn tee_frame(tee: &mut Tee, conn: u64, item: Option<&Result<Message, WsError>>) 
 async fn next_frame(
     conns: &mut [Conn],
     next_poll: &mut usize,
-) -> (usize, Option<Result<Message, WsError>>) {
+) -> (usize, Option<Result<Message, TungsteniteError>>) {
     poll_fn(|cx| {
         let n = conns.len();
         for k in 0..n {

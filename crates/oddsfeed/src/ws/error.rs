@@ -1,4 +1,4 @@
-//! [`ClientError`]: why a WebSocket client could not start or had to stop.
+//! [`WsError`]: why a WebSocket client could not start or had to stop.
 
 use oddsfeed_session::SessionError;
 
@@ -11,7 +11,7 @@ use crate::state::StateError;
 /// never contain the API key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ClientError {
+pub enum WsError {
     /// The configuration is unusable (a bad URL, an invalid session setting).
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -32,7 +32,7 @@ pub enum ClientError {
     Record(String),
 }
 
-impl ClientError {
+impl WsError {
     /// Always true: every variant ends the run (the client handles everything else itself).
     #[must_use]
     pub fn is_fatal(&self) -> bool {
@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn texts_and_auth_refusal() {
-        let refused = ClientError::Session(SessionError::LoginRefused {
+        let refused = WsError::Session(SessionError::LoginRefused {
             code: "login_failed".into(),
             message: "invalid apiKey".into(),
         });
@@ -62,11 +62,11 @@ mod tests {
             "server refused the login: login_failed: invalid apiKey"
         );
         assert!(refused.is_auth_refused());
-        let tls = ClientError::Tls("certificate rejected: UnknownIssuer".into());
+        let tls = WsError::Tls("certificate rejected: UnknownIssuer".into());
         assert_eq!(tls.to_string(), "TLS: certificate rejected: UnknownIssuer");
         assert!(!tls.is_auth_refused());
         assert!(tls.is_fatal());
-        let config = ClientError::Config("url: unsupported scheme \"http\"".into());
+        let config = WsError::Config("url: unsupported scheme \"http\"".into());
         assert_eq!(
             config.to_string(),
             "invalid client configuration: url: unsupported scheme \"http\""
@@ -76,6 +76,6 @@ mod tests {
     #[test]
     fn is_send_and_sync() {
         fn check<T: Send + Sync + 'static>() {}
-        check::<ClientError>();
+        check::<WsError>();
     }
 }

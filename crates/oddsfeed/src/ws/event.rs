@@ -1,28 +1,28 @@
-//! [`ClientEvent`]: what [`WsClient::next`](super::WsClient::next) hands the application.
+//! [`WsEvent`]: what [`WsClient::next`](super::WsClient::next) hands the application.
 
 use std::time::Duration;
 
 use oddsfeed_model::ws::DataMessage;
 use oddsfeed_session::ws::{Event, WarningKind};
 
-use super::error::ClientError;
+use super::error::WsError;
 use crate::health::Health;
 
 /// One thing that happened, in the order it happened.
 ///
-/// Data messages come as [`ClientEvent::Data`]; everything the sans-IO session reports (login,
+/// Data messages come as [`WsEvent::Data`]; everything the sans-IO session reports (login,
 /// dictionaries, resume, `snapshot_required`, decode errors, disconnects, warnings) comes as
-/// [`ClientEvent::Session`]; the rest is what only the connection driver knows (connecting,
+/// [`WsEvent::Session`]; the rest is what only the connection driver knows (connecting,
 /// backoff, the end of the run).
 ///
 /// [`name`](Self::name) gives the docs/CLI.md event name of each.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum ClientEvent {
+pub enum WsEvent {
     /// A data message for the application, deduplicated and in feed order. Taking it (receiving it
     /// from [`WsClient::next`](super::WsClient::next)) advances the resume cursor of its channel.
     Data(DataMessage),
-    /// A session event (never [`Event::Data`]: data comes as [`ClientEvent::Data`]).
+    /// A session event (never [`Event::Data`]: data comes as [`WsEvent::Data`]).
     Session(Event),
     /// A connection attempt starts (`connecting`).
     Connecting {
@@ -51,7 +51,7 @@ pub enum ClientEvent {
     /// [`crate::health`] for what a trading system should do in each state.
     Health(Health),
     /// The run ended with an error (`fatal`); no event follows.
-    Fatal(ClientError),
+    Fatal(WsError),
     /// The run ended normally (`finished`): the server closed and the client runs once. No event
     /// follows.
     Finished,
@@ -60,7 +60,7 @@ pub enum ClientEvent {
     RecordingTruncated(oddsfeed_record::Truncation),
 }
 
-impl ClientEvent {
+impl WsEvent {
     /// The event name of docs/CLI.md: `data`, the session event's name, `connecting`,
     /// `backoff`, the warning's kind, `health`, `fatal` or `finished`.
     #[must_use]
@@ -101,33 +101,33 @@ mod tests {
     #[test]
     fn names_follow_the_cli_contract() {
         assert_eq!(
-            ClientEvent::Connecting {
+            WsEvent::Connecting {
                 url: "ws://h/ws".into()
             }
             .name(),
             "connecting"
         );
         assert_eq!(
-            ClientEvent::Backoff {
+            WsEvent::Backoff {
                 delay: Duration::from_millis(10),
                 attempt: 1
             }
             .name(),
             "backoff"
         );
-        assert_eq!(ClientEvent::Finished.name(), "finished");
-        let warning = ClientEvent::from_session(Event::Warning {
+        assert_eq!(WsEvent::Finished.name(), "finished");
+        let warning = WsEvent::from_session(Event::Warning {
             kind: WarningKind::SlowConsumer,
             detail: String::new(),
         });
         assert_eq!(warning.name(), "slow_consumer");
-        let snap = ClientEvent::from_session(Event::SnapshotRequired {
+        let snap = WsEvent::from_session(Event::SnapshotRequired {
             reason: "not_replayable".into(),
             channels: vec!["odds".into()],
             raised_by_client: true,
         });
         assert_eq!(snap.name(), "snapshot_required");
         assert!(!snap.is_terminal());
-        assert!(ClientEvent::Finished.is_terminal());
+        assert!(WsEvent::Finished.is_terminal());
     }
 }

@@ -1,35 +1,35 @@
-//! The JSON form of [`ClientEvent`]s: the fields of the CLI's `--events jsonl` lines
+//! The JSON form of [`WsEvent`]s: the fields of the CLI's `--events jsonl` lines
 //! (docs/CLI.md), which the NATS relay publishes. The CLI keeps its own copy with exit codes.
 
 use oddsfeed_session::ws::{CloseCode, Event};
 use serde_json::{Map, Value};
 
-use super::event::ClientEvent;
+use super::event::WsEvent;
 
-impl ClientEvent {
+impl WsEvent {
     /// The event's fields as the CLI's `--events jsonl` line carries them (CLI.md), without the
-    /// `"event"` key (that is [`name`](Self::name)); `None` for [`ClientEvent::Data`], which is not
+    /// `"event"` key (that is [`name`](Self::name)); `None` for [`WsEvent::Data`], which is not
     /// an event. Absent values are left out. The relay publishes the same object.
     #[must_use]
     pub fn json_fields(&self) -> Option<Map<String, Value>> {
         let mut f = Fields::default();
         match self {
             // Health events restate events reported already (login_ok, disconnected, ...).
-            ClientEvent::Data(_) | ClientEvent::Health(_) => return None,
-            ClientEvent::Session(session) => session_fields(session, &mut f),
-            ClientEvent::Connecting { url } => f.put("url", url.as_str()),
-            ClientEvent::Backoff { delay, attempt } => {
+            WsEvent::Data(_) | WsEvent::Health(_) => return None,
+            WsEvent::Session(session) => session_fields(session, &mut f),
+            WsEvent::Connecting { url } => f.put("url", url.as_str()),
+            WsEvent::Backoff { delay, attempt } => {
                 f.put(
                     "delay_ms",
                     u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 );
                 f.put("attempt", *attempt);
             }
-            ClientEvent::Warning { detail, .. } => f.put("detail", detail.as_str()),
-            ClientEvent::Fatal(error) => f.put("message", error.to_string()),
-            ClientEvent::Finished => {}
+            WsEvent::Warning { detail, .. } => f.put("detail", detail.as_str()),
+            WsEvent::Fatal(error) => f.put("message", error.to_string()),
+            WsEvent::Finished => {}
             // Only a replay meets a torn recording; the CLI's replay prints its details.
-            ClientEvent::RecordingTruncated(_) => {}
+            WsEvent::RecordingTruncated(_) => {}
         }
         Some(f.0)
     }
@@ -163,7 +163,7 @@ mod tests {
                 known: vec![7],
             })
             .with_dict_id(Some(4242));
-        let event = ClientEvent::Session(Event::DecodeError(error));
+        let event = WsEvent::Session(Event::DecodeError(error));
         let (name, fields) = (event.name(), event.json_fields().unwrap_or_default());
         assert_eq!(name, "decode_error");
         assert_eq!(
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn snapshot_required_says_who_raised_it() {
-        let event = ClientEvent::Session(Event::SnapshotRequired {
+        let event = WsEvent::Session(Event::SnapshotRequired {
             reason: "not_replayable".into(),
             channels: vec!["odds".into(), "clocks".into()],
             raised_by_client: true,
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn backoff_and_data() {
-        let event = ClientEvent::Backoff {
+        let event = WsEvent::Backoff {
             delay: std::time::Duration::from_millis(420),
             attempt: 2,
         };

@@ -6,7 +6,7 @@
 //! resume cursors, feeds every frame and the clock to the session, sends what the session says
 //! (login, Pings, closes), opens the overlapping connection a `reconnect` frame asks for, and
 //! sleeps per the session's backoff (full jitter) before reconnecting. The application reads
-//! [`ClientEvent`]s with [`WsClient::next`].
+//! [`WsEvent`]s with [`WsClient::next`].
 //!
 //! What it guarantees:
 //!
@@ -42,8 +42,8 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EVENT_QUEUE, DEFAULT_SAVE_INTERVAL, WsClientConfig,
     WsClientConfigBuilder,
 };
-pub use error::ClientError;
-pub use event::ClientEvent;
+pub use error::WsError;
+pub use event::WsEvent;
 pub use tls::TlsMode;
 
 #[doc(no_inline)]

@@ -9,7 +9,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::error::ClientError;
+use super::error::WsError;
 
 /// How a `wss://` connection checks the server's certificate (docs/PROTOCOL.md "Security").
 ///
@@ -66,13 +66,13 @@ fn provider() -> Arc<CryptoProvider> {
 ///
 /// # Errors
 ///
-/// [`ClientError::Tls`] when the system roots cannot be loaded (no certificate found) or rustls
+/// [`WsError::Tls`] when the system roots cannot be loaded (no certificate found) or rustls
 /// refuses the configuration.
-pub(crate) fn client_config(mode: &TlsMode) -> Result<Arc<ClientConfig>, ClientError> {
+pub(crate) fn client_config(mode: &TlsMode) -> Result<Arc<ClientConfig>, WsError> {
     install_crypto_provider();
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Tls(format!("cannot configure TLS: {e}")))?;
+        .map_err(|e| WsError::Tls(format!("cannot configure TLS: {e}")))?;
     let config = match mode {
         TlsMode::Verify => builder
             .with_root_certificates(system_roots()?)
@@ -92,7 +92,7 @@ pub(crate) fn client_config(mode: &TlsMode) -> Result<Arc<ClientConfig>, ClientE
 
 /// The operating system's root certificates. Unparsable ones are skipped; none at all is an error,
 /// since every `wss://` connection would then fail verification.
-fn system_roots() -> Result<RootCertStore, ClientError> {
+fn system_roots() -> Result<RootCertStore, WsError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
     let (added, _ignored) = roots.add_parsable_certificates(found.certs);
@@ -102,7 +102,7 @@ fn system_roots() -> Result<RootCertStore, ClientError> {
             .first()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        return Err(ClientError::Tls(format!(
+        return Err(WsError::Tls(format!(
             "no system root certificates found{why}; install ca-certificates or pass trusted roots"
         )));
     }

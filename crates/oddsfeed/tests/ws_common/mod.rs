@@ -12,7 +12,7 @@ use oddsfeed::BackoffConfig;
 use oddsfeed::model::ws::DataMessage;
 use oddsfeed::model::{ApiKey, EntryId, ReceiveType};
 use oddsfeed::ws::{
-    ClientEvent, RootCertStore, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder,
+    RootCertStore, TlsMode, WsClient, WsClientConfig, WsClientConfigBuilder, WsEvent,
 };
 use oddsfeed_sim::ws::{WsSim, WsSimConfig, WsSimHandle};
 use oddsfeed_sim::ws_gen::WsGenerator;
@@ -82,7 +82,7 @@ pub struct Run {
     /// Data messages, in the order received.
     pub data: Vec<DataMessage>,
     /// Every other event, in order.
-    pub events: Vec<ClientEvent>,
+    pub events: Vec<WsEvent>,
     /// Whether the run ended with `Finished`.
     pub finished: bool,
 }
@@ -90,7 +90,7 @@ pub struct Run {
 impl Run {
     /// Names of the non-data events, in order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.events.iter().map(ClientEvent::name).collect()
+        self.events.iter().map(WsEvent::name).collect()
     }
 
     /// Entry ids per channel, in the order received.
@@ -124,7 +124,7 @@ impl Run {
         self.events
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Session(s) if s.name() == name => Some(s),
+                WsEvent::Session(s) if s.name() == name => Some(s),
                 _ => None,
             })
             .collect()
@@ -142,15 +142,15 @@ pub async fn collect_until(
     let result = tokio::time::timeout(deadline, async {
         while let Some(event) = client.next().await {
             match event {
-                ClientEvent::Data(msg) => {
+                WsEvent::Data(msg) => {
                     run.data.push(msg);
                     if stop(&run) {
                         return;
                     }
                 }
-                ClientEvent::Finished => {
+                WsEvent::Finished => {
                     run.finished = true;
-                    run.events.push(ClientEvent::Finished);
+                    run.events.push(WsEvent::Finished);
                     return;
                 }
                 other => {
@@ -186,13 +186,13 @@ pub async fn collect_until(
 pub async fn events_until(
     client: &mut WsClient,
     deadline: Duration,
-    mut last: impl FnMut(&ClientEvent) -> bool,
-) -> (Result<(), Elapsed>, Vec<ClientEvent>) {
+    mut last: impl FnMut(&WsEvent) -> bool,
+) -> (Result<(), Elapsed>, Vec<WsEvent>) {
     let mut events = Vec::new();
     let done = tokio::time::timeout(deadline, async {
         while let Some(event) = client.next().await {
             // Health restates session events; the tests using this helper check those.
-            if matches!(event, ClientEvent::Health(_)) {
+            if matches!(event, WsEvent::Health(_)) {
                 continue;
             }
             let stop = last(&event);

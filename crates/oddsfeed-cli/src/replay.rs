@@ -166,7 +166,7 @@ impl Source {
                     let data = matches!(event, oddsfeed::ws::WsEvent::Data(_));
                     crate::ws::print_event(out, log, &event).map_err(Failed::Stdout)?;
                     if let Some(Book::Ws(book)) = book {
-                        oddsfeed::live_book::apply_ws_event(book, &event, now);
+                        event.apply_to(book, now);
                     }
                     Ok(if data { Step::Data } else { Step::Other })
                 }
@@ -177,7 +177,7 @@ impl Source {
                     let printed = crate::img::print_item(out, log, &event, heartbeats)
                         .map_err(Failed::Stdout)?;
                     if let Some(Book::Img(book)) = book {
-                        oddsfeed::live_book::apply_img_event(book, &event, now);
+                        event.apply_to(book, now);
                     }
                     Ok(if printed { Step::Data } else { Step::Other })
                 }

@@ -39,6 +39,7 @@ mod error;
 mod fields;
 pub mod img;
 mod lenient;
+mod limits;
 mod msgpack;
 mod resume;
 pub mod ws;

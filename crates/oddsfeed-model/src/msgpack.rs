@@ -10,7 +10,7 @@ use simd_json::StaticNode;
 use simd_json::tape::Node;
 
 use crate::error::ModelError;
-use crate::ws::{DEFAULT_MAX_NODES, MAX_JSON_DEPTH};
+use crate::limits::{DEFAULT_MAX_NODES, MAX_JSON_DEPTH};
 
 /// Converts one MessagePack value to JSON under the B.5 rules.
 ///

@@ -1,6 +1,7 @@
 //! The live book (docs/BOOK.md), from `oddsfeed-book`: state per fixture and market built from
 //! the typed messages, kept by a client when asked (`WsClient::book`, `ImgClient::book`) or
-//! fed by the application with [`crate::live_book`].
+//! fed by the application with [`WsEvent::apply_to`](crate::ws::WsEvent::apply_to) and
+//! [`ImgEvent::apply_to`](crate::img::ImgEvent::apply_to).
 
 /// The WebSocket feed's book.
 pub mod ws {

@@ -32,7 +32,7 @@
 //! enough: the clients and their configurations ([`ws`], [`img`]), the shared event vocabulary
 //! ([`health`], [`DecodeError`] and its [`DecodeErrorKind`], [`BackoffConfig`]), the messages
 //! ([`model`]), where cursors live ([`state`]), the counters ([`stats`]), the live book
-//! ([`book`], [`live_book`]) and recordings ([`recording`], [`replay`]). The lower layers'
+//! ([`book`]; the events apply themselves to it with `WsEvent::apply_to` / `ImgEvent::apply_to`) and recordings ([`recording`], [`replay`]). The lower layers'
 //! internals (frame decoder, parsers, zstd contexts, framing) are not re-exported; a program
 //! that needs them depends on those crates itself. [`errors`] names the lower layers' error
 //! types a [`DecodeError::source`](std::error::Error::source) can be downcast to. The foreign
@@ -73,7 +73,6 @@ pub mod health;
 pub mod img;
 pub mod jsonl;
 pub mod latency;
-pub mod live_book;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod record;

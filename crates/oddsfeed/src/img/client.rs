@@ -226,7 +226,7 @@ impl ImgClient {
             self.pending.push_back(ImgEvent::Health(change));
         }
         if let Some(book) = &mut self.book {
-            crate::live_book::apply_img_event(book, &event, crate::clock::now());
+            event.apply_to(book, crate::clock::now());
         }
         Some(event)
     }

@@ -68,6 +68,26 @@ pub enum ImgEvent {
 }
 
 impl ImgEvent {
+    /// Applies this event to a live book: pushes, `session_initialized` (a re-initialised
+    /// session empties the markets), heartbeat staleness and disconnects. `now` is the arrival
+    /// time. Used by [`ImgClient::book`](super::ImgClient::book) and by replays.
+    pub fn apply_to(&self, book: &mut oddsfeed_book::img::ImgBook, now: std::time::Instant) {
+        let Self::Session(session) = self else {
+            return;
+        };
+        match session {
+            Event::Push(push) => book.apply(push, now),
+            Event::SessionInitialized {
+                session_id,
+                reconnect,
+            } => book.session_initialized(session_id.as_deref(), *reconnect),
+            Event::HeartbeatStale { .. } => book.heartbeat_stale(),
+            Event::HeartbeatOk { .. } => book.heartbeat_ok(),
+            Event::Disconnected { .. } => book.disconnected(),
+            _ => {}
+        }
+    }
+
     /// The event name of docs/CLI.md (`connecting`, `connected`, `connect_failed`,
     /// `insecure_sha1_rsa`, `backoff`,
     /// `health`, `fatal`, `finished`, or the session event's [`Event::name`]).

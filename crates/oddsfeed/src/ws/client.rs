@@ -508,7 +508,7 @@ impl WsClient {
         }
         count_taken(&self.shared.metrics, &event);
         if let Some(book) = &mut self.book {
-            crate::live_book::apply_ws_event(book, &event, clock::now());
+            event.apply_to(book, clock::now());
         }
         // Any event may change the state (a new epoch, cleared cursors): look at it on the next
         // save.

@@ -61,6 +61,21 @@ pub enum WsEvent {
 }
 
 impl WsEvent {
+    /// Applies this event to a live book: data messages, and `snapshot_required` for channel
+    /// staleness. `now` is the message's arrival time (for ages). The clients' opt-in book
+    /// ([`WsClient::book`](super::WsClient::book)) and programs replaying a recording
+    /// (`oddsfeed replay --book-out`) both go through here: one place for the rule "which event
+    /// changes which part of the book".
+    pub fn apply_to(&self, book: &mut oddsfeed_book::ws::WsBook, now: std::time::Instant) {
+        match self {
+            Self::Data(msg) => book.apply(msg, now),
+            Self::Session(Event::SnapshotRequired {
+                reason, channels, ..
+            }) => book.snapshot_required(reason, channels),
+            _ => {}
+        }
+    }
+
     /// The event name of docs/CLI.md: `data`, the session event's name, `connecting`,
     /// `backoff`, the warning's kind, `health`, `fatal` or `finished`.
     #[must_use]

@@ -14,13 +14,11 @@
 //! payload replaced by [`Payload::Unparsed`] (and no `typed_error`): the same errors, the same
 //! control frames, the same envelope fields and `raw`.
 
-use simd_json::StaticNode;
 use simd_json::tape::Node;
 
-use super::control::is_control_type;
 use super::data::DataParts;
 use super::payload::Payload;
-use super::tape::{as_u64, each_entry, set, to_value};
+use super::tape::read_data_with;
 
 /// How much of a data message the decoder reads (see [`FastParser::with_payload_mode`]).
 ///
@@ -41,52 +39,5 @@ pub enum PayloadMode {
 /// Reads a data message's envelope from a complete tape; the payload is
 /// [`Payload::Unparsed`]. `None` when the typed path must decide (see the module docs).
 pub(super) fn read_envelope(nodes: &[Node<'_>]) -> Option<DataParts> {
-    let mut channel: Option<&str> = None;
-    let mut kind: Option<&str> = None;
-    let mut ts: Option<Option<u64>> = None;
-    let mut entry_id = None;
-    let mut payload = None;
-    each_entry(nodes, 0, |key, at| {
-        let node = nodes.get(at)?;
-        match key {
-            "channel" => match node {
-                Node::String(s) => set(&mut channel, *s),
-                _ => None,
-            },
-            "type" => {
-                let text = match node {
-                    Node::String(s) if is_control_type(s) => return None,
-                    Node::String(s) => s,
-                    _ => "",
-                };
-                set(&mut kind, text)
-            }
-            "ts" => set(&mut ts, as_u64(node)),
-            "entryId" => {
-                let id = match node {
-                    Node::String(s) => match s.parse() {
-                        Ok(id) => (Some(id), None),
-                        Err(_) => (None, Some((*s).to_owned())),
-                    },
-                    Node::Static(StaticNode::Null) => (None, None),
-                    _ => (None, Some(to_value(nodes, at)?.to_string())),
-                };
-                set(&mut entry_id, id)
-            }
-            "payload" => set(&mut payload, ()),
-            _ => Some(()),
-        }
-    })?;
-    let channel = channel?;
-    payload?;
-    let (entry_id, entry_id_raw) = entry_id.unwrap_or((None, None));
-    Some(DataParts {
-        channel: channel.to_owned(),
-        kind: kind.unwrap_or("").to_owned(),
-        ts: ts.flatten(),
-        entry_id,
-        entry_id_raw,
-        payload: Payload::Unparsed,
-        typed_error: None,
-    })
+    read_data_with(nodes, |_, _, _| Some(Payload::Unparsed))
 }

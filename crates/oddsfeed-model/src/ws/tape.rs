@@ -39,7 +39,7 @@ fn span(node: &Node<'_>) -> usize {
 
 /// Calls `f` with each key of the object at `nodes[at]` and the index of its value, in
 /// document order. `None` if that node is not an object or `f` gives up.
-pub(super) fn each_entry<'i>(
+fn each_entry<'i>(
     nodes: &[Node<'i>],
     at: usize,
     mut f: impl FnMut(&'i str, usize) -> Option<()>,
@@ -62,7 +62,7 @@ pub(super) fn each_entry<'i>(
 /// Fills an empty slot; `None` (give up) if the key was already seen. serde's derive
 /// refuses duplicate fields, so the serde reader fails too and the generic reading
 /// (last value wins) decides.
-pub(super) fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {
         return None;
     }
@@ -72,6 +72,16 @@ pub(super) fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 
 /// Reads a whole document: the parts of a data message, or `None` (see the module docs).
 pub(crate) fn read_data_message(nodes: &[Node<'_>]) -> Option<DataParts> {
+    read_data_with(nodes, read_payload)
+}
+
+/// Reads a data message's envelope (`channel`, `type`, `ts`, `entryId`, a `payload` key seen
+/// once) and hands the payload's channel and tape position to `payload`: the typed reader, or
+/// the envelope-only mode's (`super::envelope`), which does not look at it.
+pub(super) fn read_data_with(
+    nodes: &[Node<'_>],
+    payload_of: impl FnOnce(&str, &[Node<'_>], usize) -> Option<Payload>,
+) -> Option<DataParts> {
     let mut channel: Option<&str> = None;
     let mut kind: Option<&str> = None;
     let mut ts: Option<Option<u64>> = None;
@@ -111,7 +121,7 @@ pub(crate) fn read_data_message(nodes: &[Node<'_>]) -> Option<DataParts> {
         }
     })?;
     let channel = channel?;
-    let payload = read_payload(channel, nodes, payload?)?;
+    let payload = payload_of(channel, nodes, payload?)?;
     let (entry_id, entry_id_raw) = entry_id.unwrap_or((None, None));
     Some(DataParts {
         channel: channel.to_owned(),
@@ -141,7 +151,7 @@ fn read_payload(channel: &str, nodes: &[Node<'_>], at: usize) -> Option<Payload>
 /// from text (non-negative integers as unsigned, negative ones as signed, the rest as
 /// floats), objects in document order with the last of repeated keys winning at the first
 /// one's place. `None` for a non-finite float, which serde_json never reads.
-pub(super) fn to_value(nodes: &[Node<'_>], at: usize) -> Option<Value> {
+fn to_value(nodes: &[Node<'_>], at: usize) -> Option<Value> {
     Some(match *nodes.get(at)? {
         Node::String(s) => Value::String(s.to_owned()),
         Node::Static(StaticNode::Null) => Value::Null,
@@ -407,7 +417,7 @@ fn read_clock_state(nodes: &[Node<'_>], at: usize) -> Option<ClockState> {
 }
 
 /// `serde_json::Value::as_u64` of the node.
-pub(super) fn as_u64(node: &Node<'_>) -> Option<u64> {
+fn as_u64(node: &Node<'_>) -> Option<u64> {
     match *node {
         Node::Static(StaticNode::U64(n)) => Some(n),
         Node::Static(StaticNode::I64(n)) => u64::try_from(n).ok(),

@@ -407,6 +407,48 @@ proptest! {
     }
 }
 
+/// The payload ids envelope mode noted are what serde_json reads under `payload` in `raw`.
+fn check_ids(message: &Result<WsMessage, ModelError>) -> Result<(), TestCaseError> {
+    let Ok(WsMessage::Data(data)) = message else {
+        return Ok(());
+    };
+    let Payload::Unparsed(Some(ids)) = &data.payload else {
+        return Ok(());
+    };
+    let doc: serde_json::Value = serde_json::from_str(&data.raw)
+        .map_err(|e| TestCaseError::fail(format!("raw is not JSON: {e}")))?;
+    let id = |key: &str| {
+        doc["payload"]
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    prop_assert_eq!(
+        ids.fixture_id.as_deref().map(str::to_owned),
+        id("fixtureId"),
+        "{}",
+        &data.raw
+    );
+    prop_assert_eq!(
+        ids.future_id.as_deref().map(str::to_owned),
+        id("futureId"),
+        "{}",
+        &data.raw
+    );
+    Ok(())
+}
+
+/// The message with the payload ids envelope mode noted dropped, as the typed path gives it.
+fn without_ids(message: Result<WsMessage, ModelError>) -> Result<WsMessage, ModelError> {
+    message.map(|m| match m {
+        WsMessage::Data(mut data) if data.payload.is_unparsed() => {
+            data.payload = Payload::Unparsed(None);
+            WsMessage::Data(data)
+        }
+        other => other,
+    })
+}
+
 /// Parses `bytes` typed and envelope-only (each on its own copy, with a fresh parser and one
 /// reused across calls) and checks that envelope mode is the typed result without the payload.
 fn check_envelope_mode(
@@ -418,6 +460,9 @@ fn check_envelope_mode(
         .with_payload_mode(PayloadMode::Envelope)
         .parse(&mut bytes.to_vec());
     let again = reused.parse(&mut bytes.to_vec());
+    check_ids(&envelope)?;
+    check_ids(&again)?;
+    let (envelope, again) = (without_ids(envelope), without_ids(again));
     let expected = typed
         .clone()
         .map(|m| m.with_payload_mode(PayloadMode::Envelope));
@@ -429,7 +474,7 @@ fn check_envelope_mode(
     );
     prop_assert_eq!(&again, &expected);
     if let Ok(WsMessage::Data(data)) = &envelope {
-        prop_assert_eq!(&data.payload, &Payload::Unparsed);
+        prop_assert!(data.payload.is_unparsed());
     }
     // The node limit is checked before either mode parses (`too_complex` alike).
     let tight = FastParser::new()
@@ -439,8 +484,9 @@ fn check_envelope_mode(
         .with_max_nodes(8)
         .with_payload_mode(PayloadMode::Envelope)
         .parse(&mut bytes.to_vec());
+    check_ids(&tight_envelope)?;
     prop_assert_eq!(
-        tight_envelope,
+        without_ids(tight_envelope),
         tight.map(|m| m.with_payload_mode(PayloadMode::Envelope))
     );
     Ok(typed)
@@ -462,6 +508,11 @@ fn odd_documents() -> impl Strategy<Value = String> {
         r#"{"channel":"odds","payload":{"odds":7},"type":null,"entryId":"x"}"#,
         "{\"channel\":\"odds\",\n\"payload\":{}}",
         r#"[{"channel":"odds","payload":{}}]"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"a","fixtureId":"b"},"entryId":"1-1"}"#,
+        r#"{"channel":"bookmakersFutures","payload":{"futureId":"f\u002e1","fixtureId":12}}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":null,"futureId":"","odds":{"fixtureId":"no"}}}"#,
+        r#"{"channel":"odds","payload":{"fixture\u0049d":"esc aped"}}"#,
+        r#"{"channel":"odds","payload":[{"fixtureId":"a"}]}"#,
         r#"{"channel":"odds","payload":{}} {"channel":"odds","payload":{}}"#,
     ])
     .prop_map(str::to_owned)

@@ -24,6 +24,11 @@ pub fn sanitize(level: &str) -> String {
     if level.is_empty() {
         return NO_TOKEN.to_owned();
     }
+    // The common case, plain ASCII with nothing to replace, is one copy.
+    let plain = |b: u8| b.is_ascii() && !matches!(b, b'.' | b'*' | b'>' | b' ' | b'\t'..=b'\r');
+    if level.bytes().all(plain) {
+        return level.to_owned();
+    }
     level
         .chars()
         .map(|c| {
@@ -85,10 +90,25 @@ pub fn token(channel: &str, raw: &str) -> String {
 /// rule wants a JSON string: the typed id is used only when `"fixtureId":"<id>"` occurs in the
 /// text as written (compact spelling, nothing to escape). Anything else, and every futures
 /// channel, goes through [`token`]. A payload left [`Payload::Unparsed`] (the relay's client
-/// decodes only the envelope) takes [`token_of_raw`].
+/// decodes only the envelope) takes the ids the envelope reader noted, or [`token_of_raw`]
+/// when it noted none.
 #[must_use]
 pub fn token_of(channel: &str, payload: &Payload, raw: &str) -> String {
-    if is_futures_channel(channel) {
+    let futures = is_futures_channel(channel);
+    if let Payload::Unparsed(Some(ids)) = payload {
+        // The envelope reader's reading of the payload's ids (no repeated key, the payload an
+        // object), which is exactly what `token` reads from the text.
+        let id = if futures {
+            &ids.future_id
+        } else {
+            &ids.fixture_id
+        };
+        return match id.as_deref() {
+            Some(id) if !id.is_empty() => sanitize(id),
+            _ => NO_TOKEN.to_owned(),
+        };
+    }
+    if futures {
         return token(channel, raw);
     }
     let typed = match payload {
@@ -104,7 +124,7 @@ pub fn token_of(channel: &str, payload: &Payload, raw: &str) -> String {
                 _ => NO_TOKEN.to_owned(),
             };
         }
-        // Not decoded (`PayloadMode::Envelope`): a scan of the text.
+        // Not decoded, and its ids not read either: a scan of the text.
         _ => return token_of_raw(channel, raw),
     };
     match typed {
@@ -356,7 +376,15 @@ pub fn data_subject(prefix: &str, channel: &str, raw: &str) -> String {
 /// `<prefix>.<channel>.<token>` for a data message whose token is known.
 #[must_use]
 pub fn data_subject_with_token(prefix: &str, channel: &str, token: &str) -> String {
-    format!("{prefix}.{}.{token}", sanitize(channel))
+    let channel = sanitize(channel);
+    let mut subject = String::with_capacity(prefix.len() + channel.len() + token.len() + 2);
+    for (i, level) in [prefix, &channel, token].into_iter().enumerate() {
+        if i > 0 {
+            subject.push('.');
+        }
+        subject.push_str(level);
+    }
+    subject
 }
 
 /// `<prefix>._events.<name>` for a feed event.
@@ -429,6 +457,48 @@ mod tests {
     }
 
     #[test]
+    fn the_envelope_readers_token_equals_the_text_token() {
+        use oddsfeed::model::ws::{Payload, PayloadMode, WsMessage};
+        use oddsfeed_model::ws::FastParser;
+        let cases = [
+            r#"{"channel":"odds","type":"UPDATE","payload":{"odds":{"a":{"fixtureId":"no"}},"fixtureId":"id1000.1"},"ts":1,"entryId":"1-0"}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":12}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":1.5e3}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":""}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":null}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":"a\"b c"}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":"a b*c>d\u00a0e"}}"#,
+            r#"{"channel":"odds","payload":{"fixtureId":"a","fixtureId":"b"}}"#,
+            r#"{"channel":"odds","payload":{"futureId":"a","futureId":"b","fixtureId":"c"}}"#,
+            r#"{"channel":"odds","payload":{"fixture\u0049d":"a"}}"#,
+            r#"{"channel":"odds","payload":["x","y"]}"#,
+            r#"{"channel":"odds","payload":"x"}"#,
+            r#"{"channel":"odds","payload":null}"#,
+            r#"{"channel":"odds","payload":{}}"#,
+            r#" { "channel" : "odds" , "payload" : { "fixtureId" : "sp aced" } } "#,
+            r#"{"channel":"odds","a":"\\","payload":{"fixtureId":"é€😀"},"b":-1.5e3,"c":true}"#,
+            r#"{"channel":"bookmakersFutures","payload":{"fixtureId":"f","futureId":"fu 1>*"}}"#,
+            r#"{"channel":"bookmakersFutures","payload":{"fixtureId":"f"}}"#,
+            r#"{"channel":"oddsFutures","payload":{"futureId":7,"fixtureId":"f"}}"#,
+        ];
+        let mut parser = FastParser::new().with_payload_mode(PayloadMode::Envelope);
+        let mut from_ids = 0;
+        for raw in cases {
+            let Ok(WsMessage::Data(msg)) = parser.parse(&mut raw.as_bytes().to_vec()) else {
+                panic!("not a data message: {raw}");
+            };
+            from_ids += usize::from(matches!(msg.payload, Payload::Unparsed(Some(_))));
+            assert_eq!(
+                token_of(&msg.channel, &msg.payload, &msg.raw),
+                token(&msg.channel, raw),
+                "{raw}"
+            );
+        }
+        // Most cases are answered from the noted ids (the rest from the text).
+        assert!(from_ids >= 14, "{from_ids}");
+    }
+
+    #[test]
     fn the_skimmed_token_equals_the_parsed_token() {
         let cases = [
             r#"{"channel":"odds","type":"UPDATE","payload":{"fixtureId":"id1000.1","odds":{"a":{"b":[1,{"fixtureId":"no"}]}}},"ts":1,"entryId":"1-0"}"#,
@@ -468,6 +538,16 @@ mod tests {
     fn every_whitespace_character_is_replaced_one_for_one() {
         assert_eq!(sanitize("a\tb\nc d\u{a0}e"), "a_b_c_d_e");
         assert_eq!(sanitize(""), "_");
+        // The one-copy shortcut for plain ASCII agrees with the rule on every character.
+        for c in (0u32..0x3100).filter_map(char::from_u32) {
+            let replaced = c == '.' || c == '*' || c == '>' || c.is_whitespace();
+            let want = if replaced {
+                "a_b".to_owned()
+            } else {
+                format!("a{c}b")
+            };
+            assert_eq!(sanitize(&format!("a{c}b")), want, "{:?}", c);
+        }
     }
 
     #[test]

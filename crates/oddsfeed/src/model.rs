@@ -17,8 +17,8 @@ pub mod ws {
     pub use oddsfeed_model::ws::{
         Access, BookmakerState, BookmakersPayload, ClockState, ClocksPayload, Control, DataMessage,
         DictFrame, ErrorFrame, FixturePayload, FixtureStatus, LoginOk, OddsPayload, Outcome,
-        Payload, PayloadMode, PeriodScore, ReceiveType, Reconnect, ResumeComplete, ResumeInfo,
-        ScoresPayload, ServerEntryIds, SmallStr, SnapshotRequired, VecMap, WsMessage,
+        Payload, PayloadIds, PayloadMode, PeriodScore, ReceiveType, Reconnect, ResumeComplete,
+        ResumeInfo, ScoresPayload, ServerEntryIds, SmallStr, SnapshotRequired, VecMap, WsMessage,
         parse_ws_json, parse_ws_text,
     };
 }

@@ -17,8 +17,9 @@
 use simd_json::tape::Node;
 
 use super::data::DataParts;
-use super::payload::Payload;
-use super::tape::read_data_with;
+use super::payload::{Payload, PayloadIds};
+use super::small_str::SmallStr;
+use super::tape::{each_entry, read_data_with, set};
 
 /// How much of a data message the decoder reads (see [`FastParser::with_payload_mode`]).
 ///
@@ -37,7 +38,33 @@ pub enum PayloadMode {
 }
 
 /// Reads a data message's envelope from a complete tape; the payload is
-/// [`Payload::Unparsed`]. `None` when the typed path must decide (see the module docs).
+/// [`Payload::Unparsed`] with the payload's ids. `None` when the typed path must decide (see
+/// the module docs).
 pub(super) fn read_envelope(nodes: &[Node<'_>]) -> Option<DataParts> {
-    read_data_with(nodes, |_, _, _| Some(Payload::Unparsed))
+    read_data_with(nodes, |_, nodes, at| {
+        Some(Payload::Unparsed(payload_ids(nodes, at)))
+    })
+}
+
+/// The payload's `fixtureId` and `futureId` strings; `None` when the payload is not an
+/// object or repeats one of the two keys (which reading it with serde's derive refuses).
+fn payload_ids(nodes: &[Node<'_>], at: usize) -> Option<PayloadIds> {
+    let mut fixture_id: Option<Option<SmallStr>> = None;
+    let mut future_id: Option<Option<SmallStr>> = None;
+    each_entry(nodes, at, |key, value| {
+        let slot = match key {
+            "fixtureId" => &mut fixture_id,
+            "futureId" => &mut future_id,
+            _ => return Some(()),
+        };
+        let id = match nodes.get(value)? {
+            Node::String(id) => Some(SmallStr::from(*id)),
+            _ => None,
+        };
+        set(slot, id)
+    })?;
+    Some(PayloadIds {
+        fixture_id: fixture_id.flatten(),
+        future_id: future_id.flatten(),
+    })
 }

@@ -36,7 +36,7 @@ pub use envelope::PayloadMode;
 pub use login::{Login, ReceiveType};
 pub use payload::{
     BookmakerState, BookmakersPayload, ClockState, ClocksPayload, FixturePayload, FixtureStatus,
-    OddsPayload, Outcome, Payload, PeriodScore, ScoresPayload,
+    OddsPayload, Outcome, Payload, PayloadIds, PeriodScore, ScoresPayload,
 };
 pub use small_str::{SMALL_STR_INLINE, SmallStr};
 pub use vec_map::VecMap;
@@ -114,14 +114,16 @@ pub enum WsMessage {
 
 impl WsMessage {
     /// The message as decoded in `mode`: with [`PayloadMode::Envelope`] a data message's
-    /// payload becomes [`Payload::Unparsed`] (and its `typed_error` `None`); anything else is
-    /// returned as is. For messages a typed path produced (the text path, say) where the
+    /// payload becomes [`Payload::Unparsed`]`(None)` unless it is unparsed already (and its
+    /// `typed_error` `None`); anything else is returned as is. For messages a typed path produced (the text path, say) where the
     /// caller asked for envelope mode.
     #[must_use]
     pub fn with_payload_mode(self, mode: PayloadMode) -> Self {
         match (self, mode) {
             (Self::Data(mut data), PayloadMode::Envelope) => {
-                data.payload = Payload::Unparsed;
+                if !data.payload.is_unparsed() {
+                    data.payload = Payload::Unparsed(None);
+                }
                 data.typed_error = None;
                 Self::Data(data)
             }
@@ -217,12 +219,13 @@ impl FastParser {
     /// decoded typed and the payload dropped: only JSON has the cheaper path.
     ///
     /// ```
-    /// use oddsfeed_model::ws::{FastParser, Payload, PayloadMode, WsMessage};
+    /// use oddsfeed_model::ws::{FastParser, Payload, PayloadIds, PayloadMode, WsMessage};
     /// let mut parser = FastParser::new().with_payload_mode(PayloadMode::Envelope);
     /// let mut frame = br#"{"channel":"scores","type":"UPDATE","payload":{"fixtureId":"f1","scores":{}},"ts":1766939805321,"entryId":"1766939805321-3077"}"#.to_vec();
     /// let WsMessage::Data(msg) = parser.parse(&mut frame)? else { unreachable!() };
     /// assert_eq!((msg.channel.as_str(), msg.ts), ("scores", Some(1766939805321)));
-    /// assert_eq!(msg.payload, Payload::Unparsed);
+    /// let Payload::Unparsed(Some(ids)) = &msg.payload else { unreachable!() };
+    /// assert_eq!(ids.fixture_id.as_deref(), Some("f1"));
     /// assert!(parser.parse(&mut br#"{"channel":"scores","payload":{]"#.to_vec()).is_err());
     /// # Ok::<(), oddsfeed_model::ModelError>(())
     /// ```

@@ -32,7 +32,23 @@ pub enum Payload {
     Other(Value),
     /// Not decoded: the message was read in [`PayloadMode::Envelope`](super::PayloadMode),
     /// which reads only the envelope's fields. The payload is in the message's `raw` text.
-    Unparsed,
+    ///
+    /// The envelope reader also notes the payload's ids ([`PayloadIds`]), which a front end
+    /// may route by; `None` when it did not read them (the message took the typed path and
+    /// its payload was dropped, or the payload is not an object with each id at most once).
+    Unparsed(Option<PayloadIds>),
+}
+
+/// The ids of a payload left [`Payload::Unparsed`], as the envelope reader found them: each is
+/// the payload's value under that key when it is a JSON string (unescaped), else `None`
+/// (absent, `null`, a number, an object...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PayloadIds {
+    /// `payload.fixtureId`, when it is a string.
+    pub fixture_id: Option<SmallStr>,
+    /// `payload.futureId`, when it is a string (futures channels).
+    pub future_id: Option<SmallStr>,
 }
 
 impl Payload {
@@ -43,7 +59,7 @@ impl Payload {
 
     /// Whether the payload was left undecoded ([`PayloadMode::Envelope`](super::PayloadMode)).
     pub fn is_unparsed(&self) -> bool {
-        matches!(self, Self::Unparsed)
+        matches!(self, Self::Unparsed(_))
     }
 }
 

@@ -39,7 +39,7 @@ fn span(node: &Node<'_>) -> usize {
 
 /// Calls `f` with each key of the object at `nodes[at]` and the index of its value, in
 /// document order. `None` if that node is not an object or `f` gives up.
-fn each_entry<'i>(
+pub(super) fn each_entry<'i>(
     nodes: &[Node<'i>],
     at: usize,
     mut f: impl FnMut(&'i str, usize) -> Option<()>,
@@ -62,7 +62,7 @@ fn each_entry<'i>(
 /// Fills an empty slot; `None` (give up) if the key was already seen. serde's derive
 /// refuses duplicate fields, so the serde reader fails too and the generic reading
 /// (last value wins) decides.
-fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+pub(super) fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {
         return None;
     }

@@ -214,8 +214,11 @@ impl FrameDecoder {
                 Ok(message) => {
                     self.stats.messages += 1;
                     // The text path (several documents, a refused fast parse) decodes typed.
-                    if envelope && let WsMessage::Data(data) = message {
-                        data.payload = Payload::Unparsed;
+                    if envelope
+                        && let WsMessage::Data(data) = message
+                        && !data.payload.is_unparsed()
+                    {
+                        data.payload = Payload::Unparsed(None);
                         data.typed_error = None;
                     }
                 }

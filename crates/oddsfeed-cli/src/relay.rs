@@ -23,7 +23,7 @@ use crate::ws::feed_builder;
 /// Runs the subcommand.
 pub fn run(args: RelayArgs) -> ExitCode {
     let log = EventLog::new(args.events);
-    match runtime::block_on(run_relay(args, log), Shutdown::Brief) {
+    match runtime::block_on_one_thread(run_relay(args, log), Shutdown::Brief) {
         Ok(code) => ExitCode::from(code),
         Err(reason) => {
             log.fatal(&reason);

@@ -28,6 +28,24 @@ pub fn block_on<F: Future>(future: F, shutdown: Shutdown) -> Result<F::Output, S
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    run(runtime, future, shutdown)
+}
+
+/// Runs `future` on a new runtime with a single thread (all tasks on the calling thread) and
+/// all drivers enabled, then shuts it down as `shutdown` says.
+pub fn block_on_one_thread<F: Future>(future: F, shutdown: Shutdown) -> Result<F::Output, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    run(runtime, future, shutdown)
+}
+
+fn run<F: Future>(
+    runtime: tokio::runtime::Runtime,
+    future: F,
+    shutdown: Shutdown,
+) -> Result<F::Output, String> {
     let output = runtime.block_on(future);
     match shutdown {
         Shutdown::Brief => runtime.shutdown_timeout(BRIEF),

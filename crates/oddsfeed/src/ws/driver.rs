@@ -132,6 +132,9 @@ pub(crate) struct Driver {
     tx: mpsc::Sender<Batch>,
     /// The most events in one batch.
     batch_max: usize,
+    /// Whether the hand-over may give the CPU up: not on a single-thread runtime, where the
+    /// application runs on this very thread once this task returns.
+    hand_over_yields: bool,
     /// Events for the application, in order, not yet sent: the facade's own and the session's.
     outbox: Vec<WsEvent>,
     /// When the first frame behind the outbox's events was read.
@@ -167,6 +170,9 @@ impl Driver {
             shared,
             tx,
             batch_max,
+            hand_over_yields: tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+                runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread
+            }),
             outbox: Vec::with_capacity(batch_max),
             read_at: None,
             session_timer: Box::pin(tokio::time::sleep_until(clock::tokio_now())),
@@ -457,7 +463,7 @@ impl Driver {
             // a burst can take milliseconds). Measured in docs/BENCHMARKS.md "Delivery latency":
             // p99 at 50k msg/s 1.0-1.1 ms -> 0.52-0.58 ms with the two processes pinned. On
             // separate CPUs nothing happens, so a consumer on its own core pays nothing.
-            if waiting {
+            if waiting && self.hand_over_yields {
                 let app_cpu = self.shared.app_cpu.load(Ordering::Relaxed);
                 if app_cpu != cpu::UNKNOWN && app_cpu == cpu::current() {
                     std::thread::yield_now();

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use oddsfeed_model::ws::{
     BookmakerState, ClockState, DataMessage, FixturePayload, Outcome, Payload, PeriodScore,
+    UntypedPayload,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -650,12 +651,13 @@ impl WsBook {
     }
 
     /// The same rules on a payload that did not fit its typed view: objects are kept as
-    /// JSON, and typed one by one where they fit.
+    /// JSON, and typed one by one where they fit. Other channels' payloads are not looked at
+    /// (so not parsed, when the decoder kept them as text).
     #[cold]
     fn apply_json(
         &mut self,
         channel: &str,
-        payload: &Value,
+        payload: &UntypedPayload,
         now: Instant,
         out: Option<&mut Vec<WsChange>>,
     ) {
@@ -665,6 +667,7 @@ impl WsBook {
         ) {
             return;
         }
+        let payload = payload.value();
         let Some(id) = id_text(payload.get("fixtureId")) else {
             return;
         };

@@ -36,7 +36,7 @@ pub use envelope::PayloadMode;
 pub use login::{Login, ReceiveType};
 pub use payload::{
     BookmakerState, BookmakersPayload, ClockState, ClocksPayload, FixturePayload, FixtureStatus,
-    OddsPayload, Outcome, Payload, PayloadIds, PeriodScore, ScoresPayload,
+    OddsPayload, Outcome, Payload, PayloadIds, PeriodScore, ScoresPayload, UntypedPayload,
 };
 pub use small_str::{SMALL_STR_INLINE, SmallStr};
 pub use vec_map::VecMap;
@@ -303,11 +303,11 @@ impl FastParser {
             // and so `raw`, stays as received).
             let mut respelled = std::mem::take(&mut self.respelled);
             respell_zeros(text.as_bytes(), &self.zeros, &mut respelled);
-            let parts = self.read_data(&mut respelled);
+            let parts = self.read_data(&mut respelled, None);
             self.respelled = respelled;
             parts
         } else {
-            self.read_data(buf)
+            self.read_data(buf, Some(&text))
         };
         match parts {
             Some(parts) => finish_data_owned(text, parts, scan.line_break),
@@ -320,7 +320,15 @@ impl FastParser {
     /// one leaves (see the `tape` module). `None` if `buf` is not one JSON document or not
     /// a clean data message (see [`FastData`]); the caller then parses the text
     /// generically.
-    fn read_data(&mut self, buf: &mut [u8]) -> Option<DataParts> {
+    ///
+    /// `text`, when given, is `buf` as it was before this call: an untyped payload is then
+    /// kept as its slice of it (see [`UntypedPayload`]).
+    fn read_data(&mut self, buf: &mut [u8], text: Option<&str>) -> Option<DataParts> {
+        let source = text.map(|text| tape::Source {
+            text,
+            // Only the address: the tape's strings are located by it.
+            parsed_at: buf.as_ptr() as usize,
+        });
         let mut tape = simd_json::tape::Tape(std::mem::take(&mut self.tape)).reset();
         let parts = if simd_json::fill_tape(buf, &mut self.buffers, &mut tape).is_ok() {
             let envelope = match self.payload_mode {
@@ -329,7 +337,7 @@ impl FastParser {
             };
             let (parts, back) = match envelope {
                 Some(parts) => (Some(parts), tape),
-                None => data_from_tape(tape),
+                None => data_from_tape(tape, source),
             };
             tape = back;
             parts
@@ -374,10 +382,11 @@ impl FastParser {
 
 /// Reads a data message from a complete tape: the direct tape reader, or the serde reader
 /// over the same tape for what it leaves. Gives the tape back for reuse.
-fn data_from_tape(
-    tape: simd_json::tape::Tape<'_>,
-) -> (Option<DataParts>, simd_json::tape::Tape<'_>) {
-    match tape::read_data_message(&tape.0) {
+fn data_from_tape<'i>(
+    tape: simd_json::tape::Tape<'i>,
+    source: Option<tape::Source<'_>>,
+) -> (Option<DataParts>, simd_json::tape::Tape<'i>) {
+    match tape::read_data_message(&tape.0, source) {
         Some(parts) => (Some(parts), tape),
         None => {
             let mut deserializer = simd_json::Deserializer::from_tape(tape);
@@ -421,7 +430,7 @@ fn msgpack_direct<'i>(
         Err(err) => return Some(Err(err.into_model(bytes))),
     }
     let taken = simd_json::tape::Tape(std::mem::take(tape));
-    let (parts, back) = data_from_tape(taken);
+    let (parts, back) = data_from_tape(taken, None);
     *tape = back.0;
     let raw = if reused {
         text.as_str().to_owned()

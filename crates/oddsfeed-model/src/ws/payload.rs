@@ -6,6 +6,10 @@
 //! [`Payload::Other`] holding the JSON and
 //! [`DataMessage::typed_error`](super::DataMessage::typed_error) saying why.
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::OnceLock;
+
 use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -28,8 +32,9 @@ pub enum Payload {
     Scores(ScoresPayload),
     /// Channel `clocks` (boxed: the view is large).
     Clocks(Box<ClocksPayload>),
-    /// Any other channel, or a payload that did not fit its typed view.
-    Other(Value),
+    /// Any other channel, or a payload that did not fit its typed view: the JSON, as an
+    /// [`UntypedPayload`] (a [`Value`], built when first looked at).
+    Other(UntypedPayload),
     /// Not decoded: the message was read in [`PayloadMode::Envelope`](super::PayloadMode),
     /// which reads only the envelope's fields. The payload is in the message's `raw` text.
     ///
@@ -60,6 +65,118 @@ impl Payload {
     /// Whether the payload was left undecoded ([`PayloadMode::Envelope`](super::PayloadMode)).
     pub fn is_unparsed(&self) -> bool {
         matches!(self, Self::Unparsed(_))
+    }
+}
+
+/// The JSON of a [`Payload::Other`]: a [`serde_json::Value`], equal to what serde_json reads
+/// from the payload's text.
+///
+/// The fast path keeps an untyped object or array payload as its text and parses it into a
+/// [`Value`] the first time it is looked at ([`value`](Self::value), `Deref`, `==`, `Debug`),
+/// once: building a `Value` (a map and an owned string per key) costs several times the rest
+/// of the decode, and many consumers (a CLI printing `raw`, the live book, the relay) never
+/// look. Either way the value is the same.
+///
+/// ```
+/// use oddsfeed_model::ws::{Payload, UntypedPayload};
+/// use serde_json::json;
+/// let payload = UntypedPayload::from(json!({"a": [1, 2]}));
+/// assert_eq!(payload["a"][1], 2);
+/// assert_eq!(Payload::Other(payload.clone()), Payload::Other(json!({"a": [1, 2]}).into()));
+/// assert_eq!(payload.into_value(), json!({"a": [1, 2]}));
+/// ```
+#[derive(Clone)]
+pub struct UntypedPayload {
+    /// The payload's JSON text when it has not been parsed yet (`value` empty).
+    text: Option<Box<str>>,
+    value: OnceLock<Value>,
+}
+
+impl UntypedPayload {
+    /// A payload kept as its JSON text, which serde_json must read as one document (the fast
+    /// path passes a slice of a document it has checked).
+    pub(crate) fn from_text(text: &str) -> Self {
+        Self {
+            text: Some(text.into()),
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The JSON value (parsed on the first call, when it was kept as text).
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| parse_kept(self.text.as_deref()))
+    }
+
+    /// Whether the value is still kept as text (not parsed yet).
+    #[cfg(test)]
+    pub(crate) fn is_unparsed_text(&self) -> bool {
+        self.value.get().is_none()
+    }
+
+    /// The JSON value, owned.
+    pub fn into_value(self) -> Value {
+        match self.value.into_inner() {
+            Some(value) => value,
+            None => parse_kept(self.text.as_deref()),
+        }
+    }
+}
+
+/// Parses kept text. The text is a payload the fast path took from a document simd-json
+/// accepted, with only finite numbers, and the fast path's results equal serde_json's on every
+/// document (the crate's tests check it), so serde_json reads it; `null` stands for the
+/// impossible failure rather than a panic.
+fn parse_kept(text: Option<&str>) -> Value {
+    text.and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null)
+}
+
+impl From<Value> for UntypedPayload {
+    fn from(value: Value) -> Self {
+        Self {
+            text: None,
+            value: OnceLock::from(value),
+        }
+    }
+}
+
+impl From<UntypedPayload> for Value {
+    fn from(payload: UntypedPayload) -> Self {
+        payload.into_value()
+    }
+}
+
+impl Deref for UntypedPayload {
+    type Target = Value;
+
+    /// [`value`](UntypedPayload::value).
+    fn deref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl AsRef<Value> for UntypedPayload {
+    fn as_ref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl PartialEq for UntypedPayload {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl PartialEq<Value> for UntypedPayload {
+    fn eq(&self, other: &Value) -> bool {
+        self.value() == other
+    }
+}
+
+impl fmt::Debug for UntypedPayload {
+    /// The value's `Debug`, as if this were the [`Value`] itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.value(), f)
     }
 }
 
@@ -313,7 +430,7 @@ impl<'de> DeserializeSeed<'de> for PayloadSeed<'_> {
             }
             "scores" => ScoresPayload::deserialize(d).map(Payload::Scores),
             "clocks" => ClocksPayload::deserialize(d).map(|p| Payload::Clocks(Box::new(p))),
-            _ => Value::deserialize(d).map(Payload::Other),
+            _ => Value::deserialize(d).map(|v| Payload::Other(v.into())),
         }
     }
 }
@@ -324,7 +441,7 @@ pub(crate) fn payload_from_value(channel: &str, value: Value) -> (Payload, Optio
     match PayloadSeed(channel).deserialize(&value) {
         Ok(payload) => (payload, None),
         Err(err) => (
-            Payload::Other(value),
+            Payload::Other(value.into()),
             Some(format!("{channel} payload: {err}")),
         ),
     }
@@ -442,7 +559,7 @@ mod tests {
     fn mismatch_falls_back_to_other_with_reason() {
         let bad = json!({"fixtureId": "f", "odds": {"bk": {"x": {"price": "high"}}}});
         let (p, e) = payload_from_value("odds", bad.clone());
-        assert_eq!(p, Payload::Other(bad));
+        assert_eq!(p, Payload::Other(bad.into()));
         let reason = e.unwrap();
         assert!(reason.starts_with("odds payload: "), "{reason}");
     }
@@ -452,7 +569,7 @@ mod tests {
         let v = json!({"anything": [1, 2]});
         assert_eq!(
             payload_from_value("futures", v.clone()),
-            (Payload::Other(v), None)
+            (Payload::Other(v.into()), None)
         );
     }
 }

@@ -24,7 +24,7 @@ use super::control::is_control_type;
 use super::data::DataParts;
 use super::payload::{
     BookmakerState, BookmakersPayload, ClockState, ClocksPayload, FixturePayload, FixtureStatus,
-    OddsPayload, Outcome, Payload, PeriodScore, ScoresPayload,
+    OddsPayload, Outcome, Payload, PeriodScore, ScoresPayload, UntypedPayload,
 };
 use super::small_str::SmallStr;
 use super::vec_map::VecMap;
@@ -71,8 +71,146 @@ pub(super) fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 }
 
 /// Reads a whole document: the parts of a data message, or `None` (see the module docs).
-pub(crate) fn read_data_message(nodes: &[Node<'_>]) -> Option<DataParts> {
-    read_data_with(nodes, read_payload)
+///
+/// With `source`, an untyped channel's object or array payload is kept as its text (see
+/// [`kept_text`]) instead of being built into a [`Value`].
+pub(crate) fn read_data_message(
+    nodes: &[Node<'_>],
+    source: Option<Source<'_>>,
+) -> Option<DataParts> {
+    read_data_with(nodes, |channel, nodes, at| {
+        match source.and_then(|source| kept_text(channel, nodes, at, source)) {
+            Some(text) => Some(Payload::Other(UntypedPayload::from_text(text))),
+            None => read_payload(channel, nodes, at),
+        }
+    })
+}
+
+/// The text a tape was built from, for [`kept_text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'t> {
+    /// The document as received, before simd-json rewrote its buffer.
+    pub(crate) text: &'t str,
+    /// The address of the buffer simd-json parsed (a copy of `text`, same length): its strings
+    /// lie in it, at their places in the text (simd-json unescapes in place).
+    pub(crate) parsed_at: usize,
+}
+
+impl Source<'_> {
+    /// Where the tape string `s` starts in the text, if it lies in the parsed buffer.
+    fn offset_of(self, s: &str) -> Option<usize> {
+        // Only the address is used (compared and subtracted), never dereferenced.
+        let at = (s.as_ptr() as usize).checked_sub(self.parsed_at)?;
+        (at + s.len() <= self.text.len()).then_some(at)
+    }
+}
+
+/// JSON whitespace.
+fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The text of an untyped channel's payload at `nodes[at]` (an object or an array, numbers all
+/// finite), sliced from the document as received; `None` to build the [`Value`] instead.
+///
+/// The payload's key and the next key of the envelope (if any) are located by where their
+/// strings lie in the parsed buffer; every step is checked against the text (the quotes, the
+/// key's spelling, the `:` and `,` around, the brackets at both ends), so anything unexpected
+/// (an escaped key, a string simd-json did not leave in place) answers `None`.
+fn kept_text<'t>(
+    channel: &str,
+    nodes: &[Node<'_>],
+    at: usize,
+    source: Source<'t>,
+) -> Option<&'t str> {
+    if is_typed_channel(channel) {
+        return None;
+    }
+    let (open, close) = match nodes.get(at)? {
+        Node::Object { .. } => (b'{', b'}'),
+        Node::Array { .. } => (b'[', b']'),
+        _ => return None,
+    };
+    let end_of_payload = at + span(nodes.get(at)?);
+    // serde_json refuses numbers out of range, which simd-json reads as infinite.
+    let finite = nodes
+        .get(at..end_of_payload)?
+        .iter()
+        .all(|node| match node {
+            Node::Static(StaticNode::F64(f)) => f.is_finite(),
+            _ => true,
+        });
+    if !finite {
+        return None;
+    }
+    let text = source.text.as_bytes();
+    // `"payload"`, then `:` between optional whitespace.
+    let Node::String(key) = *nodes.get(at.checked_sub(1)?)? else {
+        return None;
+    };
+    let key_at = source.offset_of(key)?;
+    if key_at == 0
+        || text.get(key_at - 1) != Some(&b'"')
+        || text.get(key_at..key_at + 8) != Some(b"payload\"".as_slice())
+    {
+        return None;
+    }
+    let mut start = key_at + 8;
+    while text.get(start).copied().is_some_and(is_json_ws) {
+        start += 1;
+    }
+    if text.get(start) != Some(&b':') {
+        return None;
+    }
+    start += 1;
+    while text.get(start).copied().is_some_and(is_json_ws) {
+        start += 1;
+    }
+    // The end: before `,` and the next key's opening quote, or before the document's `}`.
+    let Node::Object { count, .. } = *nodes.first()? else {
+        return None;
+    };
+    let mut end = if end_of_payload < 1 + count {
+        let Node::String(next) = *nodes.get(end_of_payload)? else {
+            return None;
+        };
+        let next_at = source.offset_of(next)?.checked_sub(1)?;
+        if text.get(next_at) != Some(&b'"') {
+            return None;
+        }
+        let mut end = next_at;
+        while end > 0 && text.get(end - 1).copied().is_some_and(is_json_ws) {
+            end -= 1;
+        }
+        if end == 0 || text.get(end - 1) != Some(&b',') {
+            return None;
+        }
+        end - 1
+    } else {
+        let mut end = text.len();
+        while end > 0 && text.get(end - 1).copied().is_some_and(is_json_ws) {
+            end -= 1;
+        }
+        if end == 0 || text.get(end - 1) != Some(&b'}') {
+            return None;
+        }
+        end - 1
+    };
+    while end > start && text.get(end - 1).copied().is_some_and(is_json_ws) {
+        end -= 1;
+    }
+    if end <= start + 1 || text.get(start) != Some(&open) || text.get(end - 1) != Some(&close) {
+        return None;
+    }
+    source.text.get(start..end)
+}
+
+/// The channels [`read_payload`] types.
+fn is_typed_channel(channel: &str) -> bool {
+    matches!(
+        channel,
+        "odds" | "fixtures" | "bookmakers" | "bookmakersFutures" | "scores" | "clocks"
+    )
 }
 
 /// Reads a data message's envelope (`channel`, `type`, `ts`, `entryId`, a `payload` key seen
@@ -143,7 +281,7 @@ fn read_payload(channel: &str, nodes: &[Node<'_>], at: usize) -> Option<Payload>
         "bookmakers" | "bookmakersFutures" => Payload::Bookmakers(read_bookmakers(nodes, at)?),
         "scores" => Payload::Scores(read_scores(nodes, at)?),
         "clocks" => Payload::Clocks(Box::new(read_clocks(nodes, at)?)),
-        _ => Payload::Other(to_value(nodes, at)?),
+        _ => Payload::Other(to_value(nodes, at)?.into()),
     })
 }
 
@@ -618,7 +756,7 @@ mod tests {
     fn readers(text: &str) -> (Option<DataMessage>, Option<DataMessage>) {
         let mut buf = text.as_bytes().to_vec();
         let tape = simd_json::to_tape(&mut buf).expect("valid JSON");
-        let direct = read_data_message(&tape.0).map(|p| p.with_raw(String::new()));
+        let direct = read_data_message(&tape.0, None).map(|p| p.with_raw(String::new()));
         let mut deserializer = simd_json::Deserializer::from_tape(tape);
         let serde = FastData::deserialize(&mut deserializer)
             .ok()
@@ -733,6 +871,72 @@ mod tests {
                 r#"{{"channel":"odds","payload":{{"fixtureId":"f"}},"ts":{number}}}"#
             ))
             .ok();
+        }
+    }
+
+    /// Every outcome key, with a value the reader takes.
+    const OUTCOME_FIELDS: [(&str, &str); 17] = [
+        ("bookmaker", r#""bk""#),
+        ("outcomeId", "1"),
+        ("playerId", r#""7""#),
+        ("marketId", "1"),
+        ("price", "2.5"),
+        ("priceFractional", r#""3/2""#),
+        ("priceAmerican", "150"),
+        ("active", "true"),
+        ("changedAt", "17"),
+        ("marketActive", "false"),
+        ("mainLine", "null"),
+        ("limit", "10"),
+        ("betslip", r#"{"a":[1]}"#),
+        ("meta", r#""m""#),
+        ("bookmakerMarketId", "12"),
+        ("bookmakerOutcomeId", r#""home""#),
+        ("bookmakerChangedAt", r#""18""#),
+    ];
+
+    fn outcome_message(fields: &[(&str, &str)]) -> String {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!(r#""{k}":{v}"#))
+            .collect();
+        format!(
+            r#"{{"channel":"odds","payload":{{"fixtureId":"f","odds":{{"bk":{{"k":{{{}}}}}}}}}}}"#,
+            body.join(",")
+        )
+    }
+
+    #[test]
+    fn outcome_keys_each_read_once_required_ones_needed() {
+        let all = accepts(&outcome_message(&OUTCOME_FIELDS));
+        let Payload::Odds(odds) = &all.payload else {
+            panic!("{all:?}")
+        };
+        let o = &odds.odds["bk"]["k"];
+        assert_eq!(
+            (o.player_id, o.bookmaker_changed_at, o.meta.clone()),
+            (7, Some(18), Some(serde_json::json!("m")))
+        );
+        // reversed, and with keys that look like known ones (same length, other letters)
+        let mut reversed = OUTCOME_FIELDS.to_vec();
+        reversed.reverse();
+        reversed.extend([("metA", "1"), ("prices", "1"), ("bookmakerMarketIds", "1")]);
+        reversed.extend([("markedId", "1"), ("outcomeID", "1"), ("", "1"), ("m", "1")]);
+        accepts(&outcome_message(&reversed));
+        for (i, (key, value)) in OUTCOME_FIELDS.iter().enumerate() {
+            // each key twice: left to the serde reader
+            let mut twice = OUTCOME_FIELDS.to_vec();
+            twice.push((key, value));
+            declines(&outcome_message(&twice));
+            // each key left out: still read when its field has a default
+            let mut without = OUTCOME_FIELDS.to_vec();
+            without.remove(i);
+            let text = outcome_message(&without);
+            if ["bookmaker", "outcomeId", "marketId", "price", "active"].contains(key) {
+                declines(&text);
+            } else {
+                accepts(&text);
+            }
         }
     }
 

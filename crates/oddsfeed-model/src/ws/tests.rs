@@ -266,7 +266,7 @@ fn typed_view_mismatch_falls_back_to_other() {
         assert_eq!(d.entry_id, Some(EntryId::new(5, 1)));
         assert_eq!(
             d.payload,
-            Payload::Other(json!({"fixtureId":"f","odds":{"bk":{"id":{"price":"high"}}}}))
+            Payload::Other(json!({"fixtureId":"f","odds":{"bk":{"id":{"price":"high"}}}}).into())
         );
         let reason = d.typed_error.unwrap_or_default();
         assert!(reason.starts_with("odds payload: "), "{reason}");
@@ -274,7 +274,7 @@ fn typed_view_mismatch_falls_back_to_other() {
     }
     // a payload of the wrong JSON type
     let d = data(r#"{"channel":"scores","payload":[1,2]}"#);
-    assert_eq!(d.payload, Payload::Other(json!([1, 2])));
+    assert_eq!(d.payload, Payload::Other(json!([1, 2]).into()));
     assert!(
         d.typed_error
             .is_some_and(|e| e.starts_with("scores payload: "))
@@ -283,7 +283,7 @@ fn typed_view_mismatch_falls_back_to_other() {
     let d = data(r#"{"channel":"injuries","payload":{"a":1}}"#);
     assert_eq!(
         (d.payload, d.typed_error),
-        (Payload::Other(json!({"a":1})), None)
+        (Payload::Other(json!({"a":1}).into()), None)
     );
 }
 
@@ -352,7 +352,7 @@ fn nesting_limit_is_the_same_on_both_paths() {
 #[test]
 fn escapes_and_surrogates_agree() {
     let d = data(r#"{"channel":"x","payload":"\u00e9\ud83d\ude00\"\\\/"}"#);
-    assert_eq!(d.payload, Payload::Other(json!("é😀\"\\/")));
+    assert_eq!(d.payload, Payload::Other(json!("é😀\"\\/").into()));
     // a lone surrogate is refused by serde_json; both paths must say the same
     let lone = both(r#"{"channel":"x","payload":"\ud800"}"#);
     assert_eq!(lone.map_err(|e| e.reason()), Err("bad_json"));
@@ -379,12 +379,12 @@ fn numbers_agree() {
     let d = data(r#"{"channel":"x","payload":18446744073709551616}"#);
     assert_eq!(
         d.payload,
-        Payload::Other(json!(18_446_744_073_709_551_616.0))
+        Payload::Other(json!(18_446_744_073_709_551_616.0).into())
     );
     let d = data(r#"{"channel":"x","payload":-9223372036854775809}"#);
     assert_eq!(
         d.payload,
-        Payload::Other(json!(-9_223_372_036_854_775_809.0))
+        Payload::Other(json!(-9_223_372_036_854_775_809.0).into())
     );
 }
 
@@ -939,4 +939,76 @@ mod limits {
         // The parse still works after giving memory back.
         assert_eq!(parser.parse(&mut small.clone()), both(B7));
     }
+}
+
+/// Untyped payloads the fast path keeps as text (parsed on first look) and those it builds
+/// (escaped key, unusual numbers, not an object or array): the same value as serde_json's
+/// either way.
+#[test]
+fn untyped_payloads_kept_as_text_agree() {
+    let kept = [
+        r#"{"channel":"x","payload":{"a":1}}"#,
+        r#"{"payload":{"a":[1,2.5,"s"]},"channel":"x","ts":5}"#,
+        r#"{"channel":"x", "payload" : [1, {"b":"\u00e9\"}"}] , "ts":1}"#,
+        "{ \"channel\": \"x\",\t\"payload\":\t {\"a\": 1} }",
+        " {\"channel\":\"x\",\"payload\":[]} ",
+        r#"{"channel":"x","payload":{},"type":"UPDATE"}"#,
+        r#"{"channel":"x","payload":{"payload":{"payload":1}},"type":"UPDATE","entryId":"1-1"}"#,
+        r#"{"channel":"x","payload":{"a":"}],\"payload\":"},"\u0074s":5}"#,
+        r#"{"channel":"x","payload":{"a":1,"a":2,"b":18446744073709551615,"c":-1}}"#,
+        r#"{"channel":"oddsFutures","payload":{"odds":{"bk":{"k":{"price":1.5e0,"x":null}}}}}"#,
+    ];
+    for text in kept {
+        let mut buf = text.as_bytes().to_vec();
+        let fast = parse_ws_fast(&mut buf);
+        let Ok(WsMessage::Data(d)) = &fast else {
+            panic!("{text}: {fast:?}")
+        };
+        let Payload::Other(payload) = &d.payload else {
+            panic!("{text}: {d:?}")
+        };
+        assert!(payload.is_unparsed_text(), "{text}: built eagerly");
+        assert_eq!(fast, parse_ws_json(text.as_bytes()), "{text}");
+        assert!(!payload.is_unparsed_text());
+    }
+    let built = [
+        // line breaks: raw is rewritten on one line by the generic path
+        "{\n \"channel\": \"x\",\n\t\"payload\":\r\n {\"a\": 1}\n}\n",
+        r#"{"channel":"x","\u0070ayload":{"a":1}}"#,
+        r#"{"channel":"x","payload":{"a":-0}}"#,
+        r#"{"channel":"x","payload":{"a":1e400}}"#,
+        r#"{"channel":"x","payload":[-1e400]}"#,
+        r#"{"channel":"x","payload":[18446744073709551616]}"#,
+        r#"{"channel":"x","payload":"text"}"#,
+        r#"{"channel":"x","payload":5}"#,
+        r#"{"channel":"x","payload":null}"#,
+        r#"{"channel":"x","payload":{"a":"\ud800"}}"#,
+        r#"{"channel":"x","payload":{"a":1},"payload":{"a":2}}"#,
+        r#"{"channel":"odds","payload":{"fixtureId":"f","odds":{"b":{"k":1}}}}"#,
+    ];
+    for text in built {
+        let mut buf = text.as_bytes().to_vec();
+        if let Ok(WsMessage::Data(d)) = parse_ws_fast(&mut buf)
+            && let Payload::Other(payload) = &d.payload
+        {
+            assert!(!payload.is_unparsed_text(), "{text}: kept as text");
+        }
+        both(text).ok();
+    }
+    // a payload kept as text owned, cloned, compared and printed like the value
+    let mut buf = br#"{"channel":"x","payload":{"b":[true,null]}}"#.to_vec();
+    let Ok(WsMessage::Data(DataMessage {
+        payload: Payload::Other(payload),
+        ..
+    })) = parse_ws_fast(&mut buf)
+    else {
+        panic!()
+    };
+    let expected = json!({"b":[true,null]});
+    assert_eq!(payload.clone().into_value(), expected);
+    assert!(payload.is_unparsed_text());
+    assert_eq!(Value::from(payload.clone()), expected);
+    assert_eq!(format!("{payload:?}"), format!("{expected:?}"));
+    assert_eq!(payload["b"][0], true);
+    assert_eq!(payload.into_value(), expected);
 }

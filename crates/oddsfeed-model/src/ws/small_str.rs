@@ -208,6 +208,14 @@ mod tests {
         assert_eq!(String::from(SmallStr::from("é😀")), "é😀");
         assert_eq!(SmallStr::default(), "");
         assert!(SmallStr::default().is_inline());
+        // every length that fits, each byte in its place
+        let all: String = ('a'..='z').collect();
+        for n in 0..=SMALL_STR_INLINE {
+            let text = all.get(..n).unwrap_or_default();
+            let small = SmallStr::from(text);
+            assert!(small.is_inline());
+            assert_eq!(small.as_str(), text);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use oddsfeed::model::EntryId;
 use oddsfeed_nats::cursors::bucket_name;
 use oddsfeed_nats::testing::NatsServer;
 use oddsfeed_nats::{NatsItem, NatsStream, NatsStreamConfig};
-use oddsfeed_sim::ws::WsSimHandle;
+use oddsfeed_sim::ws::{RecordedMessage, WsSimHandle};
 use serde_json::Value;
 
 /// Hang guard for one whole wait (never an assertion about speed).
@@ -22,7 +22,7 @@ const GUARD: Duration = Duration::from_secs(60);
 /// Asserts the stream holds every recorded message exactly once, in entryId order per channel,
 /// from the first message the relay received (a paced simulator streams before the relay's first
 /// login, and a fresh login starts at the head).
-fn assert_exactly_once(recorded: &[oddsfeed_sim::ws::RecordedMessage], stored: &[Stored]) {
+fn assert_exactly_once(recorded: &[RecordedMessage], stored: &[Stored]) {
     let data = data(stored);
     let start = recorded
         .iter()
@@ -234,26 +234,26 @@ async fn nats_restarted_on_the_same_store_mid_run_loses_nothing() {
     sim.shutdown().await.ok();
 }
 
-#[tokio::test]
-async fn two_relays_at_once_store_each_message_once() {
+/// Two relays on one stream until the paced simulator's 2,000 messages are stored: what the
+/// simulator sent and what the stream holds; `None` when nats-server is missing (skipped). With
+/// `staggered`, the second relay joins once the first has stored messages and written its
+/// cursors (the deployment docs/RELAY.md describes), so it logs in from those cursors.
+async fn two_relays(seed: u64, staggered: bool) -> Option<(Vec<RecordedMessage>, Vec<Stored>)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(nats) = NatsServer::start_or_skip(dir.path()) else {
-        return;
-    };
+    let nats = NatsServer::start_or_skip(dir.path())?;
     let url = nats.url();
-    let (sim, recorder) = start_sim(2000, Some(2000.0), 17);
+    let (sim, recorder) = start_sim(2000, Some(2000.0), seed);
     let a = RunningRelay::start(relay_config(&sim, &url));
-    // The second relay joins once the first has stored messages and written its cursors (the
-    // deployment docs/RELAY.md describes): it logs in from those cursors, so its messages
-    // continue the stream's and both publish each channel in the same order.
-    assert!(
-        wait_until(GUARD, || async {
-            stored_count(&url, "ODDSFEED", "oddsfeed").await > 100
-        })
-        .await,
-        "the first relay stored nothing"
-    );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    if staggered {
+        assert!(
+            wait_until(GUARD, || async {
+                stored_count(&url, "ODDSFEED", "oddsfeed").await > 100
+            })
+            .await,
+            "the first relay stored nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
     let b = RunningRelay::start(relay_config(&sim, &url));
     assert!(
         wait_settled(&url, &recorder, 2000).await,
@@ -262,33 +262,30 @@ async fn two_relays_at_once_store_each_message_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     a.stop().await.0.expect("relay a");
     b.stop().await.0.expect("relay b");
-    assert_exactly_once(&recorder.messages(), &read_stream(&url, "ODDSFEED").await);
+    let stored = read_stream(&url, "ODDSFEED").await;
     sim.shutdown().await.ok();
+    Some((recorder.messages(), stored))
+}
+
+#[tokio::test]
+async fn two_relays_at_once_store_each_message_once() {
+    // Joined from the stored cursors, the second relay's messages continue the stream's and
+    // both publish each channel in the same order: exactly once, in order.
+    let Some((recorded, stored)) = two_relays(17, true).await else {
+        return;
+    };
+    assert_exactly_once(&recorded, &stored);
 }
 
 #[tokio::test]
 async fn two_relays_started_together_store_each_message_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let Some(nats) = NatsServer::start_or_skip(dir.path()) else {
+    let Some((recorded, stored)) = two_relays(23, false).await else {
         return;
     };
-    let url = nats.url();
-    let (sim, recorder) = start_sim(2000, Some(2000.0), 23);
-    let a = RunningRelay::start(relay_config(&sim, &url));
-    let b = RunningRelay::start(relay_config(&sim, &url));
-    assert!(
-        wait_settled(&url, &recorder, 2000).await,
-        "two relays did not store the stream"
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    a.stop().await.0.expect("relay a");
-    b.stop().await.0.expect("relay b");
     // With no cursors stored yet, each relay's feed starts wherever its login lands, so while
     // the later one is ahead the two may interleave a channel (docs/RELAY.md): each message is
     // still stored exactly once, with none missing from the first one stored.
-    let stored = read_stream(&url, "ODDSFEED").await;
     let data = data(&stored);
-    let recorded = recorder.messages();
     let start = recorded
         .iter()
         .position(|m| data.iter().any(|s| s.payload == m.json))
@@ -304,7 +301,6 @@ async fn two_relays_started_together_store_each_message_once() {
     let want = sorted(by_channel_recorded(&recorded[start..]));
     let got = sorted(by_channel_stored(&data));
     assert_eq!(got, want, "each message stored once, none missing");
-    sim.shutdown().await.ok();
 }
 
 #[tokio::test]

@@ -44,7 +44,11 @@ pub fn sanitize(level: &str) -> String {
 /// Whether a channel carries futures (its messages are keyed by `futureId`).
 #[must_use]
 pub fn is_futures_channel(channel: &str) -> bool {
-    channel.to_ascii_lowercase().contains("futures")
+    // `futures` in any letter case, without a lowercased copy (asked once per message).
+    channel
+        .as_bytes()
+        .windows(b"futures".len())
+        .any(|w| w.eq_ignore_ascii_case(b"futures"))
 }
 
 /// The ids a payload may carry; everything else in the message is skipped unparsed.
@@ -418,6 +422,17 @@ mod tests {
             r#"{"channel":"bookmakersFutures","payload":{"fixtureId":"f","futureId":"fu 1>*"}}"#;
         assert_eq!(token("bookmakersFutures", raw), "fu_1__");
         assert_eq!(token("bookmakers", raw), "f");
+        for (channel, futures) in [
+            ("bookmakersFutures", true),
+            ("FUTURES", true),
+            ("oddsfuturesx", true),
+            ("future", false),
+            ("odds", false),
+            ("", false),
+            ("fütures", false),
+        ] {
+            assert_eq!(is_futures_channel(channel), futures, "{channel}");
+        }
     }
 
     #[test]

@@ -115,8 +115,8 @@ pub enum WsMessage {
 impl WsMessage {
     /// The message as decoded in `mode`: with [`PayloadMode::Envelope`] a data message's
     /// payload becomes [`Payload::Unparsed`]`(None)` unless it is unparsed already (and its
-    /// `typed_error` `None`); anything else is returned as is. For messages a typed path produced (the text path, say) where the
-    /// caller asked for envelope mode.
+    /// `typed_error` `None`); anything else is returned as is. For messages a typed path
+    /// produced (the text path, say) where the caller asked for envelope mode.
     #[must_use]
     pub fn with_payload_mode(self, mode: PayloadMode) -> Self {
         match (self, mode) {

@@ -79,10 +79,7 @@ pub(crate) fn read_data_message(
     source: Option<Source<'_>>,
 ) -> Option<DataParts> {
     read_data_with(nodes, |channel, nodes, at| {
-        match source.and_then(|source| kept_text(channel, nodes, at, source)) {
-            Some(text) => Some(Payload::Other(UntypedPayload::from_text(text))),
-            None => read_payload(channel, nodes, at),
-        }
+        read_payload(channel, nodes, at, source)
     })
 }
 
@@ -110,22 +107,14 @@ fn is_json_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// The text of an untyped channel's payload at `nodes[at]` (an object or an array, numbers all
-/// finite), sliced from the document as received; `None` to build the [`Value`] instead.
+/// The text of an untyped payload at `nodes[at]` (an object or an array, numbers all finite),
+/// sliced from the document as received; `None` to build the [`Value`] instead.
 ///
 /// The payload's key and the next key of the envelope (if any) are located by where their
 /// strings lie in the parsed buffer; every step is checked against the text (the quotes, the
 /// key's spelling, the `:` and `,` around, the brackets at both ends), so anything unexpected
 /// (an escaped key, a string simd-json did not leave in place) answers `None`.
-fn kept_text<'t>(
-    channel: &str,
-    nodes: &[Node<'_>],
-    at: usize,
-    source: Source<'t>,
-) -> Option<&'t str> {
-    if is_typed_channel(channel) {
-        return None;
-    }
+fn kept_text<'t>(nodes: &[Node<'_>], at: usize, source: Source<'t>) -> Option<&'t str> {
     let (open, close) = match nodes.get(at)? {
         Node::Object { .. } => (b'{', b'}'),
         Node::Array { .. } => (b'[', b']'),
@@ -205,14 +194,6 @@ fn kept_text<'t>(
     source.text.get(start..end)
 }
 
-/// The channels [`read_payload`] types.
-fn is_typed_channel(channel: &str) -> bool {
-    matches!(
-        channel,
-        "odds" | "fixtures" | "bookmakers" | "bookmakersFutures" | "scores" | "clocks"
-    )
-}
-
 /// Reads a data message's envelope (`channel`, `type`, `ts`, `entryId`, a `payload` key seen
 /// once) and hands the payload's channel and tape position to `payload`: the typed reader, or
 /// the envelope-only mode's (`super::envelope`), which does not look at it.
@@ -273,15 +254,24 @@ pub(super) fn read_data_with(
 }
 
 /// The payload at `nodes[at]` typed by `channel`, as
-/// [`PayloadSeed`](super::payload::PayloadSeed) types it; `None` if it does not fit.
-fn read_payload(channel: &str, nodes: &[Node<'_>], at: usize) -> Option<Payload> {
+/// [`PayloadSeed`](super::payload::PayloadSeed) types it; `None` if it does not fit. Another
+/// channel's payload is kept as its text when `source` allows ([`kept_text`]).
+fn read_payload(
+    channel: &str,
+    nodes: &[Node<'_>],
+    at: usize,
+    source: Option<Source<'_>>,
+) -> Option<Payload> {
     Some(match channel {
         "odds" => Payload::Odds(read_odds(nodes, at)?),
         "fixtures" => Payload::Fixtures(Box::new(read_fixture(nodes, at)?)),
         "bookmakers" | "bookmakersFutures" => Payload::Bookmakers(read_bookmakers(nodes, at)?),
         "scores" => Payload::Scores(read_scores(nodes, at)?),
         "clocks" => Payload::Clocks(Box::new(read_clocks(nodes, at)?)),
-        _ => Payload::Other(to_value(nodes, at)?.into()),
+        _ => match source.and_then(|source| kept_text(nodes, at, source)) {
+            Some(text) => Payload::Other(UntypedPayload::from_text(text)),
+            None => Payload::Other(to_value(nodes, at)?.into()),
+        },
     })
 }
 

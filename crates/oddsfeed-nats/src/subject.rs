@@ -178,13 +178,8 @@ fn skim_token<'a>(raw: &'a [u8], want: &[u8]) -> Option<Option<&'a str>> {
             } else {
                 skim.skip_value()?;
             }
-            match skim.peek()? {
-                b',' => skim.at += 1,
-                b'}' => {
-                    skim.at += 1;
-                    break;
-                }
-                _ => return None,
+            if !skim.after_member()? {
+                break;
             }
         }
     }
@@ -203,6 +198,18 @@ struct Skim<'a> {
 }
 
 impl<'a> Skim<'a> {
+    /// Past the `,` after an object member (`Some(true)`: another follows) or the object's `}`
+    /// (`Some(false)`); `None` for anything else.
+    fn after_member(&mut self) -> Option<bool> {
+        let more = match self.peek()? {
+            b',' => true,
+            b'}' => false,
+            _ => return None,
+        };
+        self.at += 1;
+        Some(more)
+    }
+
     /// The next byte after whitespace (the cursor moves to it).
     fn peek(&mut self) -> Option<u8> {
         while let Some(&byte) = self.text.get(self.at) {
@@ -335,13 +342,8 @@ impl<'a> Skim<'a> {
                 }
                 None => self.skip_value()?,
             }
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    break;
-                }
-                _ => return None,
+            if !self.after_member()? {
+                break;
             }
         }
         let id = if want == b"futureId" { future } else { fixture };
@@ -382,12 +384,11 @@ pub fn data_subject(prefix: &str, channel: &str, raw: &str) -> String {
 pub fn data_subject_with_token(prefix: &str, channel: &str, token: &str) -> String {
     let channel = sanitize(channel);
     let mut subject = String::with_capacity(prefix.len() + channel.len() + token.len() + 2);
-    for (i, level) in [prefix, &channel, token].into_iter().enumerate() {
-        if i > 0 {
-            subject.push('.');
-        }
-        subject.push_str(level);
-    }
+    subject.push_str(prefix);
+    subject.push('.');
+    subject.push_str(&channel);
+    subject.push('.');
+    subject.push_str(token);
     subject
 }
 

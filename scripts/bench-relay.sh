@@ -5,44 +5,23 @@
 # stream back. Needs nats-server and a release build (`cargo build --release -p oddsfeed-cli`).
 #
 #   scripts/bench-relay.sh [MESSAGES] [ROUNDS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
-N="${1:-100000}"
-ROUNDS="${2:-3}"
-BIN="${ODDSFEED_BIN:-${CARGO_TARGET_DIR:-target}/release/oddsfeed}"
-NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/relay-bench-common.sh"
 now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1/($3-$2):.0f}')"; }
-
-start_sim() { # port
-  "$BIN" sim ws --port "$1" --messages "$N" 2>"$WORK/sim.log" & PIDS+=($!)
-  for _ in $(seq 100); do grep -q "listening" "$WORK/sim.log" 2>/dev/null && return; sleep 0.05; done
-}
-
-NPORT="$(free_port)"
-"$NATS" -js -sd "$WORK/js" -a 127.0.0.1 -p "$NPORT" >/dev/null 2>&1 & PIDS+=($!)
-sleep 0.5
 
 echo "messages per run: $N; rounds: $ROUNDS"
 for r in $(seq "$ROUNDS"); do
   P="$(free_port)"; start_sim "$P"
   t0="$(now)"
   "$BIN" ws --url "ws://127.0.0.1:$P/ws" --api-key k --limit "$N" > /dev/null 2>/dev/null
-  t1="$(now)"; kill "${PIDS[-1]}" 2>/dev/null || true
+  t1="$(now)"; kill "$SIM" 2>/dev/null || true
   echo "round $r ws:    $(rate "$N" "$t0" "$t1") msg/s"
 
   P="$(free_port)"; start_sim "$P"
   t0="$(now)"
   "$BIN" relay --url "ws://127.0.0.1:$P/ws" --api-key k --nats "nats://127.0.0.1:$NPORT" \
     --stream "BENCH$r" --subject-prefix "bench$r" --limit "$N" 2>/dev/null
-  t1="$(now)"; kill "${PIDS[-1]}" 2>/dev/null || true
+  t1="$(now)"; kill "$SIM" 2>/dev/null || true
   echo "round $r relay: $(rate "$N" "$t0" "$t1") msg/s"
 done
 for r in $(seq "$ROUNDS"); do

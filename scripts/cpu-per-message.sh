@@ -5,34 +5,14 @@
 # Less sensitive to a loaded machine than msg/s (docs/BENCHMARKS.md, "NATS relay").
 #
 #   scripts/cpu-per-message.sh [MESSAGES] [ROUNDS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
-N="${1:-100000}"
-ROUNDS="${2:-3}"
-BIN="${ODDSFEED_BIN:-${CARGO_TARGET_DIR:-target}/release/oddsfeed}"
-NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/relay-bench-common.sh"
 # user + system clock ticks of a live process
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 us_per() { python3 -c "print(f'{$1 * 1e6 / $2:.1f}')"; }
-start_sim() { # port
-  "$BIN" sim ws --port "$1" --messages "$N" 2>"$WORK/sim.log" & SIM=$!; PIDS+=($SIM)
-  for _ in $(seq 100); do grep -q "listening" "$WORK/sim.log" 2>/dev/null && return; sleep 0.05; done
-}
 timed() { # command...: prints user+system seconds
   /usr/bin/time -f "%U %S" -o "$WORK/time" "$@" > /dev/null 2>/dev/null
   awk '{print $1 + $2}' "$WORK/time"
 }
-
-NPORT="$(free_port)"
-"$NATS" -js -sd "$WORK/js" -a 127.0.0.1 -p "$NPORT" >/dev/null 2>&1 & NATS_PID=$!; PIDS+=($NATS_PID)
-sleep 0.5
 HZ="$(getconf CLK_TCK)"
 
 echo "messages per run: $N; rounds: $ROUNDS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"

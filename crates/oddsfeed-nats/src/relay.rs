@@ -419,9 +419,10 @@ impl Relay {
                     // This item, then whatever else the client has ready (up to the in-flight
                     // bound and a budget that keeps acks and stops served).
                     let mut budget = PUBLISH_BATCH;
+                    let now = Instant::now();
                     loop {
                         if let Err(reason) =
-                            publish_item(&mut publisher, item, &prefix, notice).await?
+                            publish_item(&mut publisher, item, &prefix, notice, now).await?
                         {
                             break 'relay SessionEnd::Lost(reason);
                         }
@@ -491,6 +492,7 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
     item: FeedItem,
     prefix: &str,
     notice: &mut F,
+    now: Instant,
 ) -> Result<Result<(), String>, RelayError> {
     Ok(match item {
         FeedItem::Fatal(error) => {
@@ -515,13 +517,13 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
             notice(Notice::Published { line: &raw });
             let (msg_id, effect) = match entry_id {
                 Some(id) => (
-                    Some(subject::msg_id(&channel, &id.to_string())),
+                    Some(subject::msg_id_of(&channel, id)),
                     Effect::Cursor(channel, id),
                 ),
                 None => (None, Effect::None),
             };
             publisher
-                .publish(subject, msg_id, Bytes::from(raw), effect)
+                .publish(subject, msg_id, Bytes::from(raw), effect, now)
                 .await
         }
         FeedItem::Event {
@@ -537,7 +539,7 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
             let subject = subject::event_subject(prefix, name);
             let effect = epoch.map_or(Effect::None, Effect::Epoch);
             publisher
-                .publish(subject, None, Bytes::from(object.to_string()), effect)
+                .publish(subject, None, Bytes::from(object.to_string()), effect, now)
                 .await
         }
     })

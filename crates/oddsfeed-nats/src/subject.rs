@@ -8,6 +8,7 @@
 //! `<channel>:<entryId>`, which JetStream uses to drop a message published twice within the
 //! stream's duplicate window.
 
+use oddsfeed::model::EntryId;
 use oddsfeed::model::ws::Payload;
 use serde::Deserialize;
 use serde_json::Value;
@@ -404,6 +405,12 @@ pub fn msg_id(channel: &str, entry_id: &str) -> String {
     format!("{channel}:{entry_id}")
 }
 
+/// [`msg_id`] from a parsed entry id, in one allocation (the relay's path).
+#[must_use]
+pub fn msg_id_of(channel: &str, entry_id: EntryId) -> String {
+    format!("{channel}:{entry_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,5 +583,7 @@ mod tests {
             msg_id("odds", "1766418736962-198"),
             "odds:1766418736962-198"
         );
+        let id: EntryId = "1766418736962-198".parse().expect("an entry id");
+        assert_eq!(msg_id_of("odds", id), msg_id("odds", &id.to_string()));
     }
 }

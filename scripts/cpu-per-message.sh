@@ -2,6 +2,8 @@
 # CPU per message (user + system, /usr/bin/time) of `oddsfeed ws > /dev/null` and of
 # `oddsfeed relay` into a local JetStream (file storage), each from its own unpaced
 # `oddsfeed sim ws --messages N`; nats-server's and the simulators' CPU from /proc/<pid>/stat.
+# The relay runs twice per round: into a nats-server with Go's default scheduler and into one
+# with GOMAXPROCS=1 (see relay-bench-common.sh).
 # Less sensitive to a loaded machine than msg/s (docs/BENCHMARKS.md, "NATS relay").
 #
 #   scripts/cpu-per-message.sh [MESSAGES] [ROUNDS]
@@ -20,12 +22,15 @@ for r in $(seq "$ROUNDS"); do
   P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"
   cpu="$(timed "$BIN" ws --url "ws://127.0.0.1:$P/ws" --api-key k --limit "$N")"
   s1="$(ticks "$SIM")"; kill "$SIM" 2>/dev/null || true
-  echo "round $r ws:    $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"))"
+  echo "round $r ws:                   $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"))"
 
-  P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"; n0="$(ticks "$NATS_PID")"
-  cpu="$(timed "$BIN" relay --url "ws://127.0.0.1:$P/ws" --api-key k --nats "nats://127.0.0.1:$NPORT" \
-    --stream "CPU$r" --subject-prefix "cpu$r" --limit "$N")"
-  s1="$(ticks "$SIM")"; n1="$(ticks "$NATS_PID")"; kill "$SIM" 2>/dev/null || true
-  echo "round $r relay: $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"), nats-server $(us_per "($n1-$n0)/$HZ" "$N"))"
+  for server in "$NATS_PID $NPORT relay:              " "$NATS1_PID $NPORT1 relay, GOMAXPROCS=1:"; do
+    read -r npid nport label <<< "$server"
+    P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"; n0="$(ticks "$npid")"
+    cpu="$(timed "$BIN" relay --url "ws://127.0.0.1:$P/ws" --api-key k --nats "nats://127.0.0.1:$nport" \
+      --stream "CPU$r$nport" --subject-prefix "cpu$r$nport" --limit "$N")"
+    s1="$(ticks "$SIM")"; n1="$(ticks "$npid")"; kill "$SIM" 2>/dev/null || true
+    printf 'round %s %-22s' "$r" "$label"; echo "$(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"), nats-server $(us_per "($n1-$n0)/$HZ" "$N"))"
+  done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

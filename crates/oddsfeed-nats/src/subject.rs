@@ -8,7 +8,6 @@
 //! `<channel>:<entryId>`, which JetStream uses to drop a message published twice within the
 //! stream's duplicate window.
 
-use oddsfeed::model::EntryId;
 use oddsfeed::model::ws::Payload;
 use serde::Deserialize;
 use serde_json::Value;
@@ -399,15 +398,10 @@ pub fn event_subject(prefix: &str, name: &str) -> String {
     format!("{prefix}.{EVENTS_LEVEL}.{}", sanitize(name))
 }
 
-/// The `Nats-Msg-Id` of a data message: `<channel>:<entryId>`.
+/// The `Nats-Msg-Id` of a data message: `<channel>:<entryId>`. `entry_id` is its text or a parsed
+/// [`EntryId`](oddsfeed::model::EntryId) (written straight into the id, one allocation).
 #[must_use]
-pub fn msg_id(channel: &str, entry_id: &str) -> String {
-    format!("{channel}:{entry_id}")
-}
-
-/// [`msg_id`] from a parsed entry id, in one allocation (the relay's path).
-#[must_use]
-pub fn msg_id_of(channel: &str, entry_id: EntryId) -> String {
+pub fn msg_id(channel: &str, entry_id: impl std::fmt::Display) -> String {
     format!("{channel}:{entry_id}")
 }
 
@@ -583,7 +577,7 @@ mod tests {
             msg_id("odds", "1766418736962-198"),
             "odds:1766418736962-198"
         );
-        let id: EntryId = "1766418736962-198".parse().expect("an entry id");
-        assert_eq!(msg_id_of("odds", id), msg_id("odds", &id.to_string()));
+        let id: oddsfeed::model::EntryId = "1766418736962-198".parse().expect("an entry id");
+        assert_eq!(msg_id("odds", id), msg_id("odds", id.to_string()));
     }
 }

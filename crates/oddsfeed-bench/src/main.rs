@@ -4,7 +4,8 @@
 //! `{"stage":"decompress","mode":"zstd-dict","frames":F,"bytes_out":O,"passes":N,"frames_per_s":X,"mb_per_s":Y}`
 //!
 //! Stages: `decompress` (zstd modes), `parse`, `ceiling` (both back to back), `pipeline` (the
-//! client's `FrameDecoder`, as `oddsfeed bench decode`). Passes are interleaved (every stage
+//! client's `FrameDecoder`, as `oddsfeed bench decode`), `pipeline-envelope` (the same with
+//! `PayloadMode::Envelope`: all but the typed payload). Passes are interleaved (every stage
 //! once, then again) and the best pass of each stage is reported; `frames_per_cpu_s` is the
 //! same figure from the least CPU time this thread used in a pass (Linux), which a shared
 //! machine disturbs less than wall time. Exit 2 on a bad command line,
@@ -20,6 +21,7 @@ use oddsfeed_bench::stages::{
     Ceiling, PassCounts, Pipeline, RawDecompress, StageError, TapeParse, json_messages,
 };
 use oddsfeed_model::ReceiveType;
+use oddsfeed_model::ws::PayloadMode;
 
 const USAGE: &str =
     "usage: oddsfeed-bench stages --corpus DIR [--mode json|zstd|zstd-dict] [--passes N]";
@@ -92,6 +94,8 @@ fn run(args: &Args) -> Result<(), String> {
     let mut parse = TapeParse::new();
     let mut ceiling = Ceiling::new(&corpus).map_err(|e| e.to_string())?;
     let mut pipeline = Pipeline::new(&corpus).map_err(|e| e.to_string())?;
+    let mut envelope =
+        Pipeline::with_payload_mode(&corpus, PayloadMode::Envelope).map_err(|e| e.to_string())?;
 
     let mut stages: Vec<Stage<'_>> = Vec::new();
     if args.mode != ReceiveType::Json {
@@ -100,6 +104,7 @@ fn run(args: &Args) -> Result<(), String> {
     stages.push(("parse", Box::new(|| parse.pass(&messages))));
     stages.push(("ceiling", Box::new(|| ceiling.pass(&corpus))));
     stages.push(("pipeline", Box::new(|| pipeline.pass(&corpus))));
+    stages.push(("pipeline-envelope", Box::new(|| envelope.pass(&corpus))));
 
     let mut best = vec![(Duration::MAX, PassCounts::default()); stages.len()];
     // The least CPU time of this thread per pass, when the kernel reports it.

@@ -7,12 +7,14 @@
 //! | [`TapeParse`] | simd-json tape of the JSON (every value validated and located, nothing built) | "JSON parse alone" |
 //! | [`Ceiling`] | both, the tape parsed in place in the decompression buffer | the ceiling |
 //! | [`Pipeline`] | [`FrameDecoder::decode`]: the client's full path to typed messages | what `oddsfeed bench decode` times |
+//! | [`Pipeline::with_payload_mode`] with [`PayloadMode::Envelope`] | the same path, the typed payload left unbuilt | what the typed payload costs on top |
 //!
 //! Each `pass` returns [`PassCounts`] so callers can check that every stage saw the same bytes.
 
 use std::collections::HashMap;
 use std::fmt;
 
+use oddsfeed_model::ws::PayloadMode;
 use oddsfeed_model::{ReceiveType, WsMessage};
 use oddsfeed_session::ws::{
     DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_FRAME, DecodeError, FrameDecoder, FrameKind,
@@ -312,9 +314,24 @@ impl Pipeline {
     ///
     /// A dictionary the store refuses.
     pub fn new(corpus: &Corpus) -> Result<Self, StageError> {
+        Self::with_payload_mode(corpus, PayloadMode::Typed)
+    }
+
+    /// A decoder for this corpus that decodes data messages as far as `payload_mode` says
+    /// ([`PayloadMode::Envelope`]: everything but the typed payload, as the relay and the
+    /// recorder decode).
+    ///
+    /// # Errors
+    ///
+    /// A dictionary the store refuses.
+    pub fn with_payload_mode(
+        corpus: &Corpus,
+        payload_mode: PayloadMode,
+    ) -> Result<Self, StageError> {
         let mode = corpus.mode();
-        let mut decoder =
-            FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_DECOMPRESSED).with_mode(Some(mode));
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_DECOMPRESSED)
+            .with_mode(Some(mode))
+            .with_payload_mode(payload_mode);
         *decoder.dicts_mut() = corpus.dict_store().map_err(StageError)?;
         let kind = match mode {
             ReceiveType::Json => FrameKind::Text,
@@ -397,6 +414,9 @@ mod tests {
             assert_eq!(ceiling.pass(&corpus), Ok(expected), "{mode} ceiling again");
             let mut pipeline = Pipeline::new(&corpus).expect("pipeline");
             assert_eq!(pipeline.pass(&corpus), Ok(expected), "{mode} pipeline");
+            let mut envelope =
+                Pipeline::with_payload_mode(&corpus, PayloadMode::Envelope).expect("envelope");
+            assert_eq!(envelope.pass(&corpus), Ok(expected), "{mode} envelope");
             let messages = json_messages(&corpus).expect("messages");
             assert_eq!(
                 TapeParse::new().pass(&messages),

@@ -30,13 +30,10 @@ use super::small_str::SmallStr;
 use super::vec_map::VecMap;
 
 /// The number of tape nodes the value at `node` spans (itself included).
-#[inline]
 fn span(node: &Node<'_>) -> usize {
-    // Written as one addition so that it compiles without a branch (values of any kind
-    // follow each other in a document).
-    1 + match node {
-        Node::Object { count, .. } | Node::Array { count, .. } => *count,
-        Node::String(_) | Node::Static(_) => 0,
+    match node {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        Node::String(_) | Node::Static(_) => 1,
     }
 }
 
@@ -594,256 +591,66 @@ fn read_map<V>(
     Some(VecMap::from_entries(entries))
 }
 
-/// Declares the keys a typed reader looks for: an enum naming each key (its discriminant is
-/// the key's index) and the array of their spellings, in the same order.
-macro_rules! keys {
-    ($(#[$meta:meta])* enum $enum:ident, $names:ident { $($variant:ident = $name:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy)]
-        enum $enum { $($variant),+ }
-        /// The spellings of
-        #[doc = concat!("[`", stringify!($enum), "`]")]
-        /// in its order.
-        const $names: [&str; [$($name),+].len()] = [$($name),+];
-    };
-}
-
-keys! {
-    /// The keys of an [`Outcome`].
-    enum OutcomeKey, OUTCOME_KEYS {
-        Bookmaker = "bookmaker",
-        OutcomeId = "outcomeId",
-        PlayerId = "playerId",
-        MarketId = "marketId",
-        Price = "price",
-        PriceFractional = "priceFractional",
-        PriceAmerican = "priceAmerican",
-        Active = "active",
-        ChangedAt = "changedAt",
-        MarketActive = "marketActive",
-        MainLine = "mainLine",
-        Limit = "limit",
-        Betslip = "betslip",
-        Meta = "meta",
-        BookmakerMarketId = "bookmakerMarketId",
-        BookmakerOutcomeId = "bookmakerOutcomeId",
-        BookmakerChangedAt = "bookmakerChangedAt",
-    }
-}
-
-/// Finds the keys of [`OUTCOME_KEYS`] by a perfect hash (see [`KeyIndex`]).
-static OUTCOME_INDEX: KeyIndex<17> = KeyIndex::new(OUTCOME_KEYS);
-
-/// Which of a fixed set of keys a key is, with few branches.
-///
-/// A typed object's keys come in any order, so matching each against a list of names (or a
-/// `match` on strings) takes branches the CPU cannot predict, one or more per key. Here a
-/// key is hashed from its length and three of its bytes into a table built at compile time
-/// with no two names in one slot (the multiplier is searched for there), then compared with
-/// the one name in its slot: every key takes the same path.
-pub(super) struct KeyIndex<const N: usize> {
-    /// Each name's length, then [`KEY_WORDS`] 4-byte words of it (see [`key_words`]).
-    names: [(usize, [u32; KEY_WORDS]); N],
-    /// Hash slot → index into `names`, `N` for none.
-    slots: [u8; 64],
-    multiplier: u32,
-}
-
-/// Words compared per key: enough for names of up to 24 bytes.
-const KEY_WORDS: usize = 6;
-
-/// The 4-byte words of `key` (at least 4 bytes long) at offsets 0, 4, 8, … each moved back
-/// to end inside the key: keys of the same length that give the same words are equal
-/// (up to 24 bytes). Every read is in bounds whatever the length, so comparing two keys
-/// takes no branch.
-#[inline]
-const fn key_words(key: &[u8]) -> [u32; KEY_WORDS] {
-    let n = key.len();
-    let mut words = [0; KEY_WORDS];
-    let mut k = 0;
-    while k < KEY_WORDS {
-        let p = if 4 * k < n - 4 { 4 * k } else { n - 4 };
-        words[k] = u32::from_le_bytes([key[p], key[p + 1], key[p + 2], key[p + 3]]);
-        k += 1;
-    }
-    words
-}
-
-impl<const N: usize> KeyIndex<N> {
-    /// The index of `names` (each of 4 to 24 bytes); fails to compile if no multiplier
-    /// tried separates them.
-    #[allow(clippy::cast_possible_truncation)]
-    const fn new(names: [&'static str; N]) -> Self {
-        assert!(N < 64, "at most 63 names");
-        let mut words = [(0, [0; KEY_WORDS]); N];
-        let mut i = 0;
-        while i < N {
-            let name = names[i].as_bytes();
-            assert!(
-                name.len() >= 4 && name.len() <= 4 * KEY_WORDS,
-                "names of 4 to 24 bytes"
-            );
-            words[i] = (name.len(), key_words(name));
-            i += 1;
-        }
-        let mut multiplier: u32 = 0x9e37_79b1;
-        let mut tries = 0;
-        while tries < 100_000 {
-            let mut slots = [N as u8; 64];
-            let mut ok = true;
-            let mut i = 0;
-            while i < N {
-                let h = Self::hash(names[i].as_bytes(), multiplier);
-                if slots[h] != N as u8 {
-                    ok = false;
-                    break;
-                }
-                slots[h] = i as u8;
-                i += 1;
-            }
-            if ok {
-                return Self {
-                    names: words,
-                    slots,
-                    multiplier,
-                };
-            }
-            multiplier = multiplier.wrapping_add(0x6a09_e667);
-            tries += 1;
-        }
-        panic!("no perfect hash for these names");
-    }
-
-    /// The hash slot of a non-empty key.
-    #[allow(clippy::cast_possible_truncation)]
-    const fn hash(key: &[u8], multiplier: u32) -> usize {
-        let n = key.len();
-        let x = (n as u32)
-            | (key[0] as u32) << 8
-            | (key[n - 1] as u32) << 16
-            | (key[n / 2] as u32) << 24;
-        (x.wrapping_mul(multiplier) >> 26) as usize
-    }
-
-    /// The index of `key` in the names, or `N` for any other key.
-    #[inline]
-    fn find(&self, key: &str) -> usize {
-        let key = key.as_bytes();
-        if key.len() < 4 {
-            return N;
-        }
-        let at = usize::from(self.slots[Self::hash(key, self.multiplier)]);
-        // Slot `N` (no name) has length 0, which no key here has.
-        let (len, words) = self.names.get(at).copied().unwrap_or((0, [0; KEY_WORDS]));
-        let got = key_words(key);
-        let diff = (0..KEY_WORDS).fold(0, |diff, k| diff | (got[k] ^ words[k]));
-        // Chosen without a branch: the other keys of a document come in any order too.
-        let same = usize::from((len == key.len()) & (diff == 0));
-        at * same + N * (1 - same)
-    }
-
-    /// The value node of each name in the object at `nodes[at]` (0 = absent: the root is
-    /// never a value). `None` if that node is not an object or repeats one of the names
-    /// (see [`set`]).
-    #[inline]
-    fn values(&self, nodes: &[Node<'_>], at: usize, found: &mut [u32; 64]) -> Option<()> {
-        let Node::Object { len, .. } = *nodes.get(at)? else {
-            return None;
-        };
-        found[..=N].fill(0);
-        let mut idx = at + 1;
-        for _ in 0..len {
-            let Node::String(key) = *nodes.get(idx)? else {
-                return None;
-            };
-            let value = idx + 1;
-            idx = value + span(nodes.get(value)?);
-            let slot = self.find(key);
-            // Slot `N` collects the other keys; a repeat of a name gives up.
-            if (found[slot] != 0) & (slot < N) {
-                return None;
-            }
-            found[slot] = u32::try_from(value).ok()?;
-        }
-        Some(())
-    }
-}
-
-/// The value nodes [`KeyIndex::values`] found, read by key index (`Key as usize`).
-struct Found<'n, 'i> {
-    nodes: &'n [Node<'i>],
-    at: [u32; 64],
-}
-
-impl<'n, 'i> Found<'n, 'i> {
-    /// The value nodes of `index`'s names in the object at `nodes[at]` (see
-    /// [`KeyIndex::values`]).
-    fn of<const N: usize>(index: &KeyIndex<N>, nodes: &'n [Node<'i>], at: usize) -> Option<Self> {
-        let mut found = [0; 64];
-        index.values(nodes, at, &mut found)?;
-        Some(Self { nodes, at: found })
-    }
-
-    /// The value node of key `key`, if present.
-    fn node(&self, key: usize) -> Option<&'n Node<'i>> {
-        match self.at.get(key).copied()? {
-            0 => None,
-            at => self.nodes.get(at as usize),
-        }
-    }
-
-    /// A required field: `None` (give up) if absent or `read` refuses it.
-    fn required<T>(&self, key: usize, read: impl FnOnce(&Node<'_>) -> Option<T>) -> Option<T> {
-        read(self.node(key)?)
-    }
-
-    /// An `Option<T>` field with `#[serde(default)]`: absent and `null` are `None`.
-    fn optional<T>(
-        &self,
-        key: usize,
-        read: impl FnOnce(&Node<'_>) -> Option<T>,
-    ) -> Option<Option<T>> {
-        match self.node(key) {
-            None => Some(None),
-            Some(node) => nullable(node, read),
-        }
-    }
-
-    /// An `Option<Value>` field with `#[serde(default)]`.
-    fn optional_value(&self, key: usize) -> Option<Option<Value>> {
-        match self.at.get(key).copied()? {
-            0 => Some(None),
-            at => nullable_value(self.nodes, at as usize),
-        }
-    }
-}
-
 /// An [`Outcome`].
 fn read_outcome(nodes: &[Node<'_>], at: usize) -> Option<Outcome> {
-    use OutcomeKey as K;
-    let f = Found::of(&OUTCOME_INDEX, nodes, at)?;
+    let mut bookmaker = None;
+    let mut outcome_id = None;
+    let mut player_id = None;
+    let mut market_id = None;
+    let mut price = None;
+    let mut price_fractional = None;
+    let mut price_american = None;
+    let mut active = None;
+    let mut changed_at = None;
+    let mut market_active = None;
+    let mut main_line = None;
+    let mut limit = None;
+    let mut betslip = None;
+    let mut meta = None;
+    let mut bookmaker_market_id = None;
+    let mut bookmaker_outcome_id = None;
+    let mut bookmaker_changed_at = None;
+    each_entry(nodes, at, |key, v| {
+        let node = nodes.get(v)?;
+        match key {
+            "bookmaker" => set(&mut bookmaker, small_str(node)?),
+            "outcomeId" => set(&mut outcome_id, unsigned(node)?),
+            "playerId" => set(&mut player_id, unsigned(node)?),
+            "marketId" => set(&mut market_id, unsigned(node)?),
+            "price" => set(&mut price, float(node)?),
+            "priceFractional" => set(&mut price_fractional, nullable(node, small_str)?),
+            "priceAmerican" => set(&mut price_american, nullable(node, signed)?),
+            "active" => set(&mut active, boolean(node)?),
+            "changedAt" => set(&mut changed_at, nullable(node, unsigned)?),
+            "marketActive" => set(&mut market_active, nullable(node, boolean)?),
+            "mainLine" => set(&mut main_line, nullable(node, boolean)?),
+            "limit" => set(&mut limit, nullable(node, float)?),
+            "betslip" => set(&mut betslip, nullable_value(nodes, v)?),
+            "meta" => set(&mut meta, nullable_value(nodes, v)?),
+            "bookmakerMarketId" => set(&mut bookmaker_market_id, nullable(node, id_text)?),
+            "bookmakerOutcomeId" => set(&mut bookmaker_outcome_id, nullable(node, id_text)?),
+            "bookmakerChangedAt" => set(&mut bookmaker_changed_at, nullable(node, unsigned)?),
+            _ => Some(()),
+        }
+    })?;
     Some(Outcome {
-        bookmaker: f.required(K::Bookmaker as usize, small_str)?,
-        outcome_id: f.required(K::OutcomeId as usize, unsigned)?,
-        // `#[serde(default)]` with a reader that refuses `null`.
-        player_id: match f.node(K::PlayerId as usize) {
-            None => 0,
-            Some(node) => unsigned(node)?,
-        },
-        market_id: f.required(K::MarketId as usize, unsigned)?,
-        price: f.required(K::Price as usize, float)?,
-        price_fractional: f.optional(K::PriceFractional as usize, small_str)?,
-        price_american: f.optional(K::PriceAmerican as usize, signed)?,
-        active: f.required(K::Active as usize, boolean)?,
-        changed_at: f.optional(K::ChangedAt as usize, unsigned)?,
-        market_active: f.optional(K::MarketActive as usize, boolean)?,
-        main_line: f.optional(K::MainLine as usize, boolean)?,
-        limit: f.optional(K::Limit as usize, float)?,
-        betslip: f.optional_value(K::Betslip as usize)?,
-        meta: f.optional_value(K::Meta as usize)?,
-        bookmaker_market_id: f.optional(K::BookmakerMarketId as usize, id_text)?,
-        bookmaker_outcome_id: f.optional(K::BookmakerOutcomeId as usize, id_text)?,
-        bookmaker_changed_at: f.optional(K::BookmakerChangedAt as usize, unsigned)?,
+        bookmaker: bookmaker?,
+        outcome_id: outcome_id?,
+        player_id: player_id.unwrap_or(0),
+        market_id: market_id?,
+        price: price?,
+        price_fractional: price_fractional.flatten(),
+        price_american: price_american.flatten(),
+        active: active?,
+        changed_at: changed_at.flatten(),
+        market_active: market_active.flatten(),
+        main_line: main_line.flatten(),
+        limit: limit.flatten(),
+        betslip: betslip.flatten(),
+        meta: meta.flatten(),
+        bookmaker_market_id: bookmaker_market_id.flatten(),
+        bookmaker_outcome_id: bookmaker_outcome_id.flatten(),
+        bookmaker_changed_at: bookmaker_changed_at.flatten(),
     })
 }
 
@@ -1121,38 +928,6 @@ mod tests {
                 accepts(&text);
             }
         }
-    }
-
-    #[test]
-    fn key_index_finds_each_name_and_nothing_else() {
-        let none = OUTCOME_KEYS.len();
-        for (i, name) in OUTCOME_KEYS.iter().enumerate() {
-            assert_eq!(OUTCOME_INDEX.find(name), i, "{name}");
-            // Every one-byte change, a byte fewer at either end, a byte more.
-            for p in 0..name.len() {
-                let mut bytes = name.as_bytes().to_vec();
-                bytes[p] ^= 0x01;
-                let other = String::from_utf8(bytes).expect("ascii");
-                assert_eq!(OUTCOME_INDEX.find(&other), none, "{other}");
-            }
-            for other in [&name[1..], &name[..name.len() - 1], &format!("{name}s")] {
-                assert_eq!(OUTCOME_INDEX.find(other), none, "{other}");
-            }
-        }
-        for other in [
-            "",
-            "a",
-            "id",
-            "bet",
-            "trading",
-            "handicap",
-            "selectionName",
-            "shift",
-        ] {
-            assert_eq!(OUTCOME_INDEX.find(other), none, "{other}");
-        }
-        let long = "bookmakerOutcomeIdbookmakerOutcomeId";
-        assert_eq!(OUTCOME_INDEX.find(long), none);
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl Pipeline {
 
     /// A decoder for this corpus that decodes data messages as far as `payload_mode` says
     /// ([`PayloadMode::Envelope`]: everything but the typed payload, as the relay and the
-    /// recorder decode).
+    /// Python client decode).
     ///
     /// # Errors
     ///

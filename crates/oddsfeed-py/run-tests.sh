@@ -36,8 +36,10 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip --version >/dev/null 2>&1 || unavailable "pip is missing in the venv"
 
-# The binary whose simulators the tests start (a no-op after `cargo test --workspace`).
-cargo build --quiet --workspace
+# The binary whose simulators the tests start. `cargo test --no-run` builds it as `cargo test
+# --workspace` does (a no-op after it); `cargo build` would rebuild every crate whose features
+# differ without the dev-dependencies (a minute from cold).
+cargo test --quiet --workspace --no-run
 
 echo "== pip install ./crates/oddsfeed-py (maturin, dev profile, target $target)"
 MATURIN_PEP517_ARGS="--profile dev" \

@@ -15,6 +15,7 @@
 mod bench;
 mod fixtures;
 mod img_fixtures;
+mod py_features;
 mod tree;
 mod ws_fixtures;
 

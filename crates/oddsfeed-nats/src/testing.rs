@@ -1,7 +1,8 @@
 //! A real `nats-server` with JetStream for tests and benchmarks.
 //!
 //! [`NatsServer::start`] runs `nats-server -js -sd <store> -a 127.0.0.1 -p <free port>`, waits
-//! until it accepts connections (its `INFO` line arrives) and kills it when dropped.
+//! until it accepts connections (its `INFO` line arrives, naming this server) and kills it when
+//! dropped.
 //! [`NatsServer::restart`] stops it and starts it again on the same port and store directory, so
 //! a test can take NATS away mid-run and bring it back with its streams intact.
 //!
@@ -14,10 +15,14 @@ use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a starting server may take before it counts as broken.
 const START_GUARD: Duration = Duration::from_secs(20);
+
+/// Numbers the servers this process starts (their `server_name`s).
+static SERVERS: AtomicU64 = AtomicU64::new(0);
 
 /// A running `nats-server` child process with JetStream on a loopback port.
 #[derive(Debug)]
@@ -25,6 +30,10 @@ pub struct NatsServer {
     binary: PathBuf,
     store: PathBuf,
     port: u16,
+    /// `-n`: the name its `INFO` line must carry, so that another test's server that took the
+    /// port (between the free-port probe and the spawn, or during a restart) is not taken for
+    /// this one.
+    name: String,
     child: Option<Child>,
 }
 
@@ -91,6 +100,11 @@ impl NatsServer {
             binary,
             store: store.to_path_buf(),
             port,
+            name: format!(
+                "oddsfeed-test-{}-{}",
+                std::process::id(),
+                SERVERS.fetch_add(1, Ordering::Relaxed)
+            ),
             child: None,
         };
         server.spawn()?;
@@ -141,6 +155,8 @@ impl NatsServer {
             .arg(&self.store)
             .args(["-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
+            .arg("-n")
+            .arg(&self.name)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -156,7 +172,7 @@ impl NatsServer {
                     "nats-server exited at start with {status}"
                 )));
             }
-            if accepts(self.addr()) {
+            if accepts(self.addr(), &self.name) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -177,12 +193,15 @@ impl Drop for NatsServer {
     }
 }
 
-/// Whether a NATS server at `addr` greets a new connection with its `INFO` line.
-fn accepts(addr: SocketAddr) -> bool {
+/// Whether the NATS server named `name` greets a new connection at `addr` with its `INFO` line
+/// (not another server on that port).
+fn accepts(addr: SocketAddr, name: &str) -> bool {
     let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("INFO ")
+    BufReader::new(stream).read_line(&mut line).is_ok()
+        && line.starts_with("INFO ")
+        && line.contains(&format!("\"server_name\":\"{name}\""))
 }

@@ -310,7 +310,19 @@ async fn relay_echo_and_nats_tail_print_the_same_lines_as_the_stream_holds() {
         lines
     };
     assert!(!stored.is_empty());
-    assert_eq!(echoed, stored, "--echo prints each published line");
+    // For a failure's message: how many messages (data and events) the stream holds, as a new
+    // consumer counts them, against the reader's stop at `pending == 0`.
+    let held = NatsStream::connect(
+        NatsStreamConfig::new(&url)
+            .stream("FEED")
+            .subject_prefix("desk.feed"),
+    )
+    .await
+    .map_or(0, |s| s.pending_at_start());
+    assert_eq!(
+        echoed, stored,
+        "--echo prints each published line (the stream holds {held} messages, data and events)"
+    );
     let sent: BTreeSet<String> = recorder.messages().into_iter().map(|m| m.json).collect();
     assert!(
         stored.iter().all(|l| sent.contains(l)),
